@@ -1,0 +1,170 @@
+"""The data contract: one row is one invoice line.
+
+`SalesLine` is the canonical, typed line every source file is mapped to and
+validated against before it reaches a store. `StoredLine` adds what ingest
+derives (business date, money measures, integer keys). The derived measures are
+defined once here, in `with_derived_measures`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandera.polars as pa
+import polars as pl
+from pandera.engines.polars_engine import DateTime
+
+from core.keys import stable_key
+
+BUSINESS_TZ = "Africa/Nairobi"
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "sold_at",
+    "branch",
+    "salesperson",
+    "product_id",
+    "product_line",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "line_no",
+    "customer_id",
+    "customer_name",
+    "customer_type",
+    "product_name",
+    "discount",
+    "payment_method",
+)
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "line_no",
+    "sold_at",
+    "branch",
+    "salesperson",
+    "customer_id",
+    "customer_name",
+    "customer_type",
+    "product_id",
+    "product_name",
+    "product_line",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "discount",
+    "payment_method",
+)
+TEXT_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "branch",
+    "salesperson",
+    "customer_id",
+    "customer_name",
+    "customer_type",
+    "product_id",
+    "product_name",
+    "product_line",
+    "payment_method",
+)
+NUMBER_COLUMNS: tuple[str, ...] = ("quantity", "unit_price", "unit_cost", "discount")
+
+# Money sums are compared to the cent; a cent of slack absorbs float summation order.
+MONEY_TOLERANCE = 0.005
+
+
+# Ingest strips text and turns blanks into nulls, so "non-empty" is "not null, length >= 1".
+NON_EMPTY = {"min_value": 1}
+
+
+class SalesLine(pa.DataFrameModel):
+    """A validated invoice line in the canonical columns (see DESIGN.md)."""
+
+    invoice_id: str = pa.Field(str_length=NON_EMPTY)
+    line_no: pl.Int64 = pa.Field(ge=1)
+    sold_at: DateTime(time_zone="UTC", time_unit="us") = pa.Field()  # type: ignore[valid-type]
+    branch: str = pa.Field(str_length=NON_EMPTY)
+    salesperson: str = pa.Field(str_length=NON_EMPTY)
+    customer_id: str = pa.Field(nullable=True)
+    customer_name: str = pa.Field(nullable=True)
+    customer_type: str = pa.Field(nullable=True)
+    product_id: str = pa.Field(str_length=NON_EMPTY)
+    product_name: str = pa.Field(str_length=NON_EMPTY)
+    product_line: str = pa.Field(str_length=NON_EMPTY)
+    quantity: pl.Float64 = pa.Field(ne=0)
+    unit_price: pl.Float64 = pa.Field(ge=0)
+    unit_cost: pl.Float64 = pa.Field(ge=0)
+    discount: pl.Float64 = pa.Field(ge=0)
+    payment_method: str = pa.Field(nullable=True)
+
+    @pa.check("quantity", "unit_price", "unit_cost", "discount", error="must be a finite number")
+    @classmethod
+    def finite_number(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_finite())
+
+    @pa.dataframe_check(error="discount must not exceed abs(quantity * unit_price)")
+    @classmethod
+    def discount_within_line_value(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        # A relative cent of slack: the line value itself is a float product.
+        bound = (pl.col("quantity") * pl.col("unit_price")).abs() + 0.005
+        return data.lazyframe.select(pl.col("discount") <= bound)
+
+    @pa.dataframe_check(error="sold_at must not be in the future")
+    @classmethod
+    def not_in_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        now = datetime.now(tz=ZoneInfo("UTC"))
+        return data.lazyframe.select(pl.col("sold_at") <= pl.lit(now))
+
+    class Config:
+        strict = True
+        ordered = False
+        unique = ["invoice_id", "line_no"]
+
+
+def with_derived_measures(lines: pl.DataFrame, timezone: str = BUSINESS_TZ) -> pl.DataFrame:
+    """Add the stored columns derived from a validated canonical line.
+
+    `net_sales = quantity * unit_price - sign(quantity) * discount`,
+    `cogs = quantity * unit_cost`, `gross_profit = net_sales - cogs`,
+    `gross_sales = quantity * unit_price` (the discount rate's denominator),
+    `sale_date` is the business day in `timezone`, and `invoice_key` /
+    `customer_key` are stable 64-bit keys for fast exact-enough distinct counts.
+    """
+    gross = pl.col("quantity") * pl.col("unit_price")
+    net = gross - pl.col("quantity").sign() * pl.col("discount")
+    cogs = pl.col("quantity") * pl.col("unit_cost")
+    return lines.with_columns(
+        sale_date=pl.col("sold_at").dt.convert_time_zone(timezone).dt.date(),
+        gross_sales=gross,
+        net_sales=net,
+        cogs=cogs,
+        gross_profit=net - cogs,
+        invoice_key=stable_key(lines["invoice_id"]),
+        customer_key=stable_key(lines["customer_id"]),
+    )
+
+
+STORED_COLUMNS: tuple[str, ...] = (
+    *CANONICAL_COLUMNS,
+    "sale_date",
+    "gross_sales",
+    "net_sales",
+    "cogs",
+    "gross_profit",
+    "invoice_key",
+    "customer_key",
+)
+
+
+class StoredLine(SalesLine):
+    """A line as the stores hold it: the canonical line plus derived columns."""
+
+    sale_date: pl.Date
+    gross_sales: pl.Float64
+    net_sales: pl.Float64
+    cogs: pl.Float64
+    gross_profit: pl.Float64
+    invoice_key: pl.Int64
+    customer_key: pl.Int64 = pa.Field(nullable=True)

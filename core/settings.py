@@ -1,0 +1,99 @@
+"""The app's configuration, declared once.
+
+Every setting has a name, a default and a help text (`SETTINGS`); a test checks
+that the README documents each one. Values come from the environment, and a
+`.env` file in the working directory is honoured without overriding variables
+that are already set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration variable: its environment name, default and meaning."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SALES_BACKEND", "embedded", "`embedded` or `druid`"),
+    Setting("SALES_DATA_DIR", "./data", "embedded store and upload audit log"),
+    Setting("DRUID_URL", "http://localhost:8888", "Druid router (or broker)"),
+    Setting("DRUID_DATASOURCE", "sales_analytics", "datasource name"),
+    Setting("SALES_TIMEZONE", "Africa/Nairobi", "business time zone"),
+    Setting("SALES_AUTH_FILE", "./data/users.yaml", "users, roles, hashed passwords"),
+)
+
+BACKENDS = ("embedded", "druid")
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration values."""
+
+    backend: str
+    data_dir: Path
+    druid_url: str
+    druid_datasource: str
+    timezone: str
+    auth_file: Path
+
+    @property
+    def store_dir(self) -> Path:
+        """Where the embedded store keeps its table."""
+        return self.data_dir / "sales"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _value(name: str, env: dict[str, str]) -> str:
+    default = next(s.default for s in SETTINGS if s.name == name)
+    return env.get(name, "").strip() or default
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (default: the process environment plus `.env`).
+
+    Raises
+    ------
+    SettingsError
+        If a value is not allowed; the message names the variable and the value.
+    """
+    if env is None:
+        load_dotenv(override=False)
+        env = dict(os.environ)
+    backend = _value("SALES_BACKEND", env).lower()
+    if backend not in BACKENDS:
+        raise SettingsError(f"SALES_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+    timezone = _value("SALES_TIMEZONE", env)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"SALES_TIMEZONE={timezone!r}: not a known IANA time zone") from exc
+    druid_url = _value("DRUID_URL", env).rstrip("/")
+    if not druid_url.startswith(("http://", "https://")):
+        raise SettingsError(f"DRUID_URL={druid_url!r}: expected an http:// or https:// URL")
+    return Settings(
+        backend=backend,
+        data_dir=Path(_value("SALES_DATA_DIR", env)),
+        druid_url=druid_url,
+        druid_datasource=_value("DRUID_DATASOURCE", env),
+        timezone=timezone,
+        auth_file=Path(_value("SALES_AUTH_FILE", env)),
+    )

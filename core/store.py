@@ -1,0 +1,179 @@
+"""The store protocol: the few operations KPIs need, answered by aggregation.
+
+Both stores (embedded Delta table, Druid) implement `SalesStore`. KPI code
+only ever sees the small frames `aggregate` returns, never raw lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+import polars as pl
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+
+# Dimensions a query may group or filter by; anything else is refused.
+DIMENSIONS: tuple[str, ...] = (
+    "branch",
+    "salesperson",
+    "product_line",
+    "product_id",
+    "product_name",
+    "customer_id",
+    "customer_type",
+    "payment_method",
+)
+
+SUM_MEASURES: tuple[str, ...] = (
+    "gross_sales",
+    "discount",
+    "net_sales",
+    "cogs",
+    "gross_profit",
+    "units",
+    "lines",
+)
+DISTINCT_MEASURES: tuple[str, ...] = ("orders", "customers")
+DATE_MEASURES: tuple[str, ...] = ("first_sale", "last_sale")
+MEASURES: tuple[str, ...] = (*SUM_MEASURES, *DISTINCT_MEASURES, *DATE_MEASURES)
+
+MEASURE_DTYPES: dict[str, pl.DataType] = {
+    **{m: pl.Float64() for m in SUM_MEASURES if m != "lines"},
+    "lines": pl.Int64(),
+    "orders": pl.Int64(),
+    "customers": pl.Int64(),
+    "first_sale": pl.Date(),
+    "last_sale": pl.Date(),
+}
+
+WriteMode = Literal["append", "replace"]
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive range of business days."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"window start {self.start} is after its end {self.end}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which lines a query sees, apart from time.
+
+    An empty tuple means "no restriction" for the requested members.
+    `allowed_branches` is the user's role restriction: `None` means every
+    branch, a tuple limits every query to those branches whatever else is
+    asked (an empty tuple therefore matches nothing).
+    """
+
+    branches: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    salespeople: tuple[str, ...] = ()
+    allowed_branches: tuple[str, ...] | None = None
+
+    def member_filters(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The (column, allowed values) conditions every store must AND together."""
+        conditions = [
+            ("branch", self.branches),
+            ("product_line", self.product_lines),
+            ("product_id", self.products),
+            ("salesperson", self.salespeople),
+        ]
+        result = [(column, values) for column, values in conditions if values]
+        if self.allowed_branches is not None:
+            result.append(("branch", self.allowed_branches))
+        return result
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write changed."""
+
+    inserted: int
+    updated: int
+    replaced: int
+    window: Window | None
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """What the Diagnostics page and `python -m core.health` show."""
+
+    backend: str
+    ok: bool
+    detail: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class StoreError(RuntimeError):
+    """The store cannot answer or write; the message is fit for a user."""
+
+
+class SalesStore(Protocol):
+    """What every store answers. Implementations: embedded, druid."""
+
+    name: str
+
+    def aggregate(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...] = (),
+        grain: Grain | None = None,
+        measures: tuple[str, ...] = MEASURES,
+    ) -> pl.DataFrame:
+        """Measures per group of `by` (and `period`, the bucket start, if `grain`).
+
+        With no `by` and no `grain` the result has exactly one row, even when
+        nothing matches (sums 0, counts 0, dates null). Sales are grouped by
+        their business day in the business time zone. `orders` counts distinct
+        invoices, `customers` distinct non-empty customer ids.
+        """
+        ...
+
+    def distinct_values(self, column: str, scope: Scope) -> list[str]:
+        """Sorted distinct non-empty values of a dimension within `scope`."""
+        ...
+
+    def date_range(self, scope: Scope) -> Window | None:
+        """First and last business day with a sale in `scope`, or None if empty."""
+        ...
+
+    def count_lines(self, scope: Scope, window: Window | None) -> int:
+        """Number of stored lines in `scope` and `window`."""
+        ...
+
+    def write(
+        self,
+        lines: pl.DataFrame,
+        mode: WriteMode,
+        replace_window: Window | None = None,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Store validated lines (a `StoredLine` frame) all-or-nothing.
+
+        `append` inserts new lines and updates lines whose
+        `(invoice_id, line_no)` is already stored. `replace` deletes every
+        stored line in `replace_window` (default: the lines' own date range)
+        and writes the lines, in one transaction.
+        """
+        ...
+
+    def health(self) -> StoreHealth:
+        """Whether the store answers, and facts about it."""
+        ...

@@ -1,0 +1,17 @@
+"""Store implementations and the one switch that picks between them."""
+
+from __future__ import annotations
+
+from core.settings import Settings
+from core.store import SalesStore
+
+
+def open_store(settings: Settings) -> SalesStore:
+    """The store named by `SALES_BACKEND`."""
+    if settings.backend == "druid":
+        from core.stores.druid import DruidStore
+
+        return DruidStore(settings.druid_url, settings.druid_datasource, settings.timezone)
+    from core.stores.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.store_dir, settings.timezone)

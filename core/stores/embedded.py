@@ -1,0 +1,297 @@
+"""The embedded store: a Delta Lake table on local disk, read lazily by Polars.
+
+Delta gives the transactions: a write becomes visible only when its commit
+file lands, atomically, so a crash mid-write leaves the previous version
+readable and readers never see half a write. Writers are serialised by an
+exclusive file lock beside the table.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import DeltaError
+
+from core.schema import STORED_COLUMNS, StoredLine
+from core.store import (
+    DISTINCT_MEASURES,
+    MEASURE_DTYPES,
+    MEASURES,
+    Grain,
+    Progress,
+    Scope,
+    StoreError,
+    StoreHealth,
+    Window,
+    WriteMode,
+    WriteResult,
+)
+from core.stores.buckets import bucket_start
+
+# ~128k lines per row group: a month of a 10M-line history spans a few groups,
+# so a date filter skips most of the file by its statistics.
+ROW_GROUP_SIZE = 131_072
+WRITER = WriterProperties(max_row_group_size=ROW_GROUP_SIZE, compression="ZSTD")
+
+
+def _measure_exprs(measures: tuple[str, ...]) -> list[pl.Expr]:
+    exprs = {
+        "gross_sales": pl.col("gross_sales").sum(),
+        "discount": pl.col("discount").sum(),
+        "net_sales": pl.col("net_sales").sum(),
+        "cogs": pl.col("cogs").sum(),
+        "gross_profit": pl.col("gross_profit").sum(),
+        "units": pl.col("quantity").sum(),
+        "lines": pl.len(),
+        "orders": pl.col("invoice_key").n_unique(),
+        "customers": pl.col("customer_key").drop_nulls().n_unique(),
+        "first_sale": pl.col("sale_date").min(),
+        "last_sale": pl.col("sale_date").max(),
+    }
+    unknown = set(measures) - set(exprs)
+    if unknown:
+        raise ValueError(f"unknown measures: {sorted(unknown)}")
+    return [exprs[m].cast(MEASURE_DTYPES[m]).alias(m) for m in measures]
+
+
+def _empty_lines() -> pl.DataFrame:
+    schema = StoredLine.to_schema()
+    return pl.DataFrame(
+        schema={name: column.dtype.type for name, column in schema.columns.items()}
+    ).select(STORED_COLUMNS)
+
+
+class EmbeddedStore:
+    """`SalesStore` over a Delta table in `path`."""
+
+    name = "embedded"
+
+    def __init__(self, path: Path, timezone: str = "Africa/Nairobi") -> None:
+        self.path = Path(path)
+        self.timezone = timezone
+        self._lock_path = self.path.parent / f".{self.path.name}.lock"
+
+    # ----------------------------------------------------------------- reading
+
+    def _table(self) -> DeltaTable | None:
+        if not DeltaTable.is_deltatable(str(self.path)):
+            return None
+        return DeltaTable(str(self.path))
+
+    def _scan(self) -> pl.LazyFrame:
+        table = self._table()
+        if table is None:
+            return _empty_lines().lazy()
+        return pl.scan_delta(table)
+
+    def _select(self, scope: Scope, window: Window | None) -> pl.LazyFrame:
+        frame = self._scan()
+        if window is not None:
+            frame = frame.filter(pl.col("sale_date").is_between(window.start, window.end))
+        for column, values in scope.member_filters():
+            frame = frame.filter(pl.col(column).is_in(list(values)))
+        return frame
+
+    def aggregate(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...] = (),
+        grain: Grain | None = None,
+        measures: tuple[str, ...] = MEASURES,
+    ) -> pl.DataFrame:
+        frame = self._select(scope, window)
+        keys: list[str | pl.Expr] = list(by)
+        if grain is not None:
+            keys.append(bucket_start(pl.col("sale_date"), grain).alias("period"))
+        exprs = _measure_exprs(measures)
+        if not keys:
+            return frame.select(exprs).collect()
+        result = frame.group_by(keys).agg(exprs).collect()
+        order = [*by, "period"] if grain is not None else list(by)
+        return result.sort(order, nulls_last=True)
+
+    def distinct_values(self, column: str, scope: Scope) -> list[str]:
+        values = (
+            self._select(scope, None)
+            .select(pl.col(column).drop_nulls().unique().sort())
+            .collect()
+            .to_series()
+        )
+        return [v for v in values.to_list() if v]
+
+    def date_range(self, scope: Scope) -> Window | None:
+        row = (
+            self._select(scope, None)
+            .select(lo=pl.col("sale_date").min(), hi=pl.col("sale_date").max())
+            .collect()
+            .row(0)
+        )
+        return None if row[0] is None else Window(row[0], row[1])
+
+    def count_lines(self, scope: Scope, window: Window | None) -> int:
+        return int(self._select(scope, window).select(pl.len()).collect().item())
+
+    # ----------------------------------------------------------------- writing
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def write(
+        self,
+        lines: pl.DataFrame,
+        mode: WriteMode,
+        replace_window: Window | None = None,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        report = progress or (lambda _stage, _fraction: None)
+        lines = StoredLine.validate(lines.select(STORED_COLUMNS)).sort("sale_date", "branch")
+        if lines.is_empty() and mode == "append":
+            return WriteResult(0, 0, 0, None)
+        try:
+            with self._write_lock():
+                report("writing", 0.0)
+                if mode == "replace":
+                    result = self._replace(lines, replace_window)
+                else:
+                    result = self._append(lines)
+                report("written", 1.0)
+                return result
+        except DeltaError as exc:
+            raise StoreError(f"the embedded store could not write: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(
+                f"the embedded store could not write to {self.path}: {exc.strerror or exc}"
+            ) from exc
+
+    def _stored_identities(self, lines: pl.DataFrame) -> pl.DataFrame:
+        """Stored (invoice_id, line_no, sale_date) of lines sharing an identity with `lines`."""
+        if self._table() is None:
+            return pl.DataFrame(
+                schema={"invoice_id": pl.String, "line_no": pl.Int64, "sale_date": pl.Date}
+            )
+        wanted = lines.select("invoice_key", "line_no", "invoice_id")
+        # Join on the integer key first (fast), then confirm on the text id.
+        return (
+            self._scan()
+            .select("invoice_key", "line_no", "invoice_id", "sale_date")
+            .join(wanted.lazy(), on=["invoice_key", "line_no"], how="semi")
+            .join(wanted.lazy(), on=["invoice_key", "line_no", "invoice_id"], how="semi")
+            .select("invoice_id", "line_no", "sale_date")
+            .collect()
+        )
+
+    def _append(self, lines: pl.DataFrame) -> WriteResult:
+        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+        existing = self._stored_identities(lines)
+        if existing.is_empty():
+            write_deltalake(
+                str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER
+            )
+            return WriteResult(len(lines), 0, 0, window)
+        table = self._table()
+        assert table is not None
+        (
+            table.merge(
+                source=lines.to_arrow(),
+                predicate="t.invoice_id = s.invoice_id AND t.line_no = s.line_no",
+                source_alias="s",
+                target_alias="t",
+                writer_properties=WRITER,
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return WriteResult(len(lines) - len(existing), len(existing), 0, window)
+
+    def _replace(self, lines: pl.DataFrame, window: Window | None) -> WriteResult:
+        if window is None:
+            if lines.is_empty():
+                raise StoreError("replace needs a date range or at least one line")
+            window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+        outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
+        if not outside.is_empty():
+            first = outside.row(0, named=True)
+            raise StoreError(
+                f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
+                f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
+            )
+        elsewhere = self._stored_identities(lines).filter(
+            ~pl.col("sale_date").is_between(window.start, window.end)
+        )
+        if not elsewhere.is_empty():
+            first = elsewhere.row(0, named=True)
+            raise StoreError(
+                f"{len(elsewhere)} lines are already stored outside {window.start}..{window.end} "
+                f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
+                f"{first['sale_date']}); widen the range or append instead"
+            )
+        replaced = self.count_lines(Scope(), window)
+        # The predicate is built from two dates, never from user text.
+        predicate = f"sale_date >= '{window.start.isoformat()}' AND sale_date <= '{window.end.isoformat()}'"
+        if self._table() is None:
+            write_deltalake(str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER)
+        else:
+            write_deltalake(
+                str(self.path),
+                lines.to_arrow(),
+                mode="overwrite",
+                predicate=predicate,
+                writer_properties=WRITER,
+            )
+        return WriteResult(len(lines), 0, replaced, window)
+
+    # ------------------------------------------------------------------ health
+
+    def health(self) -> StoreHealth:
+        started = time.perf_counter()
+        try:
+            table = self._table()
+        except (DeltaError, OSError) as exc:
+            return StoreHealth(self.name, False, f"cannot open {self.path}: {exc}")
+        if table is None:
+            return StoreHealth(
+                self.name, True, f"no data yet at {self.path}", {"location": str(self.path)}
+            )
+        actions = pl.from_arrow(table.get_add_actions(flatten=True))
+        assert isinstance(actions, pl.DataFrame)
+        history = table.history(limit=1)
+        last_write_ms = history[0].get("timestamp") if history else None
+        span = self.date_range(Scope())
+        facts: dict[str, Any] = {
+            "location": str(self.path.resolve()),
+            "version": table.version(),
+            "rows": int(actions["num_records"].sum()),
+            "files": len(actions),
+            "size_bytes": int(actions["size_bytes"].sum()),
+            "first_day": span.start if span else None,
+            "last_day": span.end if span else None,
+            "last_write": (
+                datetime.fromtimestamp(last_write_ms / 1000, tz=UTC) if last_write_ms else None
+            ),
+            "check_seconds": round(time.perf_counter() - started, 4),
+        }
+        return StoreHealth(self.name, True, f"{facts['rows']:,} lines in {self.path}", facts)
+
+    def latest_sale(self) -> datetime | None:
+        """The latest `sold_at` stored (UTC), for freshness."""
+        value = self._scan().select(pl.col("sold_at").max()).collect().item()
+        return value if isinstance(value, datetime) else None
+
+

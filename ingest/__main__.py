@@ -1,0 +1,108 @@
+"""`python -m ingest FILE [--mode append|replace] [--map "Header=column" ...] [--rejects PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.settings import SettingsError, load_settings
+from core.store import StoreError, Window
+from core.stores import open_store
+from ingest.mapping import MappingError, parse_explicit
+from ingest.pipeline import IngestError, ingest_file
+from ingest.rejects import write_rejects
+
+# Failing rows printed on the terminal; the rejects file has all of them.
+SHOWN_FAILURES = 10
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest", description="Validate a sales file and load it into the store."
+    )
+    parser.add_argument("file", type=Path, help="CSV, Excel (.xlsx) or Parquet file")
+    parser.add_argument("--mode", choices=("append", "replace"), default="append",
+                        help="append (default; re-loaded lines replace their old version) or "
+                             "replace every stored line in the date range")
+    parser.add_argument("--start", type=str, help="first day of the range to replace (YYYY-MM-DD)")
+    parser.add_argument("--end", type=str, help="last day of the range to replace (YYYY-MM-DD)")
+    parser.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                        help="map a file header to a canonical column (repeatable)")
+    parser.add_argument("--rejects", type=Path, help="write every failing row here (CSV)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def _window(args: argparse.Namespace) -> Window | None:
+    from datetime import date
+
+    if args.start is None and args.end is None:
+        return None
+    if args.start is None or args.end is None or args.mode != "replace":
+        raise ValueError("--start and --end go together, with --mode replace")
+    return Window(date.fromisoformat(args.start), date.fromisoformat(args.end))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        window = _window(args)
+        explicit = parse_explicit(args.map)
+        store = open_store(settings)
+        last_stage = [""]
+
+        def progress(stage: str, fraction: float) -> None:
+            if not args.quiet and stage != last_stage[0]:
+                print(f"  {stage}...", file=sys.stderr)
+                last_stage[0] = stage
+
+        result = ingest_file(
+            args.file,
+            store,
+            mode=args.mode,
+            replace_window=window,
+            explicit_map=explicit,
+            timezone=settings.timezone,
+            progress=progress,
+        )
+    except (IngestError, MappingError, SettingsError, StoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    prepared = result.prepared
+    for note in prepared.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not result.ok:
+        failures = prepared.failures
+        print(
+            f"rejected: {prepared.filename}: {prepared.rejected_rows} of {prepared.rows} rows "
+            f"failed validation ({len(failures)} problems); nothing was written",
+            file=sys.stderr,
+        )
+        for rule in prepared.rule_counts().iter_rows(named=True):
+            print(f"  {rule['rows']:>7} x {rule['column']}: {rule['rule']}", file=sys.stderr)
+        for failure in failures.head(SHOWN_FAILURES).iter_rows(named=True):
+            print(
+                f"  row {failure['row']}: {failure['column']} = {failure['value']!r}: "
+                f"{failure['rule']}",
+                file=sys.stderr,
+            )
+        if args.rejects:
+            write_rejects(prepared, args.rejects)
+            print(f"  all failures written to {args.rejects}", file=sys.stderr)
+        return 1
+    written = result.written
+    assert written is not None
+    span = prepared.date_range()
+    print(
+        f"loaded {prepared.filename}: {prepared.rows:,} rows "
+        f"({written.inserted:,} new, {written.updated:,} updated, {written.replaced:,} replaced), "
+        f"{span.start if span else '-'} to {span.end if span else '-'}, "
+        f"in {result.seconds:.2f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Turn mapped text columns into typed canonical columns, recording every cell that fails.
+
+Failures are rows of (row, column, value, rule); `row` is the line number a
+person sees in a spreadsheet (the header is row 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from core.schema import CANONICAL_COLUMNS, NUMBER_COLUMNS, TEXT_COLUMNS
+from ingest.mapping import ColumnMapping
+
+FAILURE_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String}
+ROW = "__row"
+# Longest text kept in a name or id: real exports stay far below; longer is garbage.
+MAX_TEXT_LENGTH = 500
+
+# Unambiguous ISO forms first; a value with an offset is an instant, without
+# one it is business-local time.
+ISO_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+)
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z")
+_DAY_FIRST_DATES = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+_TIMES = ("", " %H:%M", " %H:%M:%S")
+DAY_FIRST = tuple(d + t for d in _DAY_FIRST_DATES for t in _TIMES)
+MONTH_FIRST = tuple(f.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for f in DAY_FIRST)
+# Excel stores dates as days since 1899-12-30; 5-digit serials cover 1927-2173.
+EXCEL_SERIAL = r"^\d{5}(\.\d+)?$"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Typed canonical columns (nulls where a cell failed) and the failures."""
+
+    frame: pl.DataFrame
+    text: pl.DataFrame  # the same cells as the file had them, for error messages
+    failures: pl.DataFrame
+    notes: tuple[str, ...]
+
+
+def _text(column: str) -> pl.Expr:
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value.str.len_chars() > 0).then(value).otherwise(None).alias(column)
+
+
+def _number(column: str, decimal_comma: bool) -> pl.Expr:
+    value = pl.col(column).str.strip_chars().str.replace(r"(?i)^(kes|ksh|kshs)\.?\s*", "")
+    value = value.str.replace_all(r"\s", "")
+    if decimal_comma:
+        value = value.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
+    else:
+        value = value.str.replace_all(",", "", literal=True)
+    return pl.when(value.str.len_chars() > 0).then(value).otherwise(None).cast(
+        pl.Float64, strict=False
+    )
+
+
+def _parse_all(values: pl.Series, formats: tuple[str, ...], aware: bool) -> pl.Series:
+    dtype = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
+    parsed = [values.str.strptime(dtype, f, strict=False) for f in formats]
+    return pl.select(pl.coalesce(parsed)).to_series() if parsed else values
+
+
+def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> str | None:
+    present = values.drop_nulls()
+    sample = present.head(1000)
+    for fmt in formats:
+        if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0 and (
+            present.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0
+        ):
+            return fmt
+    return None
+
+
+def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[str, ...]]:
+    """Parse date/datetime text to UTC instants; naive values are `timezone` local time.
+
+    Day/month order: a value that only reads one way decides; if every value
+    reads both ways the Kenyan convention (day first) is used, with a note.
+    """
+    notes: list[str] = []
+    values = values.str.strip_chars()
+    single = _best_single_format(values, ISO_FORMATS)
+    if single is not None:
+        local = values.str.strptime(pl.Datetime("us"), single, strict=False)
+        return local.dt.replace_time_zone(timezone).dt.convert_time_zone("UTC"), ()
+    day_first = _parse_all(values, DAY_FIRST, aware=False)
+    month_first = _parse_all(values, MONTH_FIRST, aware=False)
+    only_month_first = (day_first.is_null() & month_first.is_not_null()).sum()
+    only_day_first = (day_first.is_not_null() & month_first.is_null()).sum()
+    if only_month_first and not only_day_first:
+        slashed, order = month_first, "month/day"
+    else:
+        slashed, order = day_first, "day/month"
+    if slashed.is_not_null().any():
+        if not only_month_first and not only_day_first:
+            notes.append("every slashed date reads both ways: read as day/month (Kenyan usage)")
+        elif only_month_first and only_day_first:
+            notes.append("the file mixes day/month and month/day dates: read as day/month")
+        else:
+            notes.append(f"slashed dates read as {order}")
+    iso = _parse_all(values, ISO_FORMATS, aware=False)
+    serial = pl.select(
+        pl.when(values.str.contains(EXCEL_SERIAL))
+        .then(
+            pl.lit(datetime(1899, 12, 30))
+            + pl.duration(
+                microseconds=(values.cast(pl.Float64, strict=False) * 86_400_000_000).round()
+            )
+        )
+        .otherwise(None)
+    ).to_series()
+    local = pl.select(pl.coalesce([iso, slashed, serial.cast(pl.Datetime("us"))])).to_series()
+    aware = _parse_all(values, OFFSET_FORMATS, aware=True)
+    utc_from_local = local.dt.replace_time_zone(timezone, non_existent="null").dt.convert_time_zone(
+        "UTC"
+    )
+    return pl.select(pl.coalesce([aware, utc_from_local])).to_series(), tuple(notes)
+
+
+def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
+    return (
+        frame.filter(bad)
+        .select(
+            pl.col(ROW).alias("row"),
+            pl.lit(column).alias("column"),
+            pl.col(column).cast(pl.String).alias("value"),
+            pl.lit(rule).alias("rule"),
+        )
+        .cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def parse_lines(
+    raw: pl.DataFrame, mapping: ColumnMapping, timezone: str, decimal_comma: bool = False
+) -> Parsed:
+    """Rename mapped columns, parse their types and fill documented defaults."""
+    renamed = raw.select(
+        [pl.col(header).alias(column) for column, header in mapping.columns.items()]
+    ).with_row_index(ROW, offset=2)
+    renamed = renamed.with_columns(pl.col(ROW).cast(pl.Int64))
+    for column in CANONICAL_COLUMNS:
+        if column not in renamed.columns:
+            renamed = renamed.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    failures: list[pl.DataFrame] = []
+    renamed = renamed.with_columns([_text(c) for c in TEXT_COLUMNS])
+    for column in TEXT_COLUMNS:
+        too_long = renamed[column].str.len_chars() > MAX_TEXT_LENGTH
+        if too_long.any():
+            failures.append(
+                _failures(renamed, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters")
+            )
+    typed = renamed.with_columns([_number(c, decimal_comma).alias(c) for c in NUMBER_COLUMNS])
+    for column in NUMBER_COLUMNS:
+        bad = renamed[column].str.strip_chars().str.len_chars().fill_null(0).gt(0) & typed[
+            column
+        ].is_null()
+        failures.append(_failures(renamed, column, bad, "must be a number"))
+
+    sold_at, notes = parse_datetimes(renamed["sold_at"], timezone)
+    bad_date = renamed["sold_at"].is_not_null() & sold_at.is_null()
+    failures.append(
+        _failures(renamed, "sold_at", bad_date, "must be a date such as 2024-01-31 or 31/01/2024")
+    )
+    typed = typed.with_columns(sold_at=sold_at)
+
+    line_no = _number("line_no", False)
+    typed = typed.with_columns(line_no=line_no)
+    bad_line = renamed["line_no"].is_not_null() & (
+        typed["line_no"].is_null() | (typed["line_no"] != typed["line_no"].round())
+    )
+    failures.append(_failures(renamed, "line_no", bad_line, "must be a whole number"))
+    position = pl.int_range(1, pl.len() + 1).over("invoice_id")
+    typed = typed.with_columns(
+        line_no=pl.when(bad_line).then(None).otherwise(pl.col("line_no").fill_null(position))
+        .cast(pl.Int64, strict=False),
+        discount=pl.col("discount").fill_null(
+            pl.when(renamed["discount"].is_null()).then(0.0).otherwise(None)
+        ),
+        product_name=pl.col("product_name").fill_null(pl.col("product_id")),
+    )
+    return Parsed(
+        typed.select(ROW, *CANONICAL_COLUMNS),
+        renamed.select(ROW, *CANONICAL_COLUMNS),
+        pl.concat(failures).sort("row") if failures else pl.DataFrame(schema=FAILURE_SCHEMA),
+        tuple(notes),
+    )

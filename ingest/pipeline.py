@@ -1,0 +1,187 @@
+"""The ingest pipeline: read -> map columns -> parse -> validate -> write.
+
+`prepare_file` does everything except writing (the upload page previews its
+result); `ingest_file` prepares and, only if no row failed, writes.
+Progress goes to a callback so the CLI prints it and the page draws a bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from core.schema import BUSINESS_TZ, with_derived_measures
+from core.store import Progress, SalesStore, Window, WriteMode, WriteResult
+from ingest.mapping import ColumnMapping, MappingError, describe_missing, propose_mapping
+from ingest.parse import ROW, parse_lines
+from ingest.read import RawTable, ReadError, read_table
+from ingest.validate import rule_counts, validate_lines
+
+
+class IngestError(ValueError):
+    """The file cannot be ingested at all (unreadable, unmappable); nothing was written."""
+
+
+@dataclass
+class PreparedFile:
+    """A source file read, mapped and validated, ready to write if `ok`."""
+
+    filename: str
+    size_bytes: int
+    sha256: str
+    raw: RawTable
+    mapping: ColumnMapping
+    failures: pl.DataFrame
+    lines: pl.DataFrame  # StoredLine columns for valid files; empty otherwise
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.failures.is_empty()
+
+    @property
+    def rows(self) -> int:
+        return self.raw.frame.height
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.failures["row"].n_unique() if not self.ok else 0
+
+    def rule_counts(self) -> pl.DataFrame:
+        return rule_counts(self.failures)
+
+    def date_range(self) -> Window | None:
+        if self.lines.is_empty():
+            return None
+        first: date = self.lines["sale_date"].min()  # type: ignore[assignment]
+        last: date = self.lines["sale_date"].max()  # type: ignore[assignment]
+        return Window(first, last)
+
+
+@dataclass
+class IngestResult:
+    """What `ingest_file` did."""
+
+    prepared: PreparedFile
+    written: WriteResult | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.written is not None
+
+
+def _no_progress(_stage: str, _fraction: float) -> None:
+    return None
+
+
+def prepare_file(
+    data: bytes,
+    filename: str,
+    explicit_map: dict[str, str] | None = None,
+    timezone: str = BUSINESS_TZ,
+    progress: Progress | None = None,
+) -> PreparedFile:
+    """Read, map, parse and validate a file's bytes without writing anything.
+
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or a required column cannot be found.
+    """
+    report = progress or _no_progress
+    report("reading", 0.05)
+    try:
+        raw = read_table(data, filename)
+    except ReadError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    headers = raw.frame.columns
+    try:
+        mapping = propose_mapping(headers, explicit_map)
+    except MappingError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    if mapping.missing_required:
+        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
+    report("parsing", 0.25)
+    parsed = parse_lines(raw.frame, mapping, timezone, decimal_comma=raw.decimal_comma)
+    report("validating", 0.5)
+    failures = validate_lines(parsed.frame, parsed.text, parsed.failures)
+    lines = parsed.frame.drop(ROW).clear()
+    if failures.is_empty():
+        lines = with_derived_measures(parsed.frame.drop(ROW), timezone)
+    return PreparedFile(
+        filename=filename,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        raw=raw,
+        mapping=mapping,
+        failures=failures,
+        lines=lines,
+        notes=raw.notes + parsed.notes,
+    )
+
+
+def write_prepared(
+    prepared: PreparedFile,
+    store: SalesStore,
+    mode: WriteMode = "append",
+    replace_window: Window | None = None,
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Write a prepared file that passed validation."""
+    if not prepared.ok:
+        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
+    return store.write(prepared.lines, mode, replace_window, progress)
+
+
+def ingest_file(
+    source: Path | bytes,
+    store: SalesStore,
+    *,
+    filename: str | None = None,
+    mode: WriteMode = "append",
+    replace_window: Window | None = None,
+    explicit_map: dict[str, str] | None = None,
+    timezone: str = BUSINESS_TZ,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest one file: write all its lines, or none if any row fails validation.
+
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or mapped (nothing is written).
+    """
+    started = time.perf_counter()
+    report = progress or _no_progress
+    if isinstance(source, Path):
+        filename = filename or source.name
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise IngestError(f"{source}: cannot read the file: {exc.strerror}") from exc
+    else:
+        data = source
+        filename = filename or "upload"
+    prepared = prepare_file(data, filename, explicit_map, timezone, report)
+    prepared_at = time.perf_counter()
+    timings = {"prepare": prepared_at - started}
+    if not prepared.ok:
+        return IngestResult(prepared, None, prepared_at - started, timings)
+    written = write_prepared(
+        prepared,
+        store,
+        mode,
+        replace_window,
+        lambda stage, f: report(stage, 0.6 + 0.4 * f),
+    )
+    finished = time.perf_counter()
+    timings["write"] = finished - prepared_at
+    report("done", 1.0)
+    return IngestResult(prepared, written, finished - started, timings)
