@@ -1,0 +1,75 @@
+"""`python -m core export AREA [--start D] [--end D] [--branch B ...] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
+from core.filters import COMPARES, from_query_params
+from core.kpi.view import resolve_view
+from core.settings import SettingsError, load_settings
+from core.store import GRAINS, StoreError
+from core.stores import open_store
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core")
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="write one area's table")
+    export.add_argument("area", choices=tuple(AREAS))
+    export.add_argument("--start", help="first day, YYYY-MM-DD (default: first day with data)")
+    export.add_argument("--end", help="last day, YYYY-MM-DD (default: last day with data)")
+    export.add_argument("--branch", action="append", default=[])
+    export.add_argument("--line", action="append", default=[])
+    export.add_argument("--product", action="append", default=[])
+    export.add_argument("--rep", action="append", default=[])
+    export.add_argument("--grain", choices=GRAINS, default="month")
+    export.add_argument("--compare", choices=COMPARES, default="previous")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    return parser
+
+
+def export(args: argparse.Namespace) -> int:
+    params: dict[str, str | list[str]] = {
+        "grain": args.grain, "compare": args.compare,
+        "branch": args.branch, "line": args.line, "product": args.product, "rep": args.rep,
+    }
+    if args.start:
+        params["start"] = args.start
+    if args.end:
+        params["end"] = args.end
+    parsed = from_query_params(params)
+    if parsed.notices:
+        print(f"error: {parsed.notices[0]}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    store = open_store(settings)
+    view = resolve_view(store, parsed.filters)
+    table = area_table(args.area, store, view)
+    if args.format == "json":
+        data = to_json_text(table).encode("utf-8")
+    else:
+        data = to_csv_bytes(table)
+    if args.out:
+        args.out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        if args.format == "json":
+            sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return export(args)
+    except (SettingsError, StoreError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

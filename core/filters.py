@@ -1,0 +1,177 @@
+"""The filter state: one immutable, hashable object, and its URL codec.
+
+The URL parameters are those of DESIGN.md: `start`, `end` (YYYY-MM-DD),
+`grain`, `compare` (`previous`|`yoy`|`none`) and repeatable `branch`, `line`,
+`rep` (and `product`). A bad value is dropped and described in a notice,
+never raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Literal, cast
+
+from core.store import GRAINS, Grain, Scope, Window
+
+Compare = Literal["previous", "yoy", "none"]
+COMPARES: tuple[Compare, ...] = ("previous", "yoy", "none")
+# Member lists longer than this in a URL are not a real selection but abuse.
+MAX_MEMBERS = 200
+# Longest member value accepted from a URL: longer than any stored name.
+MAX_VALUE_LENGTH = 500
+
+_MEMBER_PARAMS: dict[str, str] = {
+    "branch": "branches",
+    "line": "product_lines",
+    "product": "products",
+    "rep": "salespeople",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked to see. `start`/`end` None means the data's first/last day."""
+
+    start: date | None = None
+    end: date | None = None
+    grain: Grain = "month"
+    compare: Compare = "previous"
+    branches: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    salespeople: tuple[str, ...] = ()
+
+    def scope(self, allowed_branches: tuple[str, ...] | None = None) -> Scope:
+        """The store scope of these filters, restricted to the user's branches."""
+        return Scope(
+            branches=self.branches,
+            product_lines=self.product_lines,
+            products=self.products,
+            salespeople=self.salespeople,
+            allowed_branches=allowed_branches,
+        )
+
+    def with_members(self, **members: Iterable[str]) -> Filters:
+        """A copy with some member lists replaced (drill-down)."""
+        return replace(self, **{k: tuple(v) for k, v in members.items()})
+
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """URL parameters for this state; defaults are left out to keep links short."""
+        params: dict[str, str | list[str]] = {}
+        if self.start is not None:
+            params["start"] = self.start.isoformat()
+        if self.end is not None:
+            params["end"] = self.end.isoformat()
+        if self.grain != "month":
+            params["grain"] = self.grain
+        if self.compare != "previous":
+            params["compare"] = self.compare
+        for param, attribute in _MEMBER_PARAMS.items():
+            values = getattr(self, attribute)
+            if values:
+                params[param] = list(values)
+        return params
+
+    def describe(self) -> str:
+        """Short text of the active filters, for file names and headers."""
+        parts = [f"{self.start or 'first'}_to_{self.end or 'last'}"]
+        for param, attribute in _MEMBER_PARAMS.items():
+            values = getattr(self, attribute)
+            if values:
+                parts.append(f"{param}-" + "+".join(values))
+        return "_".join(parts)
+
+
+@dataclass(frozen=True)
+class ParsedFilters:
+    """Filters read from outside, with a notice for each value that was dropped."""
+
+    filters: Filters
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _one(values: list[str]) -> str:
+    return values[-1]
+
+
+def _parse_date(name: str, values: list[str], notices: list[str]) -> date | None:
+    text = _one(values).strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+    except ValueError:
+        notices.append(f"Ignored {name}={text[:40]!r}: expected a date as YYYY-MM-DD.")
+        return None
+
+
+def _bad_date(text: str) -> date:
+    raise ValueError(text)
+
+
+def from_query_params(
+    params: Mapping[str, str | list[str]],
+    known_members: Mapping[str, Iterable[str]] | None = None,
+) -> ParsedFilters:
+    """Read filters from URL parameters (or CLI options) without ever raising.
+
+    `known_members`, if given, maps `branch`/`line`/`product`/`rep` to the
+    values that exist; unknown values are dropped with a notice.
+    """
+    lists = {k: ([v] if isinstance(v, str) else list(v)) for k, v in params.items()}
+    notices: list[str] = []
+    start = _parse_date("start", lists["start"], notices) if lists.get("start") else None
+    end = _parse_date("end", lists["end"], notices) if lists.get("end") else None
+    if start is not None and end is not None and start > end:
+        notices.append(f"Ignored the date range {start}..{end}: the start is after the end.")
+        start = end = None
+    grain: Grain = "month"
+    if lists.get("grain"):
+        text = _one(lists["grain"])
+        if text in GRAINS:
+            grain = cast(Grain, text)
+        else:
+            notices.append(f"Ignored grain={text[:40]!r}: expected one of {', '.join(GRAINS)}.")
+    compare: Compare = "previous"
+    if lists.get("compare"):
+        text = _one(lists["compare"])
+        if text in COMPARES:
+            compare = cast(Compare, text)
+        else:
+            notices.append(
+                f"Ignored compare={text[:40]!r}: expected one of {', '.join(COMPARES)}."
+            )
+    members: dict[str, tuple[str, ...]] = {}
+    for param, attribute in _MEMBER_PARAMS.items():
+        values = [v.strip() for v in lists.get(param, []) if v.strip()]
+        if len(values) > MAX_MEMBERS:
+            notices.append(f"Ignored {len(values)} {param} values: at most {MAX_MEMBERS} allowed.")
+            values = []
+        too_long = [v for v in values if len(v) > MAX_VALUE_LENGTH]
+        if too_long:
+            notices.append(f"Ignored {len(too_long)} over-long {param} value(s).")
+            values = [v for v in values if len(v) <= MAX_VALUE_LENGTH]
+        if known_members is not None and param in known_members:
+            known = set(known_members[param])
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                shown = ", ".join(repr(v[:40]) for v in unknown[:3])
+                notices.append(f"Ignored unknown {param} value(s): {shown}.")
+            values = [v for v in values if v in known]
+        members[attribute] = tuple(dict.fromkeys(values))
+    unknown_params = sorted(set(lists) - {"start", "end", "grain", "compare", *_MEMBER_PARAMS})
+    if unknown_params:
+        notices.append(f"Ignored unknown parameter(s): {', '.join(p[:40] for p in unknown_params)}.")
+    return ParsedFilters(Filters(start, end, grain, compare, **members), tuple(notices))
+
+
+def resolve_window(filters: Filters, data_range: Window | None) -> Window | None:
+    """The concrete window: missing ends default to the data's first/last day."""
+    if data_range is None and (filters.start is None or filters.end is None):
+        return None
+    start = filters.start or (data_range.start if data_range else None)
+    end = filters.end or (data_range.end if data_range else None)
+    assert start is not None and end is not None
+    if start > end:
+        return None
+    return Window(start, end)

@@ -1,0 +1,1 @@
+"""KPI catalogue and the per-area tables computed from store aggregates."""

@@ -1,0 +1,261 @@
+"""Customers (walk-ins excluded): RFM, segments, cohorts, new vs returning,
+concentration and a simple CLV.
+
+RFM as-of date is the window's last day. Each score is 1-5 by quintile of
+customers (5 = best): customers are ordered from worst to best (recency:
+most days first; frequency and monetary: smallest first), ties by
+`customer_id` ascending, and the customer at position i of n scores
+floor(5 i / n) + 1.
+
+Segments come from R and FM = (F + M) / 2, first matching row wins:
+
+| segment            | R      | FM          |
+|--------------------|--------|-------------|
+| Champions          | >= 4   | >= 4        |
+| Loyal              | >= 3   | >= 3.5      |
+| Potential loyalist | >= 4   | >= 2.5      |
+| New                | 5      | <= 1.5      |
+| Promising          | >= 4   | < 2.5       |
+| Needs attention    | 3      | >= 2.5      |
+| About to sleep     | 3      | < 2.5       |
+| Cannot lose them   | <= 2   | >= 4.5      |
+| At risk            | <= 2   | >= 3        |
+| Hibernating        | 2      | < 3         |
+| Lost               | 1      | < 3         |
+
+A customer's first purchase is their first-ever in scope (all time, same
+branch/line/product/salesperson filters), so "new" means new to this slice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import polars as pl
+
+from core.kpi.catalogue import ratio
+from core.kpi.view import View
+from core.store import SalesStore, Window
+
+# (segment, R at least, R at most, FM at least, FM at most): first match wins.
+SEGMENTS: tuple[tuple[str, int, int, float, float], ...] = (
+    ("Champions", 4, 5, 4.0, 5.0),
+    ("Loyal", 3, 5, 3.5, 5.0),
+    ("Potential loyalist", 4, 5, 2.5, 5.0),
+    ("New", 5, 5, 1.0, 1.5),
+    ("Promising", 4, 5, 1.0, 2.4),
+    ("Needs attention", 3, 3, 2.5, 5.0),
+    ("About to sleep", 3, 3, 1.0, 2.4),
+    ("Cannot lose them", 1, 2, 4.5, 5.0),
+    ("At risk", 1, 2, 3.0, 5.0),
+    ("Hibernating", 2, 2, 1.0, 2.9),
+    ("Lost", 1, 1, 1.0, 2.9),
+)
+SEGMENT_NAMES = tuple(s[0] for s in SEGMENTS)
+# CLV's default discount rate d (DESIGN.md).
+DEFAULT_DISCOUNT_RATE = 0.10
+CONCENTRATION_TOPS = (0.10, 0.20)
+
+
+def _quintile_score(frame: pl.DataFrame, value: str, best_high: bool, name: str) -> pl.DataFrame:
+    """Score 1-5 by position in the worst-to-best order (ties by customer_id)."""
+    n = frame.height
+    ordered = frame.sort([value, "customer_id"], descending=[not best_high, False])
+    position = pl.int_range(0, pl.len(), dtype=pl.Int64)
+    scored = ordered.with_columns(((position * 5) // max(n, 1) + 1).alias(name))
+    return scored
+
+
+def segment_expr() -> pl.Expr:
+    fm = (pl.col("f_score") + pl.col("m_score")) / 2
+    expr: pl.Expr | pl.When | pl.Then | None = None
+    for name, r_lo, r_hi, fm_lo, fm_hi in SEGMENTS:
+        condition = pl.col("r_score").is_between(r_lo, r_hi) & fm.is_between(fm_lo, fm_hi)
+        expr = pl.when(condition).then(pl.lit(name)) if expr is None else expr.when(condition).then(pl.lit(name))  # type: ignore[union-attr]
+    assert expr is not None
+    return expr.otherwise(pl.lit(None, dtype=pl.String))  # type: ignore[union-attr]
+
+
+def first_purchases(store: SalesStore, view: View) -> pl.DataFrame:
+    """customer_id -> first-ever purchase day in scope."""
+    frame = store.aggregate(view.scope, None, by=("customer_id",), measures=("first_sale",))
+    return frame.filter(pl.col("customer_id").is_not_null()).rename({"first_sale": "first_purchase"})
+
+
+def _customer_attributes(store: SalesStore, view: View) -> pl.DataFrame:
+    frame = store.aggregate(
+        view.scope, view.window, by=("customer_id", "customer_name", "customer_type"),
+        measures=("last_sale",),
+    ).filter(pl.col("customer_id").is_not_null())
+    return (
+        frame.sort(["customer_id", "last_sale"], descending=[False, True], nulls_last=True)
+        .unique("customer_id", keep="first", maintain_order=True)
+        .select("customer_id", "customer_name", "customer_type")
+    )
+
+
+CUSTOMER_SCHEMA = {
+    "customer_id": pl.String, "customer_name": pl.String, "customer_type": pl.String,
+    "first_purchase": pl.Date, "last_purchase": pl.Date, "recency_days": pl.Int64,
+    "frequency": pl.Int64, "monetary": pl.Float64, "gross_profit": pl.Float64,
+    "r_score": pl.Int64, "f_score": pl.Int64, "m_score": pl.Int64, "segment": pl.String,
+}
+
+
+def rfm(store: SalesStore, view: View) -> pl.DataFrame:
+    """One row per customer with a purchase in the window: RFM values, scores, segment."""
+    if view.window is None:
+        return pl.DataFrame(schema=CUSTOMER_SCHEMA)
+    active = store.aggregate(
+        view.scope, view.window, by=("customer_id",),
+        measures=("net_sales", "gross_profit", "orders", "last_sale"),
+    ).filter(pl.col("customer_id").is_not_null())
+    if active.is_empty():
+        return pl.DataFrame(schema=CUSTOMER_SCHEMA)
+    table = active.rename({"orders": "frequency", "net_sales": "monetary", "last_sale": "last_purchase"})
+    table = table.with_columns(
+        recency_days=(pl.lit(view.window.end) - pl.col("last_purchase")).dt.total_days().cast(pl.Int64)
+    )
+    table = _quintile_score(table, "recency_days", best_high=False, name="r_score")
+    table = _quintile_score(table, "frequency", best_high=True, name="f_score")
+    table = _quintile_score(table, "monetary", best_high=True, name="m_score")
+    table = table.with_columns(segment=segment_expr())
+    table = table.join(first_purchases(store, view), on="customer_id", how="left")
+    table = table.join(_customer_attributes(store, view), on="customer_id", how="left")
+    return table.select(list(CUSTOMER_SCHEMA)).cast(CUSTOMER_SCHEMA).sort(  # type: ignore[arg-type]
+        ["monetary", "customer_id"], descending=[True, False]
+    )
+
+
+def segment_summary(customers: pl.DataFrame) -> pl.DataFrame:
+    """Per segment: customers, net sales, share of customers' net sales, mean R and FM."""
+    total = customers["monetary"].sum()
+    return (
+        customers.group_by("segment")
+        .agg(
+            customers=pl.len(),
+            monetary=pl.col("monetary").sum(),
+            avg_recency_days=pl.col("recency_days").mean(),
+            avg_frequency=pl.col("frequency").mean(),
+            r_score=pl.col("r_score").mean(),
+            fm_score=((pl.col("f_score") + pl.col("m_score")) / 2).mean(),
+        )
+        .with_columns(share_of_net_sales=ratio(pl.col("monetary"), pl.lit(total)))
+        .sort("monetary", descending=True)
+    )
+
+
+def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
+    """Retention by month of first-ever purchase, for cohorts starting in the window.
+
+    `customers` is how many of the cohort bought in that month, `cohort_size`
+    how many the cohort has, `retention_pct` their ratio.
+    """
+    schema = {"cohort": pl.String, "months_since": pl.Int64, "customers": pl.Int64,
+              "cohort_size": pl.Int64, "retention_pct": pl.Float64}
+    if view.window is None:
+        return pl.DataFrame(schema=schema)
+    firsts = first_purchases(store, view).with_columns(
+        cohort_start=pl.col("first_purchase").dt.truncate("1mo")
+    ).filter(pl.col("cohort_start") >= view.window.start.replace(day=1))
+    activity = store.aggregate(
+        view.scope, view.window, by=("customer_id",), grain="month", measures=("orders",)
+    ).filter(pl.col("customer_id").is_not_null())
+    sizes = firsts.group_by("cohort_start").agg(cohort_size=pl.len())
+    joined = activity.join(firsts, on="customer_id", how="inner").with_columns(
+        months_since=(
+            (pl.col("period").dt.year() - pl.col("cohort_start").dt.year()) * 12
+            + pl.col("period").dt.month() - pl.col("cohort_start").dt.month()
+        ).cast(pl.Int64)
+    )
+    counts = joined.group_by("cohort_start", "months_since").agg(customers=pl.len())
+    return (
+        counts.join(sizes, on="cohort_start")
+        .with_columns(
+            cohort=pl.col("cohort_start").dt.strftime("%Y-%m"),
+            retention_pct=ratio(pl.col("customers"), pl.col("cohort_size")),
+        )
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+        .sort("cohort", "months_since")
+    )
+
+
+def new_vs_returning(store: SalesStore, view: View, customers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Active customers split by whether their first-ever purchase is inside the window."""
+    schema = {"status": pl.String, "customers": pl.Int64, "net_sales": pl.Float64,
+              "orders": pl.Int64, "share_of_customers": pl.Float64}
+    table = customers if customers is not None else rfm(store, view)
+    if view.window is None or table.is_empty():
+        return pl.DataFrame(schema=schema)
+    window = view.window
+    labelled = table.with_columns(
+        status=pl.when(pl.col("first_purchase") >= window.start).then(pl.lit("new")).otherwise(pl.lit("returning"))
+    )
+    summary = labelled.group_by("status").agg(
+        customers=pl.len(), net_sales=pl.col("monetary").sum(), orders=pl.col("frequency").sum()
+    )
+    everyone = pl.DataFrame({"status": ["new", "returning"]})
+    summary = everyone.join(summary, on="status", how="left").with_columns(
+        pl.col("customers", "orders").fill_null(0), pl.col("net_sales").fill_null(0.0)
+    )
+    return summary.with_columns(
+        share_of_customers=ratio(pl.col("customers"), pl.col("customers").sum())
+    ).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def concentration(customers: pl.DataFrame) -> pl.DataFrame:
+    """Share of customers' net sales from the top 10% and 20% of customers (by net sales).
+
+    The top x% is the first ceil(x n) customers in net-sales order (ties by id).
+    """
+    total = customers["monetary"].sum() if not customers.is_empty() else 0.0
+    ordered = customers.sort(["monetary", "customer_id"], descending=[True, False])
+    rows = []
+    for top in CONCENTRATION_TOPS:
+        count = math.ceil(top * ordered.height)
+        top_sales = ordered.head(count)["monetary"].sum() if count else 0.0
+        rows.append({
+            "top_pct": top,
+            "customers": count,
+            "net_sales": float(top_sales),
+            "share_of_net_sales": (top_sales / total) if total else None,
+        })
+    return pl.DataFrame(rows, schema={"top_pct": pl.Float64, "customers": pl.Int64,
+                                      "net_sales": pl.Float64, "share_of_net_sales": pl.Float64})
+
+
+@dataclass(frozen=True)
+class Clv:
+    """Simple CLV = m r / (1 + d - r) over the year ending on the window's last day."""
+
+    avg_yearly_gross_profit: float | None  # m
+    retention: float | None  # r
+    discount_rate: float  # d
+    value: float | None
+    customers_last_year: int
+    customers_prior_year: int
+
+
+def clv(store: SalesStore, view: View, discount_rate: float = DEFAULT_DISCOUNT_RATE) -> Clv:
+    """m = gross profit per active customer over the last 365 days of the window;
+    r = share of customers active in the 365 days before that who bought again
+    in the last 365 days."""
+    if view.window is None:
+        return Clv(None, None, discount_rate, None, 0, 0)
+    end = view.window.end
+    last_year = Window(end - timedelta(days=364), end)
+    prior_year = Window(end - timedelta(days=729), end - timedelta(days=365))
+    recent = store.aggregate(view.scope, last_year, by=("customer_id",), measures=("gross_profit",))
+    recent = recent.filter(pl.col("customer_id").is_not_null())
+    prior = store.aggregate(view.scope, prior_year, by=("customer_id",), measures=("orders",))
+    prior = prior.filter(pl.col("customer_id").is_not_null())
+    m = float(recent["gross_profit"].sum()) / recent.height if recent.height else None
+    retained = prior.join(recent, on="customer_id", how="semi").height
+    r = retained / prior.height if prior.height else None
+    value = None
+    if m is not None and r is not None and (1 + discount_rate - r) != 0:
+        value = m * r / (1 + discount_rate - r)
+    return Clv(m, r, discount_rate, value, recent.height, prior.height)

@@ -1,0 +1,56 @@
+"""Overview: headline KPIs with growth, and the trend by grain."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from core.kpi.catalogue import HEADLINE, add_kpis, growth, store_measures
+from core.kpi.view import View
+from core.store import Grain, SalesStore, Window
+from core.stores.buckets import bucket_start
+
+
+def _headline_row(store: SalesStore, view: View, window: object) -> pl.DataFrame:
+    frame = store.aggregate(view.scope, window, measures=store_measures())  # type: ignore[arg-type]
+    return add_kpis(frame).select(HEADLINE)
+
+
+def overview(store: SalesStore, view: View) -> pl.DataFrame:
+    """One row: every headline KPI, plus `<kpi>_prev` and `<kpi>_growth_pct` with a comparison."""
+    if view.window is None:
+        return add_kpis(
+            pl.DataFrame({m: [0] for m in store_measures()}).cast(pl.Float64)
+        ).select(HEADLINE).clear()
+    current = _headline_row(store, view, view.window)
+    if view.comparison is None:
+        return current
+    previous = _headline_row(store, view, view.comparison).rename(
+        {k: f"{k}_prev" for k in HEADLINE}
+    )
+    both = pl.concat([current, previous], how="horizontal")
+    return both.with_columns(
+        [growth(pl.col(k), pl.col(f"{k}_prev")).alias(f"{k}_growth_pct") for k in HEADLINE]
+    )
+
+
+def trend(store: SalesStore, view: View, comparison: bool = False) -> pl.DataFrame:
+    """Headline KPIs per time bucket (`period` = bucket start) over the window.
+
+    With `comparison=True`, the same over the comparison window, so pages can
+    overlay it (aligned by bucket position).
+    """
+    window = view.comparison if comparison else view.window
+    if window is None:
+        return pl.DataFrame(schema={"period": pl.Date, **{k: pl.Float64 for k in HEADLINE}})
+    frame = store.aggregate(view.scope, window, grain=view.grain, measures=store_measures())
+    calendar = bucket_calendar(window, view.grain)
+    filled = calendar.join(frame, on="period", how="left").with_columns(
+        pl.col(m).fill_null(0) for m in store_measures()
+    )
+    return add_kpis(filled).select("period", *HEADLINE).sort("period")
+
+
+def bucket_calendar(window: Window, grain: Grain) -> pl.DataFrame:
+    """Every bucket start from the one holding `window.start` to the one holding its end."""
+    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
+    return days.select(bucket_start(pl.col("day"), grain).alias("period")).unique().sort("period")

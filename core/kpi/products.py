@@ -1,0 +1,100 @@
+"""Products: KPIs per product, Pareto, ABC classes and slow movers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from core.kpi.catalogue import add_kpis, ratio
+from core.kpi.view import View
+from core.store import SalesStore
+
+# ABC thresholds on the cumulative share *before* an item (DESIGN.md).
+A_LIMIT = 0.80
+B_LIMIT = 0.95
+# A product is a slow mover with no sale in the window's last 90 days.
+SLOW_MOVER_DAYS = 90
+
+PRODUCT_MEASURES = ("net_sales", "cogs", "gross_profit", "units", "orders", "last_sale")
+
+
+def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
+    """Each product's latest name and product line in scope (over all time)."""
+    frame = store.aggregate(
+        view.scope, None, by=("product_id", "product_name", "product_line"),
+        measures=("last_sale",),
+    )
+    return (
+        frame.sort(["product_id", "last_sale", "product_name"], descending=[False, True, False])
+        .unique("product_id", keep="first", maintain_order=True)
+        .select("product_id", "product_name", "product_line")
+    )
+
+
+def abc_classes(net_sales: pl.Expr, cumulative_before: pl.Expr) -> pl.Expr:
+    """A while the share before the item is under 80%, B under 95%, else C."""
+    return (
+        pl.when(cumulative_before < A_LIMIT).then(pl.lit("A"))
+        .when(cumulative_before < B_LIMIT).then(pl.lit("B"))
+        .otherwise(pl.lit("C"))
+    )
+
+
+def products(store: SalesStore, view: View) -> pl.DataFrame:
+    """Per product in scope: KPIs, Pareto cumulative share, ABC class, slow-mover flag.
+
+    Sorted by net sales descending, ties by `product_id`. Products with no
+    sale in the window are listed with zeros (they are C, and slow movers).
+    `cumulative_share` and `abc_class` are empty when total net sales are 0.
+    """
+    attributes = product_attributes(store, view)
+    if view.window is None:
+        current = pl.DataFrame(schema={"product_id": pl.String})
+    else:
+        current = store.aggregate(view.scope, view.window, by=("product_id",), measures=PRODUCT_MEASURES)
+    table = attributes.join(current, on="product_id", how="left").with_columns(
+        pl.col(m).fill_null(0) for m in ("net_sales", "cogs", "gross_profit", "units", "orders")
+        if m in current.columns
+    )
+    if "net_sales" not in table.columns:
+        table = table.with_columns(
+            [pl.lit(0.0).alias(m) for m in ("net_sales", "cogs", "gross_profit", "units")],
+            orders=pl.lit(0, dtype=pl.Int64),
+            last_sale=pl.lit(None, dtype=pl.Date),
+        )
+    table = add_kpis(table, ("net_sales", "gross_profit", "gross_margin_pct", "units"))
+    table = table.sort(["net_sales", "product_id"], descending=[True, False])
+    total = table["net_sales"].sum()
+    cumulative = pl.col("net_sales").cum_sum()
+    table = table.with_columns(
+        avg_selling_price=ratio(pl.col("net_sales"), pl.col("units")),
+        cumulative_share=ratio(cumulative, pl.lit(total)),
+        abc_class=pl.when(pl.lit(total) != 0).then(
+            abc_classes(pl.col("net_sales"), ratio(cumulative - pl.col("net_sales"), pl.lit(total)))
+        ),
+    )
+    if view.window is not None:
+        cutoff = view.window.end - timedelta(days=SLOW_MOVER_DAYS - 1)
+        table = table.with_columns(
+            slow_mover=pl.col("last_sale").is_null() | (pl.col("last_sale") < cutoff),
+            days_since_last_sale=(pl.lit(view.window.end) - pl.col("last_sale")).dt.total_days(),
+        )
+    return table.select(
+        "product_id", "product_name", "product_line", "net_sales", "gross_profit",
+        "gross_margin_pct", "units", "avg_selling_price", "cumulative_share", "abc_class",
+        "orders", "last_sale", *(["slow_mover", "days_since_last_sale"] if view.window else []),
+    )
+
+
+def abc_summary(table: pl.DataFrame) -> pl.DataFrame:
+    """Per ABC class: products, net sales and share of net sales."""
+    total = table["net_sales"].sum()
+    return (
+        table.filter(pl.col("abc_class").is_not_null())
+        .group_by("abc_class")
+        .agg(products=pl.len(), net_sales=pl.col("net_sales").sum(),
+             gross_profit=pl.col("gross_profit").sum())
+        .with_columns(share_of_net_sales=ratio(pl.col("net_sales"), pl.lit(total)))
+        .sort("abc_class")
+    )
