@@ -177,3 +177,7 @@ class SalesStore(Protocol):
     def health(self) -> StoreHealth:
         """Whether the store answers, and facts about it."""
         ...
+
+    def data_version(self) -> str:
+        """A token that changes whenever stored data changes (cache keys use it)."""
+        ...

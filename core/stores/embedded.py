@@ -289,6 +289,10 @@ class EmbeddedStore:
         }
         return StoreHealth(self.name, True, f"{facts['rows']:,} lines in {self.path}", facts)
 
+    def data_version(self) -> str:
+        table = self._table()
+        return "empty" if table is None else f"delta-{table.version()}"
+
     def latest_sale(self) -> datetime | None:
         """The latest `sold_at` stored (UTC), for freshness."""
         value = self._scan().select(pl.col("sold_at").max()).collect().item()

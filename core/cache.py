@@ -1,0 +1,82 @@
+"""The one place core meets Streamlit: cached store access for the pages.
+
+Cache keys include the store's data version, so a write shows at once
+without clearing anything; `clear()` is there for the Diagnostics page.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from core.exports import area_table
+from core.filters import Filters
+from core.kpi import customers, members, overview, products
+from core.kpi.view import View, resolve_view
+from core.settings import load_settings
+from core.store import SalesStore, Scope, Window
+from core.stores import open_store
+
+# Cached results live ten minutes: data changes bump the version key anyway.
+TTL_SECONDS = 600
+
+
+@st.cache_resource
+def get_store() -> SalesStore:
+    """One store per process; both implementations are safe across threads."""
+    return open_store(load_settings())
+
+
+def data_version() -> str:
+    return get_store().data_version()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def view_for(filters: Filters, allowed: tuple[str, ...] | None, version: str) -> View:
+    return resolve_view(get_store(), filters, allowed)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def area(name: str, view: View, version: str) -> pl.DataFrame:
+    """One area's table (the same one `python -m core export` writes)."""
+    return area_table(name, get_store(), view)
+
+
+_PANELS = {
+    "trend_comparison": lambda store, view: overview.trend(store, view, comparison=True),
+    "branch_trend": lambda store, view: members.member_trend(store, view, "branch"),
+    "salesperson_trend": lambda store, view: members.member_trend(store, view, "salesperson"),
+    "line_trend": lambda store, view: members.member_trend(store, view, "product_line"),
+    "branch_line_mix": members.branch_line_mix,
+    "branch_month": members.branch_month,
+    "new_vs_returning": customers.new_vs_returning,
+}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def panel(name: str, view: View, version: str) -> pl.DataFrame:
+    """A page panel that is not an export area (comparison trend, mixes, ...)."""
+    return _PANELS[name](get_store(), view)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def customer_lifetime_value(view: View, version: str) -> customers.Clv:
+    return customers.clv(get_store(), view)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def members_of(column: str, scope: Scope, version: str) -> list[str]:
+    return get_store().distinct_values(column, scope)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def data_range(scope: Scope, version: str) -> Window | None:
+    return get_store().date_range(scope)
+
+
+def abc_summary(table: pl.DataFrame) -> pl.DataFrame:
+    return products.abc_summary(table)
+
+
+def clear() -> None:
+    st.cache_data.clear()

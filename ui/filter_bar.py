@@ -1,0 +1,157 @@
+"""The global filter bar: every page's filters, kept in the URL.
+
+The URL is the source of truth when it changes from outside (a shared link,
+a reload, an edited address); otherwise the session keeps the filters, which
+is how they survive moving between pages (Streamlit drops query parameters
+on page changes).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from core import cache
+from core.filters import COMPARES, Filters, from_query_params
+from core.settings import load_settings
+from core.store import GRAINS, Scope
+
+PRESETS = ("Custom", "This month", "Last month", "Quarter to date", "Year to date",
+           "Last 12 months", "All data")
+COMPARE_LABELS = {"previous": "Previous period", "yoy": "Same period last year", "none": "No comparison"}
+
+
+def allowed_branches() -> tuple[str, ...] | None:
+    """The signed-in user's branch restriction (None: every branch)."""
+    value = st.session_state.get("allowed_branches")
+    return tuple(value) if value is not None else None
+
+
+def _url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+
+
+def _normalised(params: dict[str, str | list[str]]) -> dict[str, list[str]]:
+    return {k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}
+
+
+def preset_window(preset: str, today: date) -> tuple[date | None, date | None]:
+    """The date range of a preset, relative to `today` in the business time zone."""
+    if preset == "This month":
+        return today.replace(day=1), today
+    if preset == "Last month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    if preset == "Quarter to date":
+        return today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1), today
+    if preset == "Year to date":
+        return today.replace(month=1, day=1), today
+    if preset == "Last 12 months":
+        year_ago = today.replace(year=today.year - 1, day=min(today.day, calendar.monthrange(today.year - 1, today.month)[1]))
+        return year_ago + timedelta(days=1), today
+    return None, None
+
+
+def _business_today() -> date:
+    return datetime.now(ZoneInfo(load_settings().timezone)).date()
+
+
+def _known_members(scope: Scope, version: str) -> dict[str, list[str]]:
+    return {
+        "branch": cache.members_of("branch", scope, version),
+        "line": cache.members_of("product_line", scope, version),
+        "rep": cache.members_of("salesperson", scope, version),
+        "product": cache.members_of("product_id", scope, version),
+    }
+
+
+def set_filters(filters: Filters) -> None:
+    """Replace the filters (drill-down, presets) and redraw the widgets from them."""
+    st.session_state["filters"] = filters
+    st.session_state["filter_generation"] = st.session_state.get("filter_generation", 0) + 1
+
+
+def _apply_preset() -> None:
+    preset = st.session_state.get(f"preset_{st.session_state.get('filter_generation', 0)}")
+    if preset and preset != "Custom":
+        start, end = preset_window(preset, _business_today())
+        set_filters(replace(st.session_state["filters"], start=start, end=end))
+
+
+def filter_bar() -> Filters:
+    """Draw the filter bar in the sidebar and return the filters in force."""
+    state = st.session_state
+    allowed = allowed_branches()
+    version = cache.data_version()
+    restriction = Scope(allowed_branches=allowed)
+    url = _url_params()
+    if "filters" not in state or (url and url != state.get("filters_written")):
+        parsed = from_query_params(url, _known_members(restriction, version))
+        set_filters(parsed.filters)
+        state["filter_notices"] = parsed.notices
+    filters: Filters = state["filters"]
+    generation = state.get("filter_generation", 0)
+    span = cache.data_range(restriction, version)
+    known = _known_members(restriction, version)
+
+    with st.sidebar:
+        st.header("Filters")
+        st.selectbox("Period", PRESETS, key=f"preset_{generation}", on_change=_apply_preset,
+                     help="Quick date ranges, relative to today in Nairobi.")
+        low = span.start if span else date(2000, 1, 1)
+        high = max(span.end if span else _business_today(), _business_today())
+        start = filters.start or low
+        end = filters.end or (span.end if span else high)
+        picked = st.date_input("Dates", value=(max(min(start, high), low), max(min(end, high), low)),
+                               min_value=low, max_value=high, key=f"dates_{generation}", format="YYYY-MM-DD")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            new_start, new_end = picked
+            start_value = None if filters.start is None and new_start == start else new_start
+            end_value = None if filters.end is None and new_end == end else new_end
+        else:
+            start_value, end_value = filters.start, filters.end
+        grain = st.selectbox("Grain", GRAINS, index=GRAINS.index(filters.grain), key=f"grain_{generation}")
+        compare = st.selectbox("Compare with", COMPARES, index=COMPARES.index(filters.compare),
+                               format_func=COMPARE_LABELS.__getitem__, key=f"compare_{generation}")
+        chosen_branches = st.multiselect("Branches", known["branch"], default=[b for b in filters.branches if b in known["branch"]], key=f"branch_{generation}", placeholder="All branches")
+        chosen_lines = st.multiselect("Product lines", known["line"], default=[x for x in filters.product_lines if x in known["line"]], key=f"line_{generation}", placeholder="All product lines")
+        chosen_reps = st.multiselect("Salespeople", known["rep"], default=[r for r in filters.salespeople if r in known["rep"]], key=f"rep_{generation}", placeholder="All salespeople")
+    new = Filters(
+        start=start_value, end=end_value, grain=grain, compare=compare,  # type: ignore[arg-type]
+        branches=tuple(chosen_branches), product_lines=tuple(chosen_lines),
+        products=filters.products, salespeople=tuple(chosen_reps),
+    )
+    if new != filters:
+        state["filter_notices"] = ()
+    state["filters"] = new
+    written = _normalised(new.to_query_params())
+    if written != url:
+        st.query_params.from_dict(written)
+    state["filters_written"] = written
+    for notice in state.get("filter_notices", ()):
+        st.warning(notice, icon="⚠️")
+    if new.products:
+        st.info(f"Showing products: {', '.join(new.products)}")
+        if st.button("Show all products", key="clear_products"):
+            set_filters(replace(new, products=()))
+            st.rerun()
+    with st.sidebar:
+        with st.expander("Share this view"):
+            query = urlencode(_normalised(new.to_query_params()), doseq=True)
+            base = str(getattr(st.context, "url", "") or "").split("?")[0]
+            st.code(f"{base}?{query}" if query else base or "/", language=None)
+            st.caption("Copy the link: it opens this page with these filters.")
+    return new
+
+
+def drill(**members: tuple[str, ...]) -> None:
+    """Narrow the filters to a member picked in a chart or table."""
+    filters: Filters = st.session_state["filters"]
+    set_filters(filters.with_members(**members))
+    st.session_state["filter_notices"] = ()
+    st.rerun()
