@@ -30,11 +30,20 @@ for row_start in range(0, len(HEADLINE_TILES), 4):
         kpi = BY_NAME[name]
         column.metric(
             kpi.label,
-            fmt.kpi_value(name, headline[name]),
-            delta=fmt.delta(headline.get(f"{name}_growth_pct")),
-            help=kpi.description,
+            fmt.kpi_value(name, headline[name], compact=True),
+            delta=fmt.delta(name, headline),
+            help=f"{kpi.description} Exact: {fmt.kpi_value(name, headline[name])}.",
             border=True,
+            delta_color="inverse" if name == "discount_rate" else "normal",
         )
+with st.expander("Exact figures"):
+    st.table(
+        {
+            "KPI": [BY_NAME[n].label for n in HEADLINE_TILES],
+            "Value": [fmt.kpi_value(n, headline[n]) for n in HEADLINE_TILES],
+            "Comparison": [fmt.kpi_value(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
+        }
+    )
 
 trend = cache.area("trend", view, version)
 previous = cache.panel("trend_comparison", view, version) if view.comparison else None

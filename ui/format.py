@@ -12,6 +12,17 @@ def kes(value: float | None) -> str:
     return f"{sign}KES {abs(value):,.0f}"
 
 
+def kes_compact(value: float | None) -> str:
+    """KES in a metric tile: 94.1M, 870K, 950."""
+    if value is None:
+        return "–"
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if size >= limit:
+            return f"KES {value / limit:,.1f}{suffix}"
+    return f"KES {value:,.0f}"
+
+
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -24,12 +35,21 @@ def number(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
 
-def kpi_value(name: str, value: float | None) -> str:
+def kpi_value(name: str, value: float | None, compact: bool = False) -> str:
     """Format a catalogue KPI by its declared format."""
     fmt = BY_NAME[name].format
-    return {"kes": kes, "pct": pct, "count": count}.get(fmt, number)(value)
+    if name == "units":
+        return count(value)
+    money = kes_compact if compact else kes
+    return {"kes": money, "pct": pct, "count": count}.get(fmt, number)(value)
 
 
-def delta(value: float | None) -> str | None:
-    """st.metric delta text for a growth fraction (None hides the delta)."""
+def delta(name: str, row: dict[str, float | None]) -> str | None:
+    """st.metric delta: growth % for amounts, percentage points for ratios given in %."""
+    if BY_NAME[name].format == "pct":
+        current, previous = row.get(name), row.get(f"{name}_prev")
+        if current is None or previous is None:
+            return None
+        return f"{(current - previous) * 100:+.1f} pp"
+    value = row.get(f"{name}_growth_pct")
     return None if value is None else f"{value * 100:+.1f}%"

@@ -1,0 +1,56 @@
+"""The Overview page in real Chromium shows the numbers the export prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import run_cli
+from ui import format as fmt
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def _exact_figures(page: Page) -> dict[str, str]:
+    page.get_by_text("Exact figures").click()
+    table = page.get_by_test_id("stTable")
+    expect(table).to_be_visible()
+    rows = table.locator("tbody tr")
+    cells = [rows.nth(i).locator("td") for i in range(rows.count())]
+    return {c.nth(0).inner_text().strip(): c.nth(1).inner_text().strip() for c in cells}
+
+
+def _export(data_dir: Path, *args: str) -> dict[str, float]:
+    result = run_cli(["core", "export", "overview", "--format", "json", *args], data_dir)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)[0]
+
+
+def test_overview_headline_equals_export(page: Page, app_url: str, sample_data_dir: Path) -> None:
+    page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Mombasa")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
+    figures = _exact_figures(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+    expected = _export(sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30",
+                       "--branch", "Mombasa")
+    assert figures["Net sales"] == fmt.kes(expected["net_sales"])
+    assert figures["Gross profit"] == fmt.kes(expected["gross_profit"])
+    assert figures["Gross margin"] == fmt.pct(expected["gross_margin_pct"])
+    assert figures["Orders"] == fmt.count(expected["orders"])
+    assert figures["AOV"] == fmt.kes(expected["aov"])
+    assert figures["Active customers"] == fmt.count(expected["active_customers"])
+    assert expected["net_sales"] > 0
+
+
+def test_bad_url_parameter_shows_notice(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/?start=2026-13-01&branch=Atlantis&grain=fortnight")
+    expect(page.get_by_text("Ignored start=")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Ignored unknown branch value(s): 'Atlantis'")).to_be_visible()
+    expect(page.get_by_text("Ignored grain=")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()

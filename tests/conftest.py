@@ -1,0 +1,125 @@
+"""Shared fixtures: a real embedded store with generated data, a running app, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from core.schema import with_derived_measures
+from core.stores.embedded import EmbeddedStore
+from ingest.sample import generate_sales
+
+ROOT = Path(__file__).resolve().parent.parent
+# Generated data ends here so expected values do not move with the calendar.
+SAMPLE_END = date(2026, 10, 31)
+# Big enough for every area to be interesting, small enough to build in seconds.
+SAMPLE_ROWS = 60_000
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def to_stored(frame: pl.DataFrame) -> pl.DataFrame:
+    """Generated canonical lines (naive Nairobi time) as the store keeps them."""
+    utc = frame.with_columns(
+        pl.col("sold_at").dt.replace_time_zone("Africa/Nairobi").dt.convert_time_zone("UTC")
+    )
+    return with_derived_measures(utc)
+
+
+@pytest.fixture(scope="session")
+def sample_lines() -> pl.DataFrame:
+    return generate_sales(SAMPLE_ROWS, seed=11, end=SAMPLE_END)
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, sample_lines: pl.DataFrame) -> Path:
+    """A data directory whose embedded store holds the sample lines."""
+    data_dir = tmp_path_factory.mktemp("data")
+    EmbeddedStore(data_dir / "sales").write(to_stored(sample_lines), "append")
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def sample_store(sample_data_dir: Path) -> EmbeddedStore:
+    return EmbeddedStore(sample_data_dir / "sales")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def app_env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"SALES_DATA_DIR": str(data_dir), "SALES_BACKEND": "embedded"})
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Streamlit server over the sample store; stopped by its process id."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("app") / "streamlit.log"
+    with open(log, "w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.headless", "true", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=app_env(sample_data_dir), stdout=handle, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60  # a cold start imports Polars, Plotly, Delta
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Streamlit did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's Chromium, with the flags that keep it off networks it cannot reach."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+def run_cli(args: list[str], data_dir: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run `python -m ...` in a fresh process against `data_dir`."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=app_env(data_dir),
+        capture_output=True, text=True, timeout=300, **kwargs,  # type: ignore[call-overload]
+    )

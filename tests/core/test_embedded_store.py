@@ -1,0 +1,198 @@
+"""The embedded store for real: transactions, identity, crash safety, concurrency."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from core.store import Scope, StoreError, Window
+from core.stores.embedded import EmbeddedStore
+from ingest.sample import generate_sales
+from tests.conftest import ROOT, to_stored
+
+END = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def lines() -> pl.DataFrame:
+    return to_stored(generate_sales(5_000, seed=3, end=END, years=1))
+
+
+def _totals(store: EmbeddedStore, window: Window | None = None) -> dict[str, float]:
+    return store.aggregate(Scope(), window, measures=("net_sales", "lines", "orders")).row(
+        0, named=True
+    )
+
+
+def test_empty_store_answers_zero(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    assert store.date_range(Scope()) is None
+    assert _totals(store) == {"net_sales": 0.0, "lines": 0, "orders": 0}
+    assert store.aggregate(Scope(), None, by=("branch",)).is_empty()
+
+
+def test_append_then_reload_does_not_double_count(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    first = store.write(lines, "append")
+    assert (first.inserted, first.updated) == (len(lines), 0)
+    before = _totals(store)
+    again = store.write(lines, "append")
+    assert (again.inserted, again.updated) == (0, len(lines))
+    assert _totals(store) == before
+    assert before["lines"] == len(lines)
+    assert before["net_sales"] == pytest.approx(lines["net_sales"].sum(), abs=0.005)
+
+
+def test_reloaded_line_replaces_its_old_version(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    corrected = lines.head(1).with_columns(
+        discount=pl.lit(0.0), net_sales=pl.col("gross_sales"),
+        gross_profit=pl.col("gross_sales") - pl.col("cogs"),
+    )
+    delta = corrected["net_sales"][0] - lines["net_sales"][0]
+    result = store.write(corrected, "append")
+    assert (result.inserted, result.updated) == (0, 1)
+    assert _totals(store)["lines"] == len(lines)
+    assert _totals(store)["net_sales"] == pytest.approx(lines["net_sales"].sum() + delta, abs=0.005)
+
+
+def test_replace_swaps_exactly_the_window(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    march = Window(date(2026, 3, 1), date(2026, 3, 31))
+    in_march = lines.filter(pl.col("sale_date").is_between(march.start, march.end))
+    outside_before = _totals(store, Window(date(2025, 1, 1), date(2026, 2, 28)))
+    replacement = in_march.head(10)
+    result = store.write(replacement, "replace", march)
+    assert result.replaced == len(in_march)
+    assert _totals(store, march)["lines"] == 10
+    assert _totals(store, march)["net_sales"] == pytest.approx(replacement["net_sales"].sum(), abs=0.005)
+    assert _totals(store, Window(date(2025, 1, 1), date(2026, 2, 28))) == outside_before
+
+
+def test_replace_refuses_lines_outside_the_window(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    before = _totals(store)
+    with pytest.raises(StoreError, match="fall outside the range"):
+        store.write(lines, "replace", Window(date(2026, 3, 1), date(2026, 3, 31)))
+    assert _totals(store) == before
+
+
+def test_member_filters_and_restriction(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    branch = sorted(lines["branch"].unique())[0]
+    other = sorted(lines["branch"].unique())[1]
+    expected = lines.filter(pl.col("branch") == branch)["net_sales"].sum()
+    only = store.aggregate(Scope(branches=(branch,)), None, measures=("net_sales",)).item()
+    assert only == pytest.approx(expected, abs=0.005)
+    restricted = Scope(branches=(other,), allowed_branches=(branch,))
+    assert store.aggregate(restricted, None, measures=("lines",)).item() == 0
+    assert store.distinct_values("branch", Scope(allowed_branches=(branch,))) == [branch]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import date
+    import polars as pl
+    from core.schema import CANONICAL_COLUMNS, with_derived_measures
+    from core.stores.embedded import EmbeddedStore
+    from ingest.sample import generate_sales
+    from tests.conftest import to_stored
+    lines = to_stored(generate_sales(int(sys.argv[2]), seed=7, end=date(2026, 6, 30)))
+    lines = with_derived_measures(
+        lines.select(CANONICAL_COLUMNS).with_columns(invoice_id="K-" + pl.col("invoice_id"))
+    )
+    print(lines["net_sales"].sum(), flush=True)
+    EmbeddedStore(sys.argv[1]).write(lines, "append")
+    print("written", flush=True)
+    """
+)
+
+
+def _data_files(path: Path) -> set[str]:
+    # Delta writes a data file under a temporary name ("...parquet#1") and
+    # renames it when complete; the commit in _delta_log comes after both.
+    return {str(p) for p in path.rglob("*") if p.is_file() and "_delta_log" not in p.parts}
+
+
+@pytest.mark.slow
+def test_killed_writer_leaves_old_data_readable(tmp_path: Path, lines: pl.DataFrame) -> None:
+    """A writer killed while writing data files leaves the store as it was."""
+    path = tmp_path / "sales"
+    store = EmbeddedStore(path)
+    store.write(lines, "append")
+    before = _totals(store)
+    files_before = _data_files(path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "800000"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    assert writer.stdout is not None
+    float(writer.stdout.readline())
+    deadline = time.monotonic() + 120
+    while not (_data_files(path) - files_before) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.killpg(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert _data_files(path) - files_before, "the writer never started writing data"
+    assert _totals(store) == before
+    assert store.count_lines(Scope(), None) == len(lines)
+    retry = store.write(lines, "append")
+    assert (retry.inserted, retry.updated) == (0, len(lines))
+    assert _totals(store) == before
+
+
+def test_concurrent_writers_are_serialised(tmp_path: Path) -> None:
+    path = tmp_path / "sales"
+    batches = [to_stored(generate_sales(3_000, seed=s, end=END, years=1)) for s in (21, 22, 23)]
+    # Seeds give disjoint invoice numbers only by chance: make them distinct.
+    batches = [b.with_columns(invoice_id=pl.lit(f"S{i}-") + pl.col("invoice_id")) for i, b in enumerate(batches)]
+    from core.schema import with_derived_measures
+    from core.schema import CANONICAL_COLUMNS
+    batches = [with_derived_measures(b.select(CANONICAL_COLUMNS)) for b in batches]
+    errors: list[BaseException] = []
+
+    def write(batch: pl.DataFrame) -> None:
+        try:
+            EmbeddedStore(path).write(batch, "append")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    totals = _totals(EmbeddedStore(path))
+    assert totals["lines"] == sum(len(b) for b in batches)
+    assert totals["net_sales"] == pytest.approx(sum(b["net_sales"].sum() for b in batches), abs=0.01)
+
+
+def test_read_only_directory_gives_clear_error(tmp_path: Path, lines: pl.DataFrame) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root ignores directory permissions")
+    path = tmp_path / "sales"
+    store = EmbeddedStore(path)
+    store.write(lines.head(100), "append")
+    os.chmod(path, 0o555)
+    try:
+        with pytest.raises(StoreError):
+            store.write(lines.tail(100), "append")
+    finally:
+        os.chmod(path, 0o755)
+    assert _totals(store)["lines"] == 100
