@@ -150,6 +150,10 @@ def segment_summary(customers: pl.DataFrame) -> pl.DataFrame:
 def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     """Retention by month of first-ever purchase, for cohorts starting in the window.
 
+    A cohort is the customers whose first-ever purchase is inside the window
+    (the "new" customers of `new_vs_returning`), grouped by its month; a
+    window cut mid-month keeps only that month's in-window first purchases, so
+    month 0 is always 100% and nothing outside the window is counted.
     `customers` is how many of the cohort bought in that month, `cohort_size`
     how many the cohort has, `retention_pct` their ratio.
     """
@@ -159,7 +163,7 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     firsts = first_purchases(store, view).with_columns(
         cohort_start=pl.col("first_purchase").dt.truncate("1mo")
-    ).filter(pl.col("cohort_start") >= view.window.start.replace(day=1))
+    ).filter(pl.col("first_purchase").is_between(view.window.start, view.window.end))
     activity = store.aggregate(
         view.scope, view.window, by=("customer_id",), grain="month", measures=("orders",)
     ).filter(pl.col("customer_id").is_not_null())
