@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
 
@@ -269,8 +270,8 @@ class EmbeddedStore:
             return StoreHealth(
                 self.name, True, f"no data yet at {self.path}", {"location": str(self.path)}
             )
-        actions = pl.from_arrow(table.get_add_actions(flatten=True))
-        assert isinstance(actions, pl.DataFrame)
+        # deltalake returns an arro3 table, which polars reads as one struct column.
+        actions = pl.DataFrame(pa.table(table.get_add_actions(flatten=True)))
         history = table.history(limit=1)
         last_write_ms = history[0].get("timestamp") if history else None
         span = self.date_range(Scope())
