@@ -21,9 +21,20 @@ from core.filters import COMPARES, Filters, from_query_params
 from core.settings import load_settings
 from core.store import GRAINS, Scope
 
-PRESETS = ("Custom", "This month", "Last month", "Quarter to date", "Year to date",
-           "Last 12 months", "All data")
-COMPARE_LABELS = {"previous": "Previous period", "yoy": "Same period last year", "none": "No comparison"}
+PRESETS = (
+    "Custom",
+    "This month",
+    "Last month",
+    "Quarter to date",
+    "Year to date",
+    "Last 12 months",
+    "All data",
+)
+COMPARE_LABELS = {
+    "previous": "Previous period",
+    "yoy": "Same period last year",
+    "none": "No comparison",
+}
 
 
 def allowed_branches() -> tuple[str, ...] | None:
@@ -33,7 +44,7 @@ def allowed_branches() -> tuple[str, ...] | None:
 
 
 def _url_params() -> dict[str, list[str]]:
-    return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+    return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
 def _normalised(params: dict[str, str | list[str]]) -> dict[str, list[str]]:
@@ -52,7 +63,10 @@ def preset_window(preset: str, today: date) -> tuple[date | None, date | None]:
     if preset == "Year to date":
         return today.replace(month=1, day=1), today
     if preset == "Last 12 months":
-        year_ago = today.replace(year=today.year - 1, day=min(today.day, calendar.monthrange(today.year - 1, today.month)[1]))
+        year_ago = today.replace(
+            year=today.year - 1,
+            day=min(today.day, calendar.monthrange(today.year - 1, today.month)[1]),
+        )
         return year_ago + timedelta(days=1), today
     return None, None
 
@@ -94,6 +108,7 @@ def filter_bar() -> Filters:
         parsed = from_query_params(url, _known_members(restriction, version))
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
+        state["drill_history"] = []  # a link opened from outside starts a fresh trail
     filters: Filters = state["filters"]
     generation = state.get("filter_generation", 0)
     span = cache.data_range(restriction, version)
@@ -101,30 +116,71 @@ def filter_bar() -> Filters:
 
     with st.sidebar:
         st.header("Filters")
-        st.selectbox("Period", PRESETS, key=f"preset_{generation}", on_change=_apply_preset,
-                     help="Quick date ranges, relative to today in Nairobi.")
+        st.selectbox(
+            "Period",
+            PRESETS,
+            key=f"preset_{generation}",
+            on_change=_apply_preset,
+            help="Quick date ranges, relative to today in Nairobi.",
+        )
         low = span.start if span else date(2000, 1, 1)
         high = max(span.end if span else _business_today(), _business_today())
         start = filters.start or low
         end = filters.end or (span.end if span else high)
-        picked = st.date_input("Dates", value=(max(min(start, high), low), max(min(end, high), low)),
-                               min_value=low, max_value=high, key=f"dates_{generation}", format="YYYY-MM-DD")
+        picked = st.date_input(
+            "Dates",
+            value=(max(min(start, high), low), max(min(end, high), low)),
+            min_value=low,
+            max_value=high,
+            key=f"dates_{generation}",
+            format="YYYY-MM-DD",
+        )
         if isinstance(picked, tuple) and len(picked) == 2:
             new_start, new_end = picked
             start_value = None if filters.start is None and new_start == start else new_start
             end_value = None if filters.end is None and new_end == end else new_end
         else:
             start_value, end_value = filters.start, filters.end
-        grain = st.selectbox("Grain", GRAINS, index=GRAINS.index(filters.grain), key=f"grain_{generation}")
-        compare = st.selectbox("Compare with", COMPARES, index=COMPARES.index(filters.compare),
-                               format_func=COMPARE_LABELS.__getitem__, key=f"compare_{generation}")
-        chosen_branches = st.multiselect("Branches", known["branch"], default=[b for b in filters.branches if b in known["branch"]], key=f"branch_{generation}", placeholder="All branches")
-        chosen_lines = st.multiselect("Product lines", known["line"], default=[x for x in filters.product_lines if x in known["line"]], key=f"line_{generation}", placeholder="All product lines")
-        chosen_reps = st.multiselect("Salespeople", known["rep"], default=[r for r in filters.salespeople if r in known["rep"]], key=f"rep_{generation}", placeholder="All salespeople")
+        grain = st.selectbox(
+            "Grain", GRAINS, index=GRAINS.index(filters.grain), key=f"grain_{generation}"
+        )
+        compare = st.selectbox(
+            "Compare with",
+            COMPARES,
+            index=COMPARES.index(filters.compare),
+            format_func=COMPARE_LABELS.__getitem__,
+            key=f"compare_{generation}",
+        )
+        chosen_branches = st.multiselect(
+            "Branches",
+            known["branch"],
+            default=[b for b in filters.branches if b in known["branch"]],
+            key=f"branch_{generation}",
+            placeholder="All branches",
+        )
+        chosen_lines = st.multiselect(
+            "Product lines",
+            known["line"],
+            default=[x for x in filters.product_lines if x in known["line"]],
+            key=f"line_{generation}",
+            placeholder="All product lines",
+        )
+        chosen_reps = st.multiselect(
+            "Salespeople",
+            known["rep"],
+            default=[r for r in filters.salespeople if r in known["rep"]],
+            key=f"rep_{generation}",
+            placeholder="All salespeople",
+        )
     new = Filters(
-        start=start_value, end=end_value, grain=grain, compare=compare,  # type: ignore[arg-type]
-        branches=tuple(chosen_branches), product_lines=tuple(chosen_lines),
-        products=filters.products, salespeople=tuple(chosen_reps),
+        start=start_value,
+        end=end_value,
+        grain=grain,
+        compare=compare,  # type: ignore[arg-type]
+        branches=tuple(chosen_branches),
+        product_lines=tuple(chosen_lines),
+        products=filters.products,
+        salespeople=tuple(chosen_reps),
     )
     if new != filters:
         state["filter_notices"] = ()
@@ -135,23 +191,50 @@ def filter_bar() -> Filters:
     state["filters_written"] = written
     for notice in state.get("filter_notices", ()):
         st.warning(notice, icon="⚠️")
-    if new.products:
+    _back_control(new)
+    if new.products and not st.session_state.get("drill_history"):
         st.info(f"Showing products: {', '.join(new.products)}")
         if st.button("Show all products", key="clear_products"):
             set_filters(replace(new, products=()))
             st.rerun()
-    with st.sidebar:
-        with st.expander("Share this view"):
-            query = urlencode(_normalised(new.to_query_params()), doseq=True)
-            base = str(getattr(st.context, "url", "") or "").split("?")[0]
-            st.code(f"{base}?{query}" if query else base or "/", language=None)
-            st.caption("Copy the link: it opens this page with these filters.")
+    with st.sidebar, st.expander("Share this view"):
+        query = urlencode(_normalised(new.to_query_params()), doseq=True)
+        base = str(getattr(st.context, "url", "") or "").split("?")[0]
+        st.code(f"{base}?{query}" if query else base or "/", language=None)
+        st.caption("Copy the link: it opens this page with these filters.")
     return new
 
 
 def drill(**members: tuple[str, ...]) -> None:
-    """Narrow the filters to a member picked in a chart or table."""
+    """Narrow the filters to a member picked in a chart or table; `Back` undoes it."""
     filters: Filters = st.session_state["filters"]
-    set_filters(filters.with_members(**members))
+    narrowed = filters.with_members(**members)
+    if narrowed == filters:
+        return
+    st.session_state.setdefault("drill_history", []).append(filters)
+    set_filters(narrowed)
     st.session_state["filter_notices"] = ()
     st.rerun()
+
+
+def _back_control(current: Filters) -> None:
+    """After a drill-down: what is in focus, and a way back to the view before it."""
+    history: list[Filters] = st.session_state.get("drill_history", [])
+    if not history:
+        return
+    focus = [
+        f"{label}: {', '.join(values)}"
+        for label, values in (
+            ("Branch", current.branches),
+            ("Product line", current.product_lines),
+            ("Product", current.products),
+            ("Salesperson", current.salespeople),
+        )
+        if values
+    ]
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.info("Focused on " + ("; ".join(focus) or "a narrower view"), icon=":material/filter_alt:")
+    if right.button("Back", icon=":material/arrow_back:", key="drill_back", width="stretch"):
+        set_filters(history.pop())
+        st.session_state["filter_notices"] = ()
+        st.rerun()

@@ -8,8 +8,16 @@ from ui import charts
 from ui import format as fmt
 from ui.filter_bar import allowed_branches, filter_bar
 
-HEADLINE_TILES = ("net_sales", "gross_profit", "gross_margin_pct", "orders", "aov",
-                  "active_customers", "units", "discount_rate")
+HEADLINE_TILES = (
+    "net_sales",
+    "gross_profit",
+    "gross_margin_pct",
+    "orders",
+    "aov",
+    "active_customers",
+    "units",
+    "discount_rate",
+)
 
 st.title("Overview")
 filters = filter_bar()
@@ -26,7 +34,7 @@ if view.comparison is not None:
 st.caption(caption)
 for row_start in range(0, len(HEADLINE_TILES), 4):
     columns = st.columns(4)
-    for column, name in zip(columns, HEADLINE_TILES[row_start:row_start + 4], strict=False):
+    for column, name in zip(columns, HEADLINE_TILES[row_start : row_start + 4], strict=False):
         kpi = BY_NAME[name]
         column.metric(
             kpi.label,

@@ -1,0 +1,97 @@
+"""What every dashboard page starts with: title, filters, the resolved view, an empty state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from core import cache
+from core.filters import Filters
+from core.kpi.catalogue import BY_NAME
+from core.kpi.view import View
+from core.store import Scope, StoreError
+from ui import format as fmt
+from ui.charts import colour_map
+from ui.filter_bar import allowed_branches, drill, filter_bar
+
+EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
+
+
+@dataclass(frozen=True)
+class PageState:
+    filters: Filters
+    view: View
+    version: str
+
+
+def begin(title: str, question: str) -> PageState:
+    """Title, filter bar and view; stops the page with a clear message when nothing matches."""
+    st.title(title)
+    st.caption(question)
+    try:
+        filters = filter_bar()
+        version = cache.data_version()
+        view = cache.view_for(filters, allowed_branches(), version)
+    except StoreError as exc:
+        st.error(f"The sales store cannot answer right now: {exc}", icon=":material/error:")
+        st.stop()
+    if view.window is None:
+        st.info(EMPTY_MESSAGE, icon=":material/search_off:")
+        st.stop()
+    caption = f"{view.window.start:%d %b %Y} to {view.window.end:%d %b %Y}"
+    if view.comparison is not None:
+        caption += (
+            f" · compared with {view.comparison.start:%d %b %Y} to {view.comparison.end:%d %b %Y}"
+        )
+    st.caption(caption)
+    return PageState(filters, view, version)
+
+
+def stop_if_empty(is_empty: bool, what: str) -> None:
+    if is_empty:
+        st.info(
+            f"No {what} match these filters. {EMPTY_MESSAGE.split('. ', 1)[1]}",
+            icon=":material/search_off:",
+        )
+        st.stop()
+
+
+def kpi_tiles(row: Mapping[str, Any], names: Sequence[str], per_row: int = 4) -> None:
+    """`st.metric` tiles for catalogue KPIs with the delta vs the comparison window."""
+    for row_start in range(0, len(names), per_row):
+        columns = st.columns(per_row)
+        for column, name in zip(columns, names[row_start : row_start + per_row], strict=False):
+            kpi = BY_NAME[name]
+            column.metric(
+                kpi.label,
+                fmt.kpi_value(name, row.get(name), compact=True),
+                delta=fmt.delta(name, dict(row)),
+                help=f"{kpi.description} Exact: {fmt.kpi_value(name, row.get(name))}.",
+                border=True,
+                delta_color="inverse" if name == "discount_rate" else "normal",
+            )
+
+
+def fact_tile(
+    column: Any, label: str, value: str, help_text: str, delta: str | None = None
+) -> None:
+    """A tile for a fact that is not a catalogue KPI (top seller, slow movers, ...)."""
+    column.metric(
+        label, value, delta=delta, help=help_text, border=True, delta_color="off", delta_arrow="off"
+    )
+
+
+def colours(column: str, version: str) -> dict[str, str]:
+    """Colours per member of `column`, fixed by all members the user may see (not the filter)."""
+    return colour_map(cache.members_of(column, Scope(allowed_branches=allowed_branches()), version))
+
+
+def chart_drill(event: Any, target: str) -> None:
+    """Drill into the member carried as customdata[0] by a clicked chart point."""
+    points = event.selection.points if event is not None else []
+    member = next((p["customdata"][0] for p in points if p.get("customdata")), None)
+    if member:
+        drill(**{target: (str(member),)})

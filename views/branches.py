@@ -1,0 +1,115 @@
+"""Branches: how they compare, how they move over time, what each one sells."""
+
+import polars as pl
+import streamlit as st
+
+from core import cache
+from ui import charts
+from ui import format as fmt
+from ui.page import begin, chart_drill, colours, fact_tile, stop_if_empty
+from ui.tables import data_table
+
+state = begin("Branches", "How do the branches compare, and how are they moving over time?")
+table = cache.area("branches", state.view, state.version)
+stop_if_empty(table.is_empty(), "branches")
+branch_colours = colours("branch", state.version)
+selling = table.filter(pl.col("orders") > 0)
+stop_if_empty(selling.is_empty(), "branch sales")
+
+top = selling.row(0, named=True)
+tiles = st.columns(4)
+fact_tile(
+    tiles[0],
+    "Branches selling",
+    f"{selling.height} of {table.height}",
+    "Branches with at least one invoice in the window, of those in scope.",
+)
+fact_tile(
+    tiles[1],
+    "Top branch",
+    top["branch"],
+    "Highest net sales in the window.",
+    delta=f"{fmt.pct(top['share_of_net_sales'])} of sales",
+)
+if "growth_pct" in table.columns and table["growth_pct"].drop_nulls().len():
+    grower = table.sort("growth_pct", descending=True, nulls_last=True).row(0, named=True)
+    fact_tile(
+        tiles[2],
+        "Fastest growing",
+        grower["branch"],
+        "Largest net-sales growth vs the comparison window.",
+        delta=fmt.pct(grower["growth_pct"]),
+    )
+else:
+    fact_tile(tiles[2], "Fastest growing", "–", "Needs a comparison window (Compare with).")
+weakest = selling.sort("gross_margin_pct", nulls_last=True).row(0, named=True)
+fact_tile(
+    tiles[3],
+    "Lowest margin",
+    weakest["branch"],
+    "Lowest gross margin in the window.",
+    delta=fmt.pct(weakest["gross_margin_pct"]),
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Net sales and share")
+    event = st.plotly_chart(
+        charts.leaderboard_bar(table, "branch", "net_sales", "Net sales", branch_colours),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="branch_bar",
+    )
+    chart_drill(event, "branches")
+with right:
+    st.subheader(f"Net sales by {state.filters.grain}")
+    trend = cache.panel("branch_trend", state.view, state.version)
+    st.plotly_chart(
+        charts.member_lines(trend, "branch", "net_sales", "Net sales (KES)", branch_colours),
+        width="stretch",
+    )
+
+st.subheader("Branch by month")
+by_month = cache.panel("branch_month", state.view, state.version).with_columns(
+    month=pl.col("period").dt.strftime("%Y-%m")
+)
+metric = (
+    st.segmented_control(
+        "Show", ["Net sales", "Gross profit"], default="Net sales", key="branch_month_metric"
+    )
+    or "Net sales"
+)
+st.plotly_chart(
+    charts.heatmap(
+        by_month,
+        "month",
+        "branch",
+        "net_sales" if metric == "Net sales" else "gross_profit",
+        "kes",
+        metric,
+        x_label="Month",
+        y_label="Branch",
+    ),
+    width="stretch",
+)
+
+st.subheader("What each branch sells")
+st.caption("Each product line's share of the branch's net sales.")
+mix = cache.panel("branch_line_mix", state.view, state.version)
+st.plotly_chart(
+    charts.heatmap(
+        mix,
+        "product_line",
+        "branch",
+        "share_of_branch",
+        "pct",
+        "Share of branch",
+        x_label="Product line",
+        y_label="Branch",
+    ),
+    width="stretch",
+)
+
+st.subheader("All branches")
+data_table(table, name="branches", filters=state.filters, drill_column="branch")

@@ -1,0 +1,144 @@
+"""Customers: who matters, who is new, who is slipping away."""
+
+import polars as pl
+import streamlit as st
+
+from core import cache
+from core.kpi import customers as kpi
+from ui import charts
+from ui import format as fmt
+from ui.page import begin, fact_tile, stop_if_empty
+from ui.tables import data_table
+
+SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
+
+state = begin(
+    "Customers", "Which customers matter, and which are slipping away? (Walk-ins excluded.)"
+)
+table = cache.area("customers", state.view, state.version)
+stop_if_empty(table.is_empty(), "customers")
+segments = kpi.segment_summary(table)
+split = cache.panel("new_vs_returning", state.view, state.version)
+concentration = kpi.concentration(table)
+lifetime = cache.customer_lifetime_value(state.view, state.version)
+
+new = split.filter(pl.col("status") == "new").row(0, named=True)
+slipping = table.filter(pl.col("segment").is_in(SLIPPING))
+top_tenth = concentration.filter(pl.col("top_pct") == 0.10).row(0, named=True)
+tiles = st.columns(5)
+fact_tile(
+    tiles[0],
+    "Active customers",
+    fmt.count(table.height),
+    "Customers with an invoice in the window (walk-ins not counted).",
+)
+fact_tile(
+    tiles[1],
+    "New customers",
+    fmt.count(new["customers"]),
+    "Customers whose first-ever purchase (in this slice) is inside the window.",
+    delta=f"{fmt.pct(new['share_of_customers'])} of active",
+)
+fact_tile(
+    tiles[2],
+    "Slipping away",
+    fmt.count(slipping.height),
+    "Customers in the At risk, Cannot lose them and About to sleep segments.",
+    delta=f"{fmt.kes_compact(slipping['monetary'].sum())} in sales",
+)
+fact_tile(
+    tiles[3],
+    "Top 10% share",
+    fmt.pct(top_tenth["share_of_net_sales"]),
+    f"Share of customers' net sales from the top {top_tenth['customers']:,} customers.",
+)
+fact_tile(
+    tiles[4],
+    "Lifetime value",
+    fmt.kes_compact(lifetime.value),
+    "m r / (1 + d - r): m = gross profit per customer over the last 365 days "
+    f"({fmt.kes(lifetime.avg_yearly_gross_profit)}), r = share of the year before's "
+    f"customers who bought again ({fmt.pct(lifetime.retention)}), "
+    f"d = {lifetime.discount_rate:.0%}.",
+)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("RFM segments")
+    st.plotly_chart(charts.segment_map(segments), width="stretch")
+with right:
+    st.subheader("New and returning")
+    st.dataframe(
+        split,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "status": "Customers",
+            "customers": st.column_config.NumberColumn("Count", format="%,d"),
+            "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
+            "orders": st.column_config.NumberColumn("Orders", format="%,d"),
+            "share_of_customers": st.column_config.NumberColumn("Share", format="percent"),
+        },
+    )
+    st.subheader("Concentration")
+    st.dataframe(
+        concentration,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "top_pct": st.column_config.NumberColumn("Top customers", format="percent"),
+            "customers": st.column_config.NumberColumn("Count", format="%,d"),
+            "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
+            "share_of_net_sales": st.column_config.NumberColumn("Share of sales", format="percent"),
+        },
+    )
+
+data_table(segments, name="segments", filters=state.filters)
+with st.expander("How segments are assigned"):
+    st.markdown(
+        "Each customer gets R, F and M scores from 1 to 5 by quintile (5 = most recent, most "
+        "invoices, highest net sales). FM is (F + M) / 2; the first matching row wins."
+    )
+    st.table(
+        pl.DataFrame(
+            [
+                {
+                    "Segment": name,
+                    "R": f"{r_lo}–{r_hi}" if r_lo != r_hi else str(r_lo),
+                    "FM": f"{fm_lo}–{fm_hi}",
+                }
+                for name, r_lo, r_hi, fm_lo, fm_hi in kpi.SEGMENTS
+            ]
+        )
+    )
+
+st.subheader("Cohort retention")
+st.caption(
+    "Customers first buying in each month of the window, and the share still buying "
+    "each month after."
+)
+cohorts = cache.area("cohorts", state.view, state.version)
+if cohorts.is_empty():
+    st.info("No customer made a first purchase inside this window.")
+else:
+    st.plotly_chart(
+        charts.heatmap(
+            cohorts,
+            "months_since",
+            "cohort",
+            "retention_pct",
+            "pct",
+            "Retention",
+            x_label="Months since first purchase",
+            y_label="First purchase",
+        ),
+        width="stretch",
+    )
+    data_table(cohorts, name="cohorts", filters=state.filters)
+
+st.subheader("Customers")
+segment_pick = st.multiselect(
+    "Segments", kpi.SEGMENT_NAMES, placeholder="All segments", key="customer_segments"
+)
+shown = table.filter(pl.col("segment").is_in(segment_pick)) if segment_pick else table
+data_table(shown, name="customers", filters=state.filters)

@@ -1,0 +1,77 @@
+"""Diagnostics: which store answers, is it healthy, how fresh is the data, what is configured."""
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import streamlit as st
+
+from core import cache, diagnostics
+from core.settings import load_settings
+from core.store import StoreError
+
+st.title("Diagnostics")
+st.caption("What the dashboard runs on, and whether it is healthy.")
+settings = load_settings()
+store = cache.get_store()
+health = store.health()
+now = datetime.now(UTC)
+
+status = st.success if health.ok else st.error
+status(
+    f"**{health.backend}** store: {health.detail}",
+    icon=":material/check_circle:" if health.ok else ":material/error:",
+)
+
+try:
+    newest = diagnostics.latest_sale(store, settings)
+except StoreError as exc:
+    newest = None
+    st.warning(f"Cannot read the newest sale: {exc}")
+tiles = st.columns(3)
+tiles[0].metric("Backend", health.backend, border=True)
+tiles[1].metric(
+    "Latest sale",
+    diagnostics.age_text(newest, now),
+    border=True,
+    help=f"{newest.astimezone(settings.tz):%Y-%m-%d %H:%M} Nairobi time" if newest else None,
+)
+tiles[2].metric(
+    "Data version",
+    cache.data_version(),
+    border=True,
+    help="Cached results are keyed by this: a write changes it, so pages show new data at once.",
+)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+st.subheader("Store")
+facts = [
+    {"fact": key.replace("_", " "), "value": _shown(value)} for key, value in health.facts.items()
+]
+if facts:
+    st.table(pl.DataFrame(facts))
+
+st.subheader("Cache")
+st.write(
+    f"Query results are cached for {cache.TTL_SECONDS // 60} minutes per filter combination "
+    "and data version."
+)
+if st.button("Clear cached results", icon=":material/delete_sweep:"):
+    cache.clear()
+    st.toast("Cache cleared: the next page view recomputes from the store.")
+
+st.subheader("Configuration")
+st.caption("Secrets and credentials are never shown.")
+st.table(pl.DataFrame(diagnostics.settings_table(settings)))
+
+st.subheader("Versions")
+st.table(pl.DataFrame([{"component": k, "version": v} for k, v in diagnostics.versions().items()]))

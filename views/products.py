@@ -1,0 +1,106 @@
+"""Products and product lines: what earns, what makes most sales, what stopped selling."""
+
+import polars as pl
+import streamlit as st
+
+from core import cache
+from core.kpi.products import SLOW_MOVER_DAYS
+from ui import charts
+from ui import format as fmt
+from ui.page import begin, chart_drill, colours, fact_tile, stop_if_empty
+from ui.tables import data_table
+
+state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
+products = cache.area("products", state.view, state.version)
+lines = cache.area("product-lines", state.view, state.version)
+stop_if_empty(products.is_empty(), "products")
+line_colours = colours("product_line", state.version)
+selling = products.filter(pl.col("orders") > 0)
+summary = cache.abc_summary(products)
+a_class = summary.filter(pl.col("abc_class") == "A")
+slow = products.filter(pl.col("slow_mover"))
+top_line = lines.filter(pl.col("net_sales").is_not_null()).row(0, named=True)
+
+tiles = st.columns(4)
+fact_tile(
+    tiles[0],
+    "Products sold",
+    fmt.count(selling.height),
+    f"Products with at least one invoice in the window, of {products.height:,} in scope.",
+)
+a_count = a_class["products"].sum() if a_class.height else 0
+fact_tile(
+    tiles[1],
+    "A products",
+    fmt.count(a_count),
+    "Products that together make the first 80% of net sales (ABC analysis).",
+    delta=f"{a_count / max(products.height, 1):.0%} of products",
+)
+fact_tile(
+    tiles[2],
+    "Slow movers",
+    fmt.count(slow.height),
+    f"Products with no sale in the last {SLOW_MOVER_DAYS} days of the window.",
+)
+fact_tile(
+    tiles[3],
+    "Top product line",
+    top_line["product_line"],
+    "Product line with the highest net sales.",
+    delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
+)
+
+st.subheader("Product lines")
+left, right = st.columns(2)
+with left:
+    event = st.plotly_chart(
+        charts.leaderboard_bar(lines, "product_line", "net_sales", "Net sales", line_colours),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="line_bar",
+    )
+    chart_drill(event, "product_lines")
+with right:
+    event = st.plotly_chart(
+        charts.profit_map(lines.filter(pl.col("orders") > 0), "product_line", line_colours),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="line_scatter",
+    )
+    chart_drill(event, "product_lines")
+data_table(lines, name="product-lines", filters=state.filters, drill_column="product_line")
+
+st.subheader("Where the sales come from")
+st.plotly_chart(charts.line_product_treemap(products, line_colours), width="stretch")
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**Pareto: share of net sales by share of products**")
+    st.plotly_chart(charts.pareto(products), width="stretch")
+with right:
+    st.markdown("**ABC classes**")
+    st.plotly_chart(charts.abc_bars(summary), width="stretch")
+
+st.subheader("All products")
+data_table(products, name="products", filters=state.filters, drill_column="product_id")
+
+st.subheader(f"Slow movers (no sale in the last {SLOW_MOVER_DAYS} days)")
+if slow.is_empty():
+    st.success("Every product in scope sold in the last 90 days of the window.")
+else:
+    data_table(
+        slow.sort("days_since_last_sale", descending=True, nulls_last=False),
+        name="slow-movers",
+        filters=state.filters,
+        columns=[
+            "product_id",
+            "product_name",
+            "product_line",
+            "last_sale",
+            "days_since_last_sale",
+            "net_sales",
+            "units",
+        ],
+    )

@@ -1,0 +1,99 @@
+"""Salespeople: who sells most, who sells most profitably, who is climbing."""
+
+import polars as pl
+import streamlit as st
+
+from core import cache
+from ui import charts
+from ui import format as fmt
+from ui.page import begin, chart_drill, colours, fact_tile, kpi_tiles, stop_if_empty
+from ui.tables import data_table
+
+# A margin leader must sell at least this share of the top seller's net sales,
+# so one tiny sale at a high margin does not top the board.
+MARGIN_LEADER_MIN_SHARE_OF_TOP = 0.25
+TREND_MEMBERS = 6
+
+state = begin("Salespeople", "Who sells most profitably, and who is moving up or down?")
+table = cache.area("salespeople", state.view, state.version)
+selling = table.filter(pl.col("orders") > 0)
+stop_if_empty(selling.is_empty(), "salespeople")
+rep_colours = colours("salesperson", state.version)
+
+top = selling.row(0, named=True)
+eligible = selling.filter(pl.col("net_sales") >= MARGIN_LEADER_MIN_SHARE_OF_TOP * top["net_sales"])
+margin_leader = eligible.sort(
+    ["gross_margin_pct", "salesperson"], descending=[True, False], nulls_last=True
+).row(0, named=True)
+tiles = st.columns(4)
+fact_tile(
+    tiles[0],
+    "Salespeople selling",
+    fmt.count(selling.height),
+    "Salespeople with at least one invoice in the window.",
+)
+fact_tile(
+    tiles[1],
+    "Top seller",
+    top["salesperson"],
+    "Highest net sales in the window.",
+    delta=fmt.kes_compact(top["net_sales"]),
+)
+fact_tile(
+    tiles[2],
+    "Best margin",
+    margin_leader["salesperson"],
+    "Highest gross margin among salespeople selling at least a quarter of the top "
+    "seller's net sales.",
+    delta=fmt.pct(margin_leader["gross_margin_pct"]),
+)
+if "rank_change" in selling.columns and selling["rank_change"].drop_nulls().len():
+    climber = selling.sort(["rank_change", "net_sales"], descending=True, nulls_last=True).row(
+        0, named=True
+    )
+    fact_tile(
+        tiles[3],
+        "Biggest climber",
+        climber["salesperson"],
+        "Most places gained in the net-sales ranking vs the comparison window.",
+        delta=f"+{climber['rank_change']} places" if climber["rank_change"] else "no change",
+    )
+else:
+    fact_tile(tiles[3], "Biggest climber", "–", "Needs a comparison window (Compare with).")
+
+totals = cache.area("overview", state.view, state.version).row(0, named=True)
+kpi_tiles(totals, ("net_sales", "gross_profit", "gross_margin_pct", "aov"))
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Leaderboard by net sales")
+    event = st.plotly_chart(
+        charts.leaderboard_bar(selling, "salesperson", "net_sales", "Net sales", rep_colours),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="rep_bar",
+    )
+    chart_drill(event, "salespeople")
+with right:
+    st.subheader("Volume against margin")
+    st.caption("Right is more sales, up is a better margin; bubble size is orders.")
+    event = st.plotly_chart(
+        charts.profit_map(selling, "salesperson", rep_colours),
+        width="stretch",
+        on_select="rerun",
+        selection_mode="points",
+        key="rep_scatter",
+    )
+    chart_drill(event, "salespeople")
+
+st.subheader(f"Top {TREND_MEMBERS} salespeople by {state.filters.grain}")
+trend = cache.panel("salesperson_trend", state.view, state.version)
+leaders = selling.head(TREND_MEMBERS)["salesperson"].to_list()
+st.plotly_chart(
+    charts.member_lines(trend, "salesperson", "net_sales", "Net sales (KES)", rep_colours, leaders),
+    width="stretch",
+)
+
+st.subheader("All salespeople")
+data_table(table, name="salespeople", filters=state.filters, drill_column="salesperson")
