@@ -123,8 +123,11 @@ def filter_bar() -> Filters:
             on_change=_apply_preset,
             help="Quick date ranges, relative to today in Nairobi.",
         )
-        low = span.start if span else date(2000, 1, 1)
-        high = max(span.end if span else _business_today(), _business_today())
+        # The picker spans the data and whatever the link asked for: dates outside the
+        # data stay as asked (and show an empty state) instead of being silently moved.
+        asked = [d for d in (filters.start, filters.end) if d is not None]
+        low = min([span.start if span else date(2000, 1, 1), *asked])
+        high = max([span.end if span else _business_today(), _business_today(), *asked])
         start = filters.start or low
         end = filters.end or (span.end if span else high)
         picked = st.date_input(

@@ -1,12 +1,13 @@
-"""Overview: headline KPIs against the comparison window, and the trend."""
+"""Overview: headline KPIs against the comparison window, the trend, and the four answers."""
 
+import polars as pl
 import streamlit as st
 
 from core import cache
 from core.kpi.catalogue import BY_NAME
 from ui import charts
 from ui import format as fmt
-from ui.filter_bar import allowed_branches, filter_bar
+from ui.page import begin, kpi_tiles, stop_if_empty
 
 HEADLINE_TILES = (
     "net_sales",
@@ -18,32 +19,13 @@ HEADLINE_TILES = (
     "units",
     "discount_rate",
 )
+SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
 
-st.title("Overview")
-filters = filter_bar()
-version = cache.data_version()
-view = cache.view_for(filters, allowed_branches(), version)
-if view.window is None:
-    st.info("No sales match these filters. Widen the dates or clear a filter.")
-    st.stop()
-
+state = begin("Overview", "How is the business doing, and where should you look first?")
+view, version = state.view, state.version
 headline = cache.area("overview", view, version).row(0, named=True)
-caption = f"{view.window.start} to {view.window.end}"
-if view.comparison is not None:
-    caption += f" · compared with {view.comparison.start} to {view.comparison.end}"
-st.caption(caption)
-for row_start in range(0, len(HEADLINE_TILES), 4):
-    columns = st.columns(4)
-    for column, name in zip(columns, HEADLINE_TILES[row_start : row_start + 4], strict=False):
-        kpi = BY_NAME[name]
-        column.metric(
-            kpi.label,
-            fmt.kpi_value(name, headline[name], compact=True),
-            delta=fmt.delta(name, headline),
-            help=f"{kpi.description} Exact: {fmt.kpi_value(name, headline[name])}.",
-            border=True,
-            delta_color="inverse" if name == "discount_rate" else "normal",
-        )
+stop_if_empty(not headline["orders"], "sales")
+kpi_tiles(headline, HEADLINE_TILES)
 with st.expander("Exact figures"):
     st.table(
         {
@@ -53,21 +35,62 @@ with st.expander("Exact figures"):
         }
     )
 
+st.subheader("At a glance")
+answers = st.columns(4)
+reps = cache.area("salespeople", view, version).filter(pl.col("net_sales") > 0)
+if reps.height:
+    best = reps.sort(["gross_profit", "salesperson"], descending=[True, False]).row(0, named=True)
+    answers[0].page_link(
+        "views/salespeople.py",
+        label=f"Most gross profit: {best['salesperson']}",
+        icon=":material/badge:",
+        help=f"{fmt.kes(best['gross_profit'])} at {fmt.pct(best['gross_margin_pct'])}",
+    )
+lines = cache.area("product-lines", view, version).filter(pl.col("net_sales") > 0)
+if lines.height:
+    earner = lines.sort(["gross_profit", "product_line"], descending=[True, False]).row(
+        0, named=True
+    )
+    answers[1].page_link(
+        "views/products.py",
+        label=f"Top earning line: {earner['product_line']}",
+        icon=":material/inventory_2:",
+        help=f"{fmt.kes(earner['gross_profit'])} gross profit",
+    )
+branches = cache.area("branches", view, version).filter(pl.col("net_sales") > 0)
+if branches.height:
+    lead = branches.row(0, named=True)
+    answers[2].page_link(
+        "views/branches.py",
+        label=f"Leading branch: {lead['branch']}",
+        icon=":material/storefront:",
+        help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
+    )
+customers = cache.area("customers", view, version)
+slipping = customers.filter(pl.col("segment").is_in(SLIPPING))
+answers[3].page_link(
+    "views/customers.py",
+    label=f"Customers slipping away: {slipping.height:,}",
+    icon=":material/groups:",
+    help=f"{fmt.kes(slipping['monetary'].sum())} of net sales in the window",
+)
+
 trend = cache.area("trend", view, version)
 previous = cache.panel("trend_comparison", view, version) if view.comparison else None
-st.subheader(f"Net sales by {filters.grain}")
+st.subheader(f"Net sales by {state.filters.grain}")
 st.plotly_chart(
-    charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"),
-    width="stretch",
+    charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"), width="stretch"
 )
 st.dataframe(
     trend.select("period", "net_sales", "gross_profit", "gross_margin_pct", "orders", "aov"),
     hide_index=True,
     width="stretch",
     column_config={
+        "period": st.column_config.DateColumn("Period", format="YYYY-MM-DD"),
         "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
         "gross_profit": st.column_config.NumberColumn("Gross profit", format="KES %,.0f"),
         "gross_margin_pct": st.column_config.NumberColumn("Margin", format="percent"),
+        "orders": st.column_config.NumberColumn("Orders", format="%,d"),
         "aov": st.column_config.NumberColumn("AOV", format="KES %,.0f"),
     },
 )

@@ -1,0 +1,144 @@
+"""Each page's logic in Streamlit's AppTest: filters in, the right core tables out, empty states.
+
+The pages run for real against the embedded sample store; only the browser is absent
+(tests/browser covers what a person sees).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import cache
+from core.exports import area_table
+from core.filters import Filters
+from core.kpi.view import resolve_view
+from core.stores.embedded import EmbeddedStore
+from ui import format as fmt
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
+WINDOW = {"start": "2026-01-01", "end": "2026-06-30"}
+
+
+@pytest.fixture()
+def sample_env(sample_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("SALES_DATA_DIR", str(sample_data_dir))
+    monkeypatch.setenv("SALES_BACKEND", "embedded")
+    cache.get_store.clear()  # the store is a process-wide resource: open the sample's
+    cache.clear()
+    yield sample_data_dir
+    cache.get_store.clear()
+    cache.clear()
+
+
+def page_app(name: str) -> AppTest:
+    """The app as users run it (app.py and its navigation), opened on page `name`."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page(f"views/{name}.py")
+    return app
+
+
+def run_page(name: str, **params: str | list[str]) -> AppTest:
+    app = page_app(name)
+    for key, value in params.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def table_of(app: AppTest, index: int = -1) -> pl.DataFrame:
+    return pl.from_pandas(app.dataframe[index].value)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders_without_errors(sample_env: Path, name: str) -> None:
+    app = run_page(name, **WINDOW)
+    assert not app.exception, app.exception
+    assert app.title[0].value == name.capitalize()
+    assert app.metric, "every page leads with headline tiles"
+
+
+@pytest.mark.parametrize(
+    ("name", "area", "key", "column_title"),
+    [
+        ("salespeople", "salespeople", "salesperson", "All salespeople"),
+        ("branches", "branches", "branch", "All branches"),
+        ("products", "products", "product_id", "All products"),
+    ],
+)
+def test_page_table_is_the_export_for_the_url_filters(
+    sample_env: Path, sample_store: EmbeddedStore, name: str, area: str, key: str,
+    column_title: str,
+) -> None:
+    app = run_page(name, **WINDOW, branch=["Mombasa", "Kisumu"])
+    assert not app.exception
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), branches=("Kisumu", "Mombasa"))
+    expected = area_table(area, sample_store, resolve_view(sample_store, filters))
+    shown = next(
+        table_of(app, i) for i in range(len(app.dataframe))
+        if key in app.dataframe[i].value.columns and len(app.dataframe[i].value) == expected.height
+    )
+    assert shown[key].to_list() == expected[key].to_list()
+    assert shown["net_sales"].round(2).to_list() == expected["net_sales"].round(2).to_list()
+    assert any(h.value == column_title for h in app.subheader)
+
+
+def test_branch_filter_reaches_the_headline(sample_env: Path, sample_store: EmbeddedStore) -> None:
+    app = run_page("salespeople", **WINDOW, branch="Nakuru")
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), branches=("Nakuru",))
+    overview = area_table("overview", sample_store, resolve_view(sample_store, filters))
+    net_sales = next(m for m in app.metric if m.label == "Net sales")
+    assert net_sales.value == fmt.kes_compact(overview["net_sales"][0])
+    assert app.sidebar.multiselect[0].value == ["Nakuru"]
+
+
+@pytest.mark.parametrize("name", PAGES[:-1])
+def test_window_without_sales_shows_empty_state(sample_env: Path, name: str) -> None:
+    app = run_page(name, start="2019-01-01", end="2019-01-31")
+    assert not app.exception
+    assert any("match these filters" in i.value for i in app.info)
+    assert not app.metric
+
+
+def test_unknown_branch_is_dropped_with_a_notice(sample_env: Path) -> None:
+    app = run_page("branches", **WINDOW, branch="Atlantis<script>")
+    assert not app.exception
+    assert any("Atlantis" in w.value for w in app.warning)
+    branches = table_of(app)
+    assert branches.height == 7, "the bad value was dropped, so every branch is listed"
+
+
+def test_restricted_user_sees_only_their_branches(sample_env: Path) -> None:
+    app = page_app("branches")
+    app.session_state["allowed_branches"] = ("Eldoret",)
+    app.query_params.update({**WINDOW, "branch": "Mombasa"})
+    app.run()
+    assert not app.exception
+    assert table_of(app)["branch"].to_list() == ["Eldoret"]
+
+
+def test_customers_page_tables_match_core(sample_env: Path, sample_store: EmbeddedStore) -> None:
+    app = run_page("customers", **WINDOW)
+    view = resolve_view(sample_store, Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)))
+    customers = area_table("customers", sample_store, view)
+    active = next(m for m in app.metric if m.label == "Active customers")
+    assert active.value == fmt.count(customers.height)
+    shown = table_of(app)
+    assert shown["customer_id"].to_list() == customers["customer_id"].to_list()
+
+
+def test_diagnostics_shows_store_facts_and_clears_cache(sample_env: Path) -> None:
+    app = run_page("diagnostics")
+    assert not app.exception
+    assert "embedded" in app.success[0].value
+    facts = pl.from_pandas(app.table[0].value)
+    rows = dict(zip(facts["fact"], facts["value"], strict=True))
+    assert rows["rows"] == f"{60_000:,}"
+    assert rows["first day"] <= rows["last day"] == "2026-10-31"
+    app.button[0].click().run()
+    assert not app.exception
