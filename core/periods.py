@@ -62,8 +62,15 @@ def previous_window(window: Window) -> Window:
 
 
 def year_ago_window(window: Window) -> Window:
-    """The same calendar days one year earlier (29 February becomes the 28th)."""
-    return Window(_shift_year(window.start, -1), _shift_year(window.end, -1))
+    """The same calendar days one year earlier (29 February becomes the 28th).
+
+    A window ending on a month's last day ends on that month's last day a year
+    earlier, so February 2025 is compared with the whole of February 2024.
+    """
+    end = _shift_year(window.end, -1)
+    if window.end.day == calendar.monthrange(window.end.year, window.end.month)[1]:
+        end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+    return Window(_shift_year(window.start, -1), end)
 
 
 def comparison_window(window: Window, compare: Compare) -> Window | None:
