@@ -1,0 +1,128 @@
+"""Every page in real Chromium: renders, keeps filters in the URL, downloads, drills down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
+WINDOW = "start=2026-01-01&end=2026-06-30"
+LOAD_MS = 60_000
+
+
+def wait_until_drawn(page: Page) -> None:
+    """Until the script finished and every Plotly chart on the page has drawn."""
+    expect(page.get_by_test_id("stMainBlockContainer").locator("h1")).to_be_visible(timeout=LOAD_MS)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid=stStatusWidget]')
+              && [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
+                   .every(chart => chart.querySelector('.main-svg'))""",
+        timeout=LOAD_MS,
+    )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders_with_sample_data(page: Page, app_url: str, name: str) -> None:
+    page.goto(f"{app_url}/{name}?{WINDOW}")
+    wait_until_drawn(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
+
+
+def pick_branch(page: Page, branch: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.click()
+    page.get_by_role("option", name=branch, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def test_changing_a_filter_updates_the_url_and_navigation_keeps_it(
+    page: Page, app_url: str
+) -> None:
+    page.goto(f"{app_url}/branches?{WINDOW}")
+    wait_until_drawn(page)
+    pick_branch(page, "Kisumu")
+    expect(page).to_have_url(re.compile(r"branch=Kisumu"), timeout=LOAD_MS)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Salespeople").click()
+    expect(page).to_have_url(re.compile(r"/salespeople\?.*branch=Kisumu"), timeout=LOAD_MS)
+    expect(page).to_have_url(re.compile(r"start=2026-01-01"))
+    wait_until_drawn(page)
+    chosen = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    expect(chosen).to_contain_text("Kisumu")
+    page.reload()
+    wait_until_drawn(page)
+    expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first).to_contain_text(
+        "Kisumu"
+    )
+
+
+def test_csv_download_equals_the_export(
+    page: Page, app_url: str, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    page.goto(f"{app_url}/branches?{WINDOW}&branch=Mombasa&branch=Nakuru&compare=yoy")
+    wait_until_drawn(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").last.click()
+    download = download_info.value
+    assert "branch-Mombasa+Nakuru" in download.suggested_filename
+    saved = tmp_path / "page.csv"
+    download.save_as(saved)
+    exported = run_cli(
+        [
+            "core",
+            "export",
+            "branches",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-06-30",
+            "--branch",
+            "Mombasa",
+            "--branch",
+            "Nakuru",
+            "--compare",
+            "yoy",
+        ],
+        sample_data_dir,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert saved.read_text(encoding="utf-8") == exported.stdout
+
+
+def test_clicking_a_bar_drills_down_and_back_returns(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/branches?{WINDOW}")
+    wait_until_drawn(page)
+    bars = page.locator("[data-testid=stPlotlyChart] .bars .point path")
+    expect(bars.first).to_be_visible()
+    bars.first.click(force=True)
+    expect(page).to_have_url(re.compile(r"branch="), timeout=LOAD_MS)
+    wait_until_drawn(page)
+    expect(page.get_by_text("Focused on Branch:")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "drill-down.png"), full_page=True)
+    page.get_by_role("button", name="Back").click()
+    expect(page).not_to_have_url(re.compile(r"branch="), timeout=LOAD_MS)
+    expect(page.get_by_text("Focused on Branch:")).to_have_count(0)
+
+
+def test_share_link_restores_the_view(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/customers?{WINDOW}&grain=quarter&compare=none&line=Dairy")
+    wait_until_drawn(page)
+    page.get_by_text("Share this view").click()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    for part in (
+        "/customers?",
+        "start=2026-01-01",
+        "end=2026-06-30",
+        "grain=quarter",
+        "compare=none",
+        "line=Dairy",
+    ):
+        assert part in link
