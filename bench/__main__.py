@@ -1,0 +1,139 @@
+"""`python -m bench` (`make bench`): ingest, KPI areas, reference engine, pages.
+
+Writes bench/results.json (machine-readable) and bench/results.md (tables).
+`--compare OLD.json` prints the change of every figure against an older run.
+Generated samples and built stores are cached in `--work-dir`
+(./.bench-data), so a second run skips generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.data import DEFAULT_WORK_DIR, ROOT, label, store_data_dir
+
+QUICK_ROWS = 200_000
+DEFAULT_SIZES = (1_000_000, 10_000_000)
+PARTS = ("ingest", "queries", "pages")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    factors = {"k": 1_000, "m": 1_000_000}
+    out = []
+    for item in text.split(","):
+        item = item.strip().lower()
+        out.append(int(float(item[:-1]) * factors[item[-1]]) if item[-1] in factors else int(item))
+    return tuple(out)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=DEFAULT_SIZES,
+        help="row counts, e.g. 1M,10M,50M (default 1M,10M)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (default 5)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {QUICK_ROWS:,} rows, 1 run, no concurrency",
+    )
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="run only these parts (repeatable)"
+    )
+    parser.add_argument(
+        "--page-sizes",
+        type=_sizes,
+        default=None,
+        help="sizes to time pages at (default: the largest size only)",
+    )
+    parser.add_argument("--no-concurrency", action="store_true")
+    parser.add_argument(
+        "--ingest-runs",
+        type=int,
+        default=None,
+        help="runs per ingest figure (default: --runs, at most 3 at 10M+)",
+    )
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "results.json",
+        help="results file; the Markdown table goes beside it (.md)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="print the deltas against an older results file and exit "
+        "(with --against NEW.json, else against --out)",
+    )
+    parser.add_argument("--against", type=Path, default=None)
+    args = parser.parse_args(argv)  # fmt: skip
+    if args.quick:
+        args.sizes, args.runs, args.no_concurrency = (QUICK_ROWS,), 1, True
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.compare:
+        new = json.loads((args.against or args.out).read_text())
+        print(report.compare(json.loads(args.compare.read_text()), new))
+        return 0
+    parts = tuple(args.only or PARTS)
+    results: dict[str, Any] = {
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": report.machine(),
+        "load_start": report.load(),
+        "sizes": list(args.sizes),
+        "runs": args.runs,
+        "ingest": [],
+        "queries": [],
+        "pages": [],
+        "notes": [],
+    }
+    started = time.perf_counter()
+    for rows in args.sizes:
+        print(f"{label(rows)} rows (load {report.load()})", flush=True)
+        if "ingest" in parts:
+            from bench.ingest import run_ingest
+
+            runs = args.ingest_runs or (min(args.runs, 3) if rows >= 10_000_000 else args.runs)
+            results["ingest"] += run_ingest(args.work_dir, rows, runs)
+        if "queries" in parts or "pages" in parts:
+            data_dir = store_data_dir(args.work_dir, rows)
+        if "queries" in parts:
+            from bench.queries import run_queries
+
+            results["queries"] += run_queries(data_dir, rows, args.runs)
+        page_sizes = args.page_sizes or (max(args.sizes),)
+        if "pages" in parts and rows in page_sizes and not args.quick:
+            from bench.pages import run_pages
+
+            results["pages"].append(
+                run_pages(data_dir, rows, min(args.runs, 3), args.work_dir,
+                          concurrency=not args.no_concurrency)
+            )  # fmt: skip
+    results["scaling"] = report.scaling(results["queries"])
+    results["load_end"] = report.load()
+    results["seconds"] = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    args.out.with_suffix(".md").write_text(report.markdown(results))
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')} in {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""Page timings in real Chromium: navigation to the last chart drawn.
+
+The bench starts its own Streamlit server on the chosen data dir (as
+tests/conftest.py does) and drives Debian's Chromium through Playwright's
+sync API. A page is drawn when Streamlit reports its script run finished
+(`stApp[data-test-script-state=notRunning]`), every Plotly chart on it has
+its SVG and every Vega chart its canvas or SVG, and that state has held for
+`SETTLE_S` (a cookie or widget rerun would otherwise end the clock early).
+
+cold: a window no earlier run asked for (the 12-month window shifted back a
+day per run), so no `st.cache_data` entry matches; warm: the same URL again
+in a new browser context (a new session, cached data).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.data import ROOT
+from bench.queries import LAST_12_MONTHS, Stat
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The flags NOTES.md found necessary for Debian's Chromium on these machines.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# A drawn state must hold this long: Streamlit may rerun right after a first run.
+SETTLE_S = 0.25
+# A page that takes longer than this is reported as failed, not waited for.
+PAGE_TIMEOUT_S = 120
+SESSIONS = 10
+
+DRAWN_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const main = document.querySelector('[data-testid="stMain"]') || app;
+    if (!main.querySelector('[data-testid="stHeading"], h1, [data-testid="stMarkdown"]'))
+        return false;
+    if (main.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]'))
+        return false;
+    const plotly = main.querySelectorAll('[data-testid="stPlotlyChart"]');
+    for (const c of plotly) if (!c.querySelector('.main-svg')) return false;
+    const vega = main.querySelectorAll('[data-testid="stVegaLiteChart"]');
+    for (const c of vega) if (!c.querySelector('canvas, svg')) return false;
+    return true;
+}"""
+EXCEPTION_JS = """() => !!document.querySelector('[data-testid="stException"]')"""
+
+
+@dataclass(frozen=True)
+class AppPage:
+    title: str
+    path: str  # "" for the default page, served at "/"
+
+
+def app_pages(app: Path = ROOT / "app.py") -> list[AppPage]:
+    """The `st.Page(...)` declarations in app.py (and the files it imports pages from)."""
+    pages = []
+    for node in ast.walk(ast.parse(app.read_text())):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        script = node.args[0] if node.args else keywords.get("page")
+        if not isinstance(script, ast.Constant):
+            continue  # a page given as a function: not addressable by a literal path
+        title = keywords.get("title")
+        url_path = keywords.get("url_path")
+        default = keywords.get("default")
+        name = str(script.value).rsplit("/", 1)[-1].removesuffix(".py")
+        is_default = isinstance(default, ast.Constant) and default.value is True
+        path = str(url_path.value) if isinstance(url_path, ast.Constant) else name
+        pages.append(
+            AppPage(
+                str(title.value) if isinstance(title, ast.Constant) else name,
+                "" if is_default else path,
+            )
+        )
+    return pages
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, int]]:
+    """A headless Streamlit server on `data_dir`; yields (url, pid); stopped by its pid."""
+    port = _free_port()
+    env = {**os.environ, "SALES_DATA_DIR": str(data_dir), "SALES_BACKEND": "embedded"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.headless", "true", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90  # a cold start imports Polars, Plotly, Delta
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def page_url(base: str, page: AppPage, shift_days: int) -> str:
+    start, end = LAST_12_MONTHS
+    shift = timedelta(days=shift_days)
+    return f"{base}/{page.path}?start={(start - shift).isoformat()}&end={(end - shift).isoformat()}"
+
+
+class Drawn:
+    """Polls a Playwright page until it is drawn (see the module docstring)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.since: float | None = None
+
+    def poll(self) -> bool | str:
+        """True once drawn and settled; "error" if the page shows an exception."""
+        if self.page.evaluate(EXCEPTION_JS):
+            return "error"
+        if not self.page.evaluate(DRAWN_JS):
+            self.since = None
+            return False
+        now = time.perf_counter()
+        if self.since is None:
+            self.since = now
+        return now - self.since >= SETTLE_S
+
+
+def _open(browser: Any, url: str) -> tuple[Any, Any, float]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    return context, page, started
+
+
+def time_pages_together(browser: Any, urls: list[str]) -> list[float | None]:
+    """Open every URL at once (one context each); seconds until each is drawn (None: failed)."""
+    opened = [_open(browser, url) for url in urls]
+    watchers = [Drawn(page) for _, page, _ in opened]
+    done: list[float | None] = [None] * len(urls)
+    pending = set(range(len(urls)))
+    deadline = time.perf_counter() + PAGE_TIMEOUT_S
+    while pending and time.perf_counter() < deadline:
+        for i in sorted(pending):
+            state = watchers[i].poll()
+            if state is True:
+                # The clock stops when the drawn state began, not when it was confirmed.
+                since = watchers[i].since or time.perf_counter()
+                done[i] = since - opened[i][2]
+                pending.discard(i)
+            elif state == "error":
+                pending.discard(i)
+        time.sleep(0.02)
+    for context, _, _ in opened:
+        context.close()
+    return done
+
+
+def _stat(values: list[float | None]) -> dict[str, Any]:
+    good = [v for v in values if v is not None]
+    if not good:
+        return {"failed": len(values)}
+    stat = Stat.of(good).as_dict()
+    ordered = sorted(good)
+    stat["p95"] = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    stat["failed"] = len(values) - len(good)
+    return stat
+
+
+def run_pages(
+    data_dir: Path,
+    rows: int,
+    runs: int,
+    work_dir: Path,
+    concurrency: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Cold and warm time per page, then `SESSIONS` sessions at once; app memory peak."""
+    from playwright.sync_api import sync_playwright
+
+    pages = app_pages()
+    result: dict[str, Any] = {"rows": rows, "pages": [], "concurrency": None}
+    log_path = work_dir / "logs" / f"streamlit-{rows}.log"
+    with streamlit_server(data_dir, log_path) as (url, pid), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # The first page a fresh server renders also pays its imports: not a page cost.
+        time_pages_together(browser, [page_url(url, pages[0], 400)])
+        shift = 0
+        for page in pages:
+            cold, warm = [], []
+            for _ in range(runs):
+                shift += 1
+                target = page_url(url, page, shift)
+                cold.extend(time_pages_together(browser, [target]))
+                warm.extend(time_pages_together(browser, [target]))
+            record = {"page": page.title, "path": page.path or "/",
+                      "cold": _stat(cold), "warm": _stat(warm)}  # fmt: skip
+            result["pages"].append(record)
+            log(
+                f"  page {rows:>11,} {page.title:<14} cold {record['cold'].get('median', 0):6.2f} s"
+                f"  warm {record['warm'].get('median', 0):6.2f} s"
+            )
+        if concurrency:
+            # Each session opens a page (round robin) on a window nobody asked for yet.
+            urls = [page_url(url, pages[i % len(pages)], 200 + i) for i in range(SESSIONS)]
+            cold = time_pages_together(browser, urls)
+            warm = time_pages_together(browser, urls)
+            result["concurrency"] = {"sessions": SESSIONS, "cold": _stat(cold),
+                                     "warm": _stat(warm)}  # fmt: skip
+            log(
+                f"  {SESSIONS} sessions {rows:>11,} cold median "
+                f"{result['concurrency']['cold'].get('median', 0):.2f} s p95 "
+                f"{result['concurrency']['cold'].get('p95', 0):.2f} s; warm median "
+                f"{result['concurrency']['warm'].get('median', 0):.2f} s"
+            )
+        browser.close()
+        result["app_peak_rss_mb"] = peak_rss_mb(pid)
+    return result

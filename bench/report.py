@@ -1,0 +1,224 @@
+"""Machine facts, the Markdown results table, and the comparison with an older run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench.data import ROOT, label
+
+# Targets from issue 7 (10M rows, embedded store, this 2-core machine).
+TARGET_COLD_S = 1.0
+TARGET_RATIO = 1.5
+TARGET_WARM_S = 0.05
+TARGET_PAGE_S = 2.0
+TARGET_PARQUET_ROWS_S = 1_000_000
+TARGET_CSV_ROWS_S = 500_000
+
+
+def machine() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    model, mem_kb = "", 0
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(
+            (x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), ""
+        )
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        mem_kb = next((int(x.split()[1]) for x in meminfo if x.startswith("MemTotal")), 0)
+    except OSError:
+        pass
+    import duckdb
+    import polars
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "polars": polars.__version__,
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", "core", "ingest", "bench")),
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _ms(stat: Any) -> str:
+    if not isinstance(stat, dict):
+        return "not run"
+    return f"{stat['median'] * 1000:,.0f} ({stat['min'] * 1000:,.0f}-{stat['max'] * 1000:,.0f})"
+
+
+def _s(stat: Any) -> str:
+    if not isinstance(stat, dict) or "median" not in stat:
+        return "not run"
+    return f"{stat['median']:.2f} ({stat['min']:.2f}-{stat['max']:.2f})"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    out = [
+        "# Benchmark results",
+        "",
+        f"Command: `{results['command']}`  ",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
+        f"Polars {m['polars']}, DuckDB {m['duckdb']}  ",
+        f"Commit: {m['git_commit'][:10]}{' (with uncommitted changes)' if m['git_dirty'] else ''}"
+        f"; started {results['started']}  ",
+        f"Load average (1, 5, 15 min) at start {results['load_start']}, "
+        f"at end {results['load_end']}: above {m['cores']} the machine was shared and the "
+        "times are inflated.",
+        "",
+        "Times are the median of the runs with (min-max). cold = a new store object, no "
+        "cache; warm = `core.cache.area` (Streamlit's `st.cache_data`, used in process); "
+        "ratio = cold / DuckDB on the same Parquet files.",
+        "",
+    ]
+    if results.get("ingest"):
+        out += [
+            "## Ingest (file to queryable store, validation included)",
+            "",
+            "| rows | format | file MB | seconds | rows/s | target | peak MB | stages (s) |",
+            "|---:|---|---:|---|---:|---:|---:|---|",
+        ]
+        for r in results["ingest"]:
+            target = TARGET_PARQUET_ROWS_S if r["format"] == "parquet" else TARGET_CSV_ROWS_S
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
+            out.append(
+                f"| {label(r['rows'])} | {r['format']} | {r['file_mb']:,.0f} | {_s(r['seconds'])} "
+                f"| {r['rows_per_s']:,.0f} | {'met' if r['rows_per_s'] >= target else 'MISSED'} "
+                f"({target:,}) | {r['peak_rss_mb']:,.0f} | {stages} |"
+            )
+        out.append("")
+    if results.get("queries"):
+        out += [
+            "## KPI areas (ms)",
+            "",
+            "| rows | filter | area | cold | CPU | warm | DuckDB | ratio | Druid |",
+            "|---:|---|---|---|---:|---|---|---:|---|",
+        ]
+        for r in results["queries"]:
+            ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+            flag = ""
+            if r["rows"] >= 10_000_000 and (
+                r["cold"]["median"] > TARGET_COLD_S or r.get("ratio", 0) > TARGET_RATIO
+            ):
+                flag = " **MISSED**"
+            cpu = f"{r['cold_cpu_s'] * 1000:,.0f}" if "cold_cpu_s" in r else ""
+            out.append(
+                f"| {label(r['rows'])} | {r['scenario']} | {r['area']} | {_ms(r['cold'])}{flag} "
+                f"| {cpu} | {_ms(r.get('warm'))} | {_ms(r.get('duckdb'))} | {ratio} "
+                f"| {_ms(r['druid']) if isinstance(r['druid'], dict) else r['druid']} |"
+            )
+        out.append("")
+    if results.get("scaling"):
+        out += [
+            "## Scaling (cold median, larger / smaller)",
+            "",
+            "| area | filter | from | to | time x | rows x |",
+            "|---|---|---|---|---:|---:|",
+        ]
+        for s in results["scaling"]:
+            out.append(
+                f"| {s['area']} | {s['scenario']} | {label(s['from'])} | {label(s['to'])} "
+                f"| {s['time_factor']:.1f} | {s['rows_factor']:.0f} |"
+            )
+        out.append("")
+    for p in results.get("pages", []):
+        out += [
+            f"## Pages in Chromium, {label(p['rows'])} rows (s, navigation to last chart drawn)",
+            "",
+            "| page | cold | warm |",
+            "|---|---|---|",
+        ]
+        for page in p["pages"]:
+            out.append(f"| {page['page']} | {_s(page['cold'])} | {_s(page['warm'])} |")
+        c = p.get("concurrency")
+        if c:
+            out += [
+                "",
+                f"{c['sessions']} sessions at once: cold median "
+                f"{c['cold'].get('median', 0):.2f} s, "
+                f"p95 {c['cold'].get('p95', 0):.2f} s; warm median "
+                f"{c['warm'].get('median', 0):.2f} s, p95 {c['warm'].get('p95', 0):.2f} s.",
+            ]
+        out += ["", f"App process peak memory: {p.get('app_peak_rss_mb') or 0:,.0f} MB", ""]
+    if results.get("notes"):
+        out += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
+    return "\n".join(out)
+
+
+def scaling(queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each (scenario, area): cold median at the largest size / at the smallest."""
+    sizes = sorted({r["rows"] for r in queries})
+    if len(sizes) < 2:
+        return []
+    by = {(r["rows"], r["scenario"], r["area"]): r for r in queries}
+    out = []
+    for r in queries:
+        if r["rows"] != sizes[0]:
+            continue
+        for bigger in sizes[1:]:
+            other = by.get((bigger, r["scenario"], r["area"]))
+            if other:
+                out.append(
+                    {
+                        "area": r["area"],
+                        "scenario": r["scenario"],
+                        "from": sizes[0],
+                        "to": bigger,
+                        "rows_factor": bigger / sizes[0],
+                        "time_factor": other["cold"]["median"] / r["cold"]["median"],
+                    }
+                )
+    return out
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Per measured figure: old median, new median, change."""
+    lines = [f"{'figure':<58} {'old':>10} {'new':>10} {'change':>8}"]
+
+    def row(name: str, a: float | None, b: float | None, unit: str) -> None:
+        if a is None or b is None:
+            return
+        change = (b - a) / a * 100 if a else 0.0
+        lines.append(f"{name:<58} {a:>9.3f}{unit} {b:>9.3f}{unit} {change:>+7.1f}%")
+
+    def index(records: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], Any]:
+        return {tuple(r[k] for k in keys): r for r in records}
+
+    old_i = index(old.get("ingest", []), "rows", "format")
+    for key, r in index(new.get("ingest", []), "rows", "format").items():
+        if key in old_i:
+            row(f"ingest {label(key[0])} {key[1]} s", old_i[key]["seconds"]["median"],
+                r["seconds"]["median"], "s")  # fmt: skip
+    old_q = index(old.get("queries", []), "rows", "scenario", "area")
+    for key, r in index(new.get("queries", []), "rows", "scenario", "area").items():
+        if key in old_q:
+            for kind in ("cold", "warm", "duckdb"):
+                a, b = old_q[key].get(kind), r.get(kind)
+                if isinstance(a, dict) and isinstance(b, dict):
+                    row(
+                        f"{label(key[0])} {key[1]} {key[2]} {kind} s", a["median"], b["median"], "s"
+                    )
+    old_p = {(p["rows"], x["page"]): x for p in old.get("pages", []) for x in p["pages"]}
+    for p in new.get("pages", []):
+        for x in p["pages"]:
+            y = old_p.get((p["rows"], x["page"]))
+            if y:
+                for kind in ("cold", "warm"):
+                    row(f"page {label(p['rows'])} {x['page']} {kind} s",
+                        y[kind].get("median"), x[kind].get("median"), "s")  # fmt: skip
+    lines.append(f"load at start: old {old.get('load_start')} new {new.get('load_start')}")
+    return "\n".join(lines)
