@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SAMPLE_ROWS ?= 1000000
 SAMPLE_SEED ?= 7
+SCREENSHOT_QUERY ?= start=2025-11-01&end=2026-10-31
 export SALES_DATA_DIR ?= ./data
 
-.PHONY: run test test-fast lint format bench sample deps dev-deps chromium clean
+.PHONY: screenshots run test test-fast lint format bench sample deps dev-deps chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ lint: dev-deps
 format: dev-deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Pictures of every page for the README, from the dashboard `make run` serves.
+screenshots: dev-deps chromium
+	$(PY) scripts/screenshots.py http://localhost:$(PORT) docs --query "$(SCREENSHOT_QUERY)"
 
 bench: dev-deps
 	$(PY) -m bench

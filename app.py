@@ -9,8 +9,7 @@ pages = [
         "views/overview.py",
         title="Overview",
         icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
+        default=True,  # served at the root URL, /
     ),
     st.Page(
         "views/salespeople.py", title="Salespeople", icon=":material/badge:", url_path="salespeople"

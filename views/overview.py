@@ -36,7 +36,8 @@ with st.expander("Exact figures"):
     )
 
 st.subheader("At a glance")
-answers = st.columns(4)
+top_row, bottom_row = st.columns(2), st.columns(2)
+answers = [*top_row, *bottom_row]
 reps = cache.area("salespeople", view, version).filter(pl.col("net_sales") > 0)
 if reps.height:
     best = reps.sort(["gross_profit", "salesperson"], descending=[True, False]).row(0, named=True)
