@@ -1,0 +1,405 @@
+"""The Druid store: every aggregation runs in Apache Druid, through Druid SQL over HTTP.
+
+Reads are Druid SQL with typed parameters (`druid_sql`), run with exact
+distinct counts, exact top-N and `sqlTimeZone` set to the business time
+zone, so day, week, month, quarter and year buckets are business days in
+Africa/Nairobi as in the embedded store. Writes are SQL-based ingestion
+tasks that replace whole months (`druid_ingest`). Druid being down or
+refusing a query surfaces as `StoreError` with a message fit for a user.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from core.schema import STORED_COLUMNS, StoredLine
+from core.store import (
+    MEASURE_DTYPES,
+    MEASURES,
+    Grain,
+    Progress,
+    Scope,
+    StoreError,
+    StoreHealth,
+    Window,
+    WriteMode,
+    WriteResult,
+)
+from core.stores import druid_ingest as ingest
+from core.stores import druid_sql
+from core.stores.druid_http import DruidClient, DruidQueryError, parameter
+
+# Health checks of individual services must not hang the Diagnostics page.
+SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def _parse_day(value: object) -> date | None:
+    return None if value in (None, "") else date.fromisoformat(str(value))
+
+
+class DruidStore:
+    """`SalesStore` over the Druid datasource `datasource` behind the router at `url`."""
+
+    name = "druid"
+
+    def __init__(
+        self,
+        url: str,
+        datasource: str = "sales_analytics",
+        timezone: str = "Africa/Nairobi",
+        staging_dir: Path | None = None,
+        client: DruidClient | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.datasource = datasource
+        self.timezone = timezone
+        self.tz = ZoneInfo(timezone)
+        self.staging_dir = staging_dir
+        self.client = client or DruidClient(self.url)
+        self._write_lock = threading.Lock()
+
+    # ----------------------------------------------------------------- reading
+
+    def _query(
+        self,
+        sql: str,
+        params: list[dict[str, Any]],
+        context: dict[str, Any] | None = None,
+        scope: Scope | None = None,
+    ) -> tuple[list[str], list[list[Any]]] | None:
+        """Rows of a read, or None when nothing can match (no datasource yet, or a void scope)."""
+        if scope is not None and druid_sql.matches_nothing(scope):
+            return None
+        try:
+            return self.client.sql(sql, params, context or druid_sql.query_context(self.timezone))
+        except DruidQueryError as exc:
+            if exc.unknown_table:
+                return None
+            raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
+
+    def aggregate(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...] = (),
+        grain: Grain | None = None,
+        measures: tuple[str, ...] = MEASURES,
+    ) -> pl.DataFrame:
+        void = druid_sql.matches_nothing(scope)
+        sql, params = druid_sql.aggregate(
+            self.datasource, Scope() if void else scope, window, by, grain, measures
+        )
+        schema: dict[str, pl.DataType] = {column: pl.String() for column in by}
+        if grain is not None:
+            schema["period"] = pl.Date()
+        schema.update({m: MEASURE_DTYPES[m] for m in measures})
+        answer = self._query(sql, params, scope=scope)
+        rows = answer[1] if answer else []
+        raw = {name: pl.String() if dtype == pl.Date() else dtype for name, dtype in schema.items()}
+        frame = pl.DataFrame(rows, schema=raw, orient="row")
+        frame = frame.with_columns(
+            pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date()
+        )
+        if not by and grain is None:
+            if frame.is_empty():
+                frame = pl.DataFrame([[None] * len(schema)], schema=schema, orient="row")
+            # SQL sums over no rows are null; the protocol wants 0 (dates stay null).
+            return frame.with_columns(
+                pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m] != pl.Date()
+            )
+        order = [*by, "period"] if grain is not None else list(by)
+        return frame.sort(order, nulls_last=True)
+
+    def distinct_values(self, column: str, scope: Scope) -> list[str]:
+        druid_sql.check_dimension(column, druid_sql.TEXT_COLUMNS)
+        if druid_sql.matches_nothing(scope):
+            return []
+        answer = self._query(*druid_sql.distinct_values(self.datasource, column, scope))
+        values = [row[0] for row in answer[1]] if answer else []
+        return sorted(str(v) for v in values if v)
+
+    def date_range(self, scope: Scope) -> Window | None:
+        if druid_sql.matches_nothing(scope):
+            return None
+        answer = self._query(*druid_sql.date_range(self.datasource, scope))
+        if not answer or not answer[1]:
+            return None
+        first, last = (_parse_day(v) for v in answer[1][0])
+        return None if first is None or last is None else Window(first, last)
+
+    def count_lines(self, scope: Scope, window: Window | None) -> int:
+        if druid_sql.matches_nothing(scope):
+            return 0
+        answer = self._query(*druid_sql.count_lines(self.datasource, scope, window))
+        return int(answer[1][0][0]) if answer and answer[1] else 0
+
+    def latest_sale(self) -> datetime | None:
+        """The latest `sold_at` stored (UTC, millisecond precision)."""
+        answer = self._query(
+            f'SELECT TIMESTAMP_TO_MILLIS(MAX("__time")) FROM {druid_sql.quote(self.datasource)}', []
+        )
+        if not answer or not answer[1] or answer[1][0][0] is None:
+            return None
+        return datetime.fromtimestamp(int(answer[1][0][0]) / 1000, tz=UTC)
+
+    # ----------------------------------------------------------------- writing
+
+    def _exists(self) -> bool:
+        """Whether the datasource has used segments, by the coordinator's metadata."""
+        names = self.client.request("GET", "/druid/coordinator/v1/metadata/datasources")
+        return self.datasource in (names or [])
+
+    def _utc_bounds(self, window: Window) -> tuple[datetime, datetime]:
+        """A window of business days as a half-open UTC range."""
+        start = datetime.combine(window.start, datetime.min.time(), tzinfo=self.tz)
+        end = datetime.combine(window.end + timedelta(days=1), datetime.min.time(), tzinfo=self.tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def write(
+        self,
+        lines: pl.DataFrame,
+        mode: WriteMode,
+        replace_window: Window | None = None,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        report = progress or (lambda _stage, _fraction: None)
+        lines = StoredLine.validate(lines.select(STORED_COLUMNS)).sort("sold_at")
+        if lines.is_empty() and mode == "append":
+            return WriteResult(0, 0, 0, None)
+        with self._write_lock:
+            report("checking", 0.0)
+            exists = self._exists()
+            if mode == "replace":
+                plan = self._plan_replace(lines, replace_window, exists)
+            else:
+                plan = self._plan_append(lines, exists)
+            self._run(plan, lines, report)
+            report("written", 1.0)
+            return plan.result
+
+    def _plan_append(self, lines: pl.DataFrame, exists: bool) -> _Plan:
+        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+        incoming_ms = lines["sold_at"].dt.epoch("ms")
+        chunks = ingest.chunks_of_ms(incoming_ms.unique().to_list())
+        stored = ingest.stored_identities(self.client, self.datasource, lines) if exists else None
+        updated = 0
+        if stored is not None and not stored.is_empty():
+            updated = len(stored)
+            chunks |= ingest.chunks_of_ms(stored["sold_ms"].to_list())  # lines that moved month
+        return _Plan(
+            chunks=sorted(chunks, key=lambda c: c.start),
+            keep_existing=exists,
+            drop_between=None,
+            result=WriteResult(len(lines) - updated, updated, 0, window),
+            incoming_per_chunk=_per_chunk(incoming_ms),
+        )
+
+    def _plan_replace(self, lines: pl.DataFrame, window: Window | None, exists: bool) -> _Plan:
+        if window is None:
+            if lines.is_empty():
+                raise StoreError("replace needs a date range or at least one line")
+            window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+        outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
+        if not outside.is_empty():
+            first = outside.row(0, named=True)
+            raise StoreError(
+                f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
+                f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
+            )
+        lo, hi = self._utc_bounds(window)
+        if exists and not lines.is_empty():
+            stored = ingest.stored_identities(self.client, self.datasource, lines)
+            elsewhere = stored.filter(
+                (pl.col("sold_ms") < int(lo.timestamp() * 1000))
+                | (pl.col("sold_ms") >= int(hi.timestamp() * 1000))
+            )
+            if not elsewhere.is_empty():
+                first = elsewhere.row(0, named=True)
+                day = datetime.fromtimestamp(first["sold_ms"] / 1000, tz=self.tz).date()
+                raise StoreError(
+                    f"{len(elsewhere)} lines are already stored outside "
+                    f"{window.start}..{window.end} "
+                    f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
+                    f"{day}); widen the range or append instead"
+                )
+        replaced = self.count_lines(Scope(), window) if exists else 0
+        return _Plan(
+            chunks=ingest.chunks_between(lo, hi - timedelta(milliseconds=1)),
+            keep_existing=exists,
+            drop_between=(lo, hi),
+            result=WriteResult(len(lines), 0, replaced, window),
+            incoming_per_chunk=_per_chunk(lines["sold_at"].dt.epoch("ms")),
+        )
+
+    def _run(self, plan: _Plan, lines: pl.DataFrame, report: Progress) -> None:
+        kept = (
+            ingest.chunk_counts(self.client, self.datasource, plan.chunks, plan.drop_between)
+            if plan.keep_existing
+            else {}
+        )
+        expected = {
+            c.key: kept.get(c.key, 0) + plan.incoming_per_chunk.get(c.key, 0) for c in plan.chunks
+        }
+        if sum(expected.values()) == 0:
+            # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
+            if plan.keep_existing and plan.result.replaced:
+                report("deleting", 0.3)
+                ingest.mark_unused(self.client, self.datasource, plan.chunks)
+                report("loading", 0.9)
+                ingest.wait_empty(self.client, self.datasource, plan.chunks)
+            return
+        write_id = ingest.new_write_id()
+        with ingest.Staging(self.staging_dir) as staging:
+            staged = None
+            if not lines.is_empty():
+                report("staging", 0.1)
+                staged = staging.write(lines)
+            sql = ingest.replace_sql(
+                self.datasource,
+                plan.chunks,
+                write_id,
+                staged,
+                keep_existing=plan.keep_existing and sum(kept.values()) > 0,
+                drop_between=plan.drop_between,
+            )
+            report("indexing", 0.2)
+            ingest.run_task(self.client, sql, report)
+        report("loading", 0.9)
+        ingest.wait_queryable(self.client, self.datasource, plan.chunks, write_id, expected)
+
+    # ------------------------------------------------------------------ health
+
+    def _service_facts(self) -> list[dict[str, Any]]:
+        """Each Druid service's type, health and version, as seen from this process."""
+        answer = self._query(
+            'SELECT "server", "server_type", "tier", "curr_size", "max_size" FROM sys.servers',
+            [],
+            {},
+        )
+        services: list[dict[str, Any]] = []
+        for server, server_type, tier, current, maximum in answer[1] if answer else []:
+            fact: dict[str, Any] = {"service": server_type, "server": server, "tier": tier}
+            base = f"{self.url.split('://')[0]}://{server}"
+            try:
+                health = self.client.request(
+                    "GET", "/status/health", base=base, timeout=SERVICE_CHECK_TIMEOUT_SECONDS
+                )
+                status = self.client.request(
+                    "GET", "/status", base=base, timeout=SERVICE_CHECK_TIMEOUT_SECONDS
+                )
+                fact["healthy"] = health is True
+                fact["version"] = status.get("version") if isinstance(status, dict) else None
+            except StoreError as exc:
+                fact["healthy"] = False
+                fact["error"] = str(exc)
+            if server_type == "historical" and maximum:
+                fact["segment_cache_used_pct"] = round(100 * (current or 0) / maximum, 1)
+            services.append(fact)
+        return sorted(services, key=lambda f: (str(f["service"]), str(f["server"])))
+
+    def health(self) -> StoreHealth:
+        started = time.perf_counter()
+        try:
+            self.client.sql("SELECT 1", [], {})
+            round_trip_ms = round((time.perf_counter() - started) * 1000, 1)
+            router = self.client.request("GET", "/status", timeout=SERVICE_CHECK_TIMEOUT_SECONDS)
+        except StoreError as exc:
+            return StoreHealth(
+                self.name, False, str(exc), {"url": self.url, "datasource": self.datasource}
+            )
+        facts: dict[str, Any] = {
+            "url": self.url,
+            "datasource": self.datasource,
+            "druid_version": router.get("version") if isinstance(router, dict) else None,
+            "round_trip_ms": round_trip_ms,
+        }
+        try:
+            facts["services"] = self._service_facts()
+            rows = self.count_lines(Scope(), None)
+            span = self.date_range(Scope())
+            segments = self._query(
+                'SELECT COUNT(*), SUM("size") FROM sys.segments '
+                'WHERE "datasource" = ? AND "is_published" = 1 AND "is_overshadowed" = 0',
+                [parameter(self.datasource)],
+                {},
+            )
+            tasks = self._query(
+                'SELECT "created_time", "status", "duration" FROM sys.tasks WHERE "datasource" = ? '
+                'ORDER BY "created_time" DESC LIMIT 1',
+                [parameter(self.datasource)],
+                {},
+            )
+        except StoreError as exc:
+            return StoreHealth(
+                self.name, False, f"Druid answers but the datasource check failed: {exc}", facts
+            )
+        segment_row = segments[1][0] if segments and segments[1] else [0, 0]
+        last_task = tasks[1][0] if tasks and tasks[1] else [None, None, None]
+        facts.update(
+            {
+                "rows": rows,
+                "segments": int(segment_row[0] or 0),
+                "size_bytes": int(segment_row[1] or 0),
+                "first_day": span.start if span else None,
+                "last_day": span.end if span else None,
+                "last_ingestion": last_task[0],
+                "last_ingestion_status": last_task[1],
+                "last_ingestion_ms": last_task[2],
+                "data_version": self.data_version(),
+                "check_seconds": round(time.perf_counter() - started, 4),
+            }
+        )
+        unhealthy = [f["server"] for f in facts["services"] if not f.get("healthy")]
+        ok = not unhealthy
+        detail = f"{rows:,} lines in {self.datasource} on Druid {facts['druid_version']}"
+        if unhealthy:
+            detail += f"; not healthy: {', '.join(unhealthy)}"
+        return StoreHealth(self.name, ok, detail, facts)
+
+    def data_version(self) -> str:
+        """Newest segment version the broker serves, and how many: any write changes them."""
+        # Grouped, not MAX(): Druid 27 cannot take MAX of a string in system tables.
+        answer = self._query(
+            'SELECT "version", COUNT(*) FROM sys.segments '
+            'WHERE "datasource" = ? AND "is_available" = 1 GROUP BY "version"',
+            [parameter(self.datasource)],
+            {},
+        )
+        if not answer or not answer[1]:
+            return "empty"
+        newest = max(str(row[0]) for row in answer[1])
+        return f"druid-{newest}-{sum(int(row[1]) for row in answer[1])}"
+
+
+class _Plan:
+    """What one write will do: which months it rewrites and what it reports."""
+
+    def __init__(
+        self,
+        chunks: list[ingest.Chunk],
+        keep_existing: bool,
+        drop_between: tuple[datetime, datetime] | None,
+        result: WriteResult,
+        incoming_per_chunk: dict[str, int],
+    ) -> None:
+        self.chunks = chunks
+        self.keep_existing = keep_existing
+        self.drop_between = drop_between
+        self.result = result
+        self.incoming_per_chunk = incoming_per_chunk
+
+
+def _per_chunk(millis: pl.Series) -> dict[str, int]:
+    months = (
+        pl.from_epoch(millis, time_unit="ms").dt.strftime("%Y-%m").value_counts()
+        if len(millis)
+        else pl.DataFrame({"x": [], "count": []})
+    )
+    return {str(row[0]): int(row[1]) for row in months.iter_rows()}

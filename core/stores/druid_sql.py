@@ -1,0 +1,161 @@
+"""Druid SQL text for the store's queries, built only from names this module knows.
+
+User values (members, dates) never enter the text: each becomes a `?`
+placeholder with a typed parameter. Column names come from the fixed
+`DIMENSIONS`/`MEASURES` tuples and are refused otherwise, so the text of
+any query is one of a finite set of shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from core.store import DIMENSIONS, MEASURES, Grain, Scope, Window
+from core.stores.druid_http import SqlParameter, parameter
+
+# Druid period per grain; TIME_FLOOR aligns P1W to Monday and P3M to calendar quarters
+# (both counted from 1970-01-01 in the query's time zone).
+PERIODS: dict[str, str] = {
+    "day": "P1D",
+    "week": "P1W",
+    "month": "P1M",
+    "quarter": "P3M",
+    "year": "P1Y",
+}
+
+DAY = "'yyyy-MM-dd'"
+
+# The datasource's text columns: what a query may group by. The KPI code groups by a
+# few columns beyond the filterable DIMENSIONS (customer_name), as the embedded store allows.
+TEXT_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "branch",
+    "salesperson",
+    "customer_id",
+    "customer_name",
+    "customer_type",
+    "product_id",
+    "product_name",
+    "product_line",
+    "payment_method",
+)
+
+MEASURE_SQL: dict[str, str] = {
+    "gross_sales": 'SUM("gross_sales")',
+    "discount": 'SUM("discount")',
+    "net_sales": 'SUM("net_sales")',
+    "cogs": 'SUM("cogs")',
+    "gross_profit": 'SUM("gross_profit")',
+    "units": 'SUM("quantity")',
+    "lines": "COUNT(*)",
+    "orders": 'COUNT(DISTINCT "invoice_id")',
+    # Ingest stores a blank id as null; the CASE also keeps a stray '' out.
+    "customers": 'COUNT(DISTINCT CASE WHEN "customer_id" <> \'\' THEN "customer_id" END)',
+    "first_sale": f'TIME_FORMAT(MIN("__time"), {DAY})',
+    "last_sale": f'TIME_FORMAT(MAX("__time"), {DAY})',
+}
+assert set(MEASURE_SQL) == set(MEASURES)
+
+
+def query_context(timezone: str) -> dict[str, Any]:
+    """The context of every read: exact counts, exact top-N, business time zone."""
+    return {
+        "sqlTimeZone": timezone,
+        "useApproximateCountDistinct": False,
+        "useApproximateTopN": False,
+        # Several exact COUNT(DISTINCT) in one query are planned as grouping sets.
+        "useGroupingSetForExactDistinct": True,
+    }
+
+
+def quote(name: str) -> str:
+    """A double-quoted identifier (names here are known constants, never user text)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_dimension(column: str, allowed: tuple[str, ...] = DIMENSIONS) -> str:
+    """`column` if it is one of `allowed` (known names only ever reach the SQL text)."""
+    if column not in allowed:
+        raise ValueError(f"unknown column {column!r}: expected one of {', '.join(allowed)}")
+    return column
+
+
+def matches_nothing(scope: Scope) -> bool:
+    """An empty allowed-branches list: no line matches, so no query is needed.
+
+    (Druid 27 cannot plan a constant-false filter around aggregates.)
+    """
+    return any(not values for _, values in scope.member_filters())
+
+
+def where(scope: Scope, window: Window | None) -> tuple[str, list[SqlParameter]]:
+    """WHERE text and parameters for a scope and an inclusive window of business days.
+
+    The window becomes a half-open range on `__time` (midnight of the first
+    day to midnight after the last, in the query's time zone), so Druid prunes
+    segments by time.
+    """
+    conditions: list[str] = []
+    params: list[SqlParameter] = []
+    if window is not None:
+        conditions.append('"__time" >= ? AND "__time" < ?')
+        params += [parameter(window.start), parameter(window.end + timedelta(days=1))]
+    for column, values in scope.member_filters():
+        check_dimension(column)
+        if not values:
+            raise ValueError("an empty member list matches nothing: check matches_nothing() first")
+        conditions.append(f"{quote(column)} IN ({', '.join('?' * len(values))})")
+        params += [parameter(v) for v in values]
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+def aggregate(
+    datasource: str,
+    scope: Scope,
+    window: Window | None,
+    by: tuple[str, ...],
+    grain: Grain | None,
+    measures: tuple[str, ...],
+) -> tuple[str, list[SqlParameter]]:
+    """SQL for `SalesStore.aggregate`: one row per group of `by` (and `period`)."""
+    unknown = set(measures) - set(MEASURE_SQL)
+    if unknown:
+        raise ValueError(f"unknown measures: {sorted(unknown)}")
+    keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
+    select = list(keys)
+    if grain is not None:
+        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
+        keys.append(period)
+        select.append(f'{period} AS "period"')
+    select += [f"{MEASURE_SQL[m]} AS {quote(m)}" for m in measures]
+    if not select:
+        select = ['COUNT(*) AS "lines"']
+    text, params = where(scope, window)
+    sql = f"SELECT {', '.join(select)} FROM {quote(datasource)}{text}"
+    if keys:
+        sql += f" GROUP BY {', '.join(keys)}"
+    return sql, params
+
+
+def distinct_values(datasource: str, column: str, scope: Scope) -> tuple[str, list[SqlParameter]]:
+    name = quote(check_dimension(column, TEXT_COLUMNS))
+    text, params = where(scope, None)
+    return f"SELECT {name} FROM {quote(datasource)}{text} GROUP BY {name}", params
+
+
+def date_range(datasource: str, scope: Scope) -> tuple[str, list[SqlParameter]]:
+    text, params = where(scope, None)
+    return (
+        f'SELECT TIME_FORMAT(MIN("__time"), {DAY}) AS "lo", '
+        f'TIME_FORMAT(MAX("__time"), {DAY}) AS "hi" '
+        f"FROM {quote(datasource)}{text}",
+        params,
+    )
+
+
+def count_lines(
+    datasource: str, scope: Scope, window: Window | None
+) -> tuple[str, list[SqlParameter]]:
+    text, params = where(scope, window)
+    return f'SELECT COUNT(*) AS "lines" FROM {quote(datasource)}{text}', params
