@@ -11,7 +11,13 @@ def open_store(settings: Settings) -> SalesStore:
     if settings.backend == "druid":
         from core.stores.druid import DruidStore
 
-        return DruidStore(settings.druid_url, settings.druid_datasource, settings.timezone)
+        return DruidStore(
+            settings.druid_url,
+            settings.druid_datasource,
+            settings.timezone,
+            # Ingest stages files for Druid's task runner here: share this path with it.
+            staging_dir=settings.data_dir.resolve() / "druid-staging",
+        )
     from core.stores.embedded import EmbeddedStore
 
     return EmbeddedStore(settings.store_dir, settings.timezone)
