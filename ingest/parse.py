@@ -37,7 +37,9 @@ OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:
 _DAY_FIRST_DATES = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 _TIMES = ("", " %H:%M", " %H:%M:%S")
 DAY_FIRST = tuple(d + t for d in _DAY_FIRST_DATES for t in _TIMES)
-MONTH_FIRST = tuple(f.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for f in DAY_FIRST)
+MONTH_FIRST = tuple(
+    f.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for f in DAY_FIRST
+)
 # Excel stores dates as days since 1899-12-30; 5-digit serials cover 1927-2173.
 EXCEL_SERIAL = r"^\d{5}(\.\d+)?$"
 
@@ -52,8 +54,10 @@ class Parsed:
     notes: tuple[str, ...]
 
 
-def _text(column: str) -> pl.Expr:
-    value = pl.col(column).str.strip_chars()
+def _text(column: str, dtype: pl.DataType) -> pl.Expr:
+    # A typed source column (an integer invoice number in Parquet) becomes its text first.
+    value = pl.col(column) if dtype == pl.String else pl.col(column).cast(pl.String)
+    value = value.str.strip_chars()
     return pl.when(value.str.len_chars() > 0).then(value).otherwise(None).alias(column)
 
 
@@ -64,9 +68,36 @@ def _number(column: str, decimal_comma: bool) -> pl.Expr:
         value = value.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
     else:
         value = value.str.replace_all(",", "", literal=True)
-    return pl.when(value.str.len_chars() > 0).then(value).otherwise(None).cast(
-        pl.Float64, strict=False
+    return (
+        pl.when(value.str.len_chars() > 0)
+        .then(value)
+        .otherwise(None)
+        .cast(pl.Float64, strict=False)
     )
+
+
+def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
+    """`column` as Float64, and the mask of cells that held something but not a number.
+
+    A numeric source column (Parquet, Excel) is taken as it is. Text goes
+    through `_number`, except that cells Polars already reads as a plain number
+    skip its clean-up: for those the clean-up is the identity, and the cast
+    is much cheaper than the regular expressions.
+    """
+    source = frame[column]
+    if source.dtype.is_numeric():
+        return source.cast(pl.Float64), pl.repeat(False, frame.height, eager=True)
+    text = source if source.dtype == pl.String else source.cast(pl.String)
+    if decimal_comma:
+        typed = frame.select(_number(column, True)).to_series()
+    else:
+        typed = text.cast(pl.Float64, strict=False)
+        leftover = typed.is_null() & text.is_not_null()
+        if leftover.any():
+            cleaned = frame.select(_number(column, False)).to_series()
+            typed = pl.select(pl.when(leftover).then(cleaned).otherwise(typed)).to_series()
+    bad = text.str.strip_chars().str.len_chars().fill_null(0).gt(0) & typed.is_null()
+    return typed.alias(column), bad
 
 
 def _parse_all(values: pl.Series, formats: tuple[str, ...], aware: bool) -> pl.Series:
@@ -75,14 +106,14 @@ def _parse_all(values: pl.Series, formats: tuple[str, ...], aware: bool) -> pl.S
     return pl.select(pl.coalesce(parsed)).to_series() if parsed else values
 
 
-def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> str | None:
-    present = values.drop_nulls()
-    sample = present.head(1000)
+def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> pl.Series | None:
+    """`values` parsed with the first format that reads every present value, if any."""
+    sample = values.drop_nulls().head(1000)
     for fmt in formats:
-        if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0 and (
-            present.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0
-        ):
-            return fmt
+        if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0:
+            parsed = values.str.strptime(pl.Datetime("us"), fmt, strict=False)
+            if parsed.null_count() == values.null_count():
+                return parsed
     return None
 
 
@@ -94,9 +125,8 @@ def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[
     """
     notes: list[str] = []
     values = values.str.strip_chars()
-    single = _best_single_format(values, ISO_FORMATS)
-    if single is not None:
-        local = values.str.strptime(pl.Datetime("us"), single, strict=False)
+    local = _best_single_format(values, ISO_FORMATS)
+    if local is not None:
         return local.dt.replace_time_zone(timezone).dt.convert_time_zone("UTC"), ()
     day_first = _parse_all(values, DAY_FIRST, aware=False)
     month_first = _parse_all(values, MONTH_FIRST, aware=False)
@@ -132,9 +162,28 @@ def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[
     return pl.select(pl.coalesce([aware, utc_from_local])).to_series(), tuple(notes)
 
 
+def typed_datetimes(values: pl.Series, timezone: str) -> pl.Series | None:
+    """A Date or Datetime source column as UTC instants; None for any other type.
+
+    Naive values are `timezone` local time (a date is its local midnight), as
+    for text; a value with a zone is already an instant.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pl.Datetime):
+        values = values.cast(pl.Datetime("us", dtype.time_zone))
+        if dtype.time_zone is not None:
+            return values.dt.convert_time_zone("UTC")
+    elif dtype == pl.Date:
+        values = values.cast(pl.Datetime("us"))
+    else:
+        return None
+    return values.dt.replace_time_zone(timezone, non_existent="null").dt.convert_time_zone("UTC")
+
+
 def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
     return (
-        frame.filter(bad)
+        frame.select(ROW, column)
+        .filter(bad)
         .select(
             pl.col(ROW).alias("row"),
             pl.lit(column).alias("column"),
@@ -148,46 +197,75 @@ def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl
 def parse_lines(
     raw: pl.DataFrame, mapping: ColumnMapping, timezone: str, decimal_comma: bool = False
 ) -> Parsed:
-    """Rename mapped columns, parse their types and fill documented defaults."""
+    """Rename mapped columns, parse their types and fill documented defaults.
+
+    Text sources (CSV, Excel) are parsed cell by cell; typed sources (Parquet's
+    numbers and timestamps) are taken as typed, without a round trip through
+    text. Either way the same rules apply and the same failures are reported.
+    """
     renamed = raw.select(
         [pl.col(header).alias(column) for column, header in mapping.columns.items()]
     ).with_row_index(ROW, offset=2)
     renamed = renamed.with_columns(pl.col(ROW).cast(pl.Int64))
-    for column in CANONICAL_COLUMNS:
-        if column not in renamed.columns:
-            renamed = renamed.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    missing = [c for c in CANONICAL_COLUMNS if c not in renamed.columns]
+    renamed = renamed.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
     failures: list[pl.DataFrame] = []
-    renamed = renamed.with_columns([_text(c) for c in TEXT_COLUMNS])
+    schema = renamed.schema
+    renamed = renamed.with_columns([_text(c, schema[c]) for c in TEXT_COLUMNS])
+    # Bytes bound characters from above: only a column with a long value needs counting.
+    long_bytes = renamed.select(
+        [(pl.col(c).str.len_bytes() > MAX_TEXT_LENGTH).any().alias(c) for c in TEXT_COLUMNS]
+    ).row(0, named=True)
     for column in TEXT_COLUMNS:
+        if not long_bytes[column]:
+            continue
         too_long = renamed[column].str.len_chars() > MAX_TEXT_LENGTH
         if too_long.any():
             failures.append(
-                _failures(renamed, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters")
+                _failures(
+                    renamed, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters"
+                )
             )
-    typed = renamed.with_columns([_number(c, decimal_comma).alias(c) for c in NUMBER_COLUMNS])
+    numbers = {}
     for column in NUMBER_COLUMNS:
-        bad = renamed[column].str.strip_chars().str.len_chars().fill_null(0).gt(0) & typed[
-            column
-        ].is_null()
-        failures.append(_failures(renamed, column, bad, "must be a number"))
+        numbers[column], bad = _numbers(renamed, column, decimal_comma)
+        if bad.any():
+            failures.append(_failures(renamed, column, bad, "must be a number"))
+    typed = renamed.with_columns(list(numbers.values()))
 
-    sold_at, notes = parse_datetimes(renamed["sold_at"], timezone)
+    sold_at = typed_datetimes(renamed["sold_at"], timezone)
+    notes: tuple[str, ...] = ()
+    if sold_at is None:
+        source = renamed["sold_at"]
+        text = source if source.dtype == pl.String else source.cast(pl.String)
+        sold_at, notes = parse_datetimes(text, timezone)
     bad_date = renamed["sold_at"].is_not_null() & sold_at.is_null()
-    failures.append(
-        _failures(renamed, "sold_at", bad_date, "must be a date such as 2024-01-31 or 31/01/2024")
-    )
-    typed = typed.with_columns(sold_at=sold_at)
+    if bad_date.any():
+        failures.append(
+            _failures(
+                renamed, "sold_at", bad_date, "must be a date such as 2024-01-31 or 31/01/2024"
+            )
+        )
+    typed = typed.with_columns(sold_at=sold_at.alias("sold_at"))
 
-    line_no = _number("line_no", False)
+    if renamed.schema["line_no"].is_integer():
+        line_no = renamed["line_no"].cast(pl.Int64)
+        bad_line = pl.repeat(False, renamed.height, eager=True)
+    else:
+        number, _ = _numbers(renamed, "line_no", False)
+        bad_line = renamed["line_no"].is_not_null() & (
+            number.is_null() | (number != number.round())
+        )
+        if bad_line.any():
+            failures.append(_failures(renamed, "line_no", bad_line, "must be a whole number"))
+        line_no = number
     typed = typed.with_columns(line_no=line_no)
-    bad_line = renamed["line_no"].is_not_null() & (
-        typed["line_no"].is_null() | (typed["line_no"] != typed["line_no"].round())
-    )
-    failures.append(_failures(renamed, "line_no", bad_line, "must be a whole number"))
-    position = pl.int_range(1, pl.len() + 1).over("invoice_id")
+    line_no_expr = pl.col("line_no")
+    if (line_no.is_null() & ~bad_line).any():
+        # Lines without a number take their position within the invoice in the file.
+        line_no_expr = line_no_expr.fill_null(pl.int_range(1, pl.len() + 1).over("invoice_id"))
     typed = typed.with_columns(
-        line_no=pl.when(bad_line).then(None).otherwise(pl.col("line_no").fill_null(position))
-        .cast(pl.Int64, strict=False),
+        line_no=pl.when(bad_line).then(None).otherwise(line_no_expr).cast(pl.Int64, strict=False),
         discount=pl.col("discount").fill_null(
             pl.when(renamed["discount"].is_null()).then(0.0).otherwise(None)
         ),

@@ -1,7 +1,9 @@
-"""Read an uploaded CSV or Excel file into an all-text frame.
+"""Read an uploaded CSV, Excel or Parquet file into a frame.
 
-Everything is read as text so that a stray word in a number column becomes a
-validation failure with a row number, not a reader crash.
+CSV and Excel are read as text so that a stray word in a number column
+becomes a validation failure with a row number, not a reader crash. Parquet
+keeps its types: its numbers and timestamps are already typed, and parsing
+them back from text would only cost time (parse.py accepts both).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class ReadError(ValueError):
 
 @dataclass(frozen=True)
 class RawTable:
-    """A source file's cells as text, with how it was read."""
+    """A source file's cells (text; typed columns from Parquet), with how it was read."""
 
     frame: pl.DataFrame
     encoding: str | None
@@ -103,10 +105,6 @@ def read_parquet_bytes(data: bytes) -> RawTable:
         frame = pl.read_parquet(io.BytesIO(data))
     except pl.exceptions.PolarsError as exc:
         raise ReadError(f"the Parquet file could not be read: {exc}") from exc
-    temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
-    frame = frame.with_columns(
-        [pl.col(c).dt.to_string("%Y-%m-%dT%H:%M:%S%.f") for c in temporal]
-    ).select(pl.all().cast(pl.String))
     return RawTable(frame, None, None, None)
 
 
