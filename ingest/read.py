@@ -66,14 +66,37 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
+def _utf8_bytes(data: bytes) -> tuple[bytes, str] | None:
+    """The file as UTF-8 bytes without a BOM, if it is valid UTF-8 (None otherwise).
+
+    Checked by decoding, which keeps the encoding rules of `_decode`; the bytes
+    themselves go to the reader, sparing two copies of a large file as text.
+    """
+    if not data.isascii():  # ASCII (most exports) is UTF-8 without building the text
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:], "utf-8-sig"
+    return data, "utf-8-sig"
+
+
 def read_csv_text(data: bytes) -> RawTable:
-    text, encoding = _decode(data)
-    if not text.strip():
+    if b"\x00" in data[:4096]:
+        raise ReadError("the file looks binary (it contains NUL bytes), not a CSV text file")
+    utf8 = _utf8_bytes(data)
+    if utf8 is None:
+        text, encoding = _decode(data)
+        utf8 = (text.encode("utf-8"), encoding)
+    body, encoding = utf8
+    if not body or body.isspace():  # stops at the first other byte: no copy of the file
         raise ReadError("the file is empty")
-    delimiter = _sniff_delimiter(text)
+    newline = body.find(b"\n")
+    delimiter = _sniff_delimiter(body[: newline if newline >= 0 else len(body)].decode("utf-8"))
     try:
         frame = pl.read_csv(
-            io.StringIO(text),
+            body,
             separator=delimiter,
             infer_schema=False,
         )

@@ -79,3 +79,13 @@ def test_typed_timestamps(value: object, expected_utc: datetime) -> None:
     assert prepared.ok, prepared.failures
     assert prepared.lines["sold_at"].item() == expected_utc
     assert prepared.lines["invoice_id"].item() == "101"
+
+
+def test_run_hashing_gives_every_value_its_own_key() -> None:
+    from core.keys import _fnv1a, stable_key
+
+    values = pl.Series(
+        "id", ["b", None, None, "b", "b", "a", "a", "", "", None, "é", "é"], dtype=pl.String
+    )
+    for n in range(len(values) + 1):
+        assert stable_key(values.head(n)).to_list() == _fnv1a(values.head(n)).to_list()
