@@ -71,6 +71,7 @@ def settings_table(settings: Settings) -> list[dict[str, str]]:
         "DRUID_DATASOURCE": settings.druid_datasource,
         "SALES_TIMEZONE": settings.timezone,
         "SALES_AUTH_FILE": settings.auth_file,
+        "SALES_LOG_LEVEL": settings.log_level,
     }
     return [
         {

@@ -32,9 +32,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DRUID_DATASOURCE", "sales_analytics", "datasource name"),
     Setting("SALES_TIMEZONE", "Africa/Nairobi", "business time zone"),
     Setting("SALES_AUTH_FILE", "./data/users.yaml", "users, roles, hashed passwords"),
+    Setting("SALES_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
 )
 
 BACKENDS = ("embedded", "druid")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -51,6 +53,7 @@ class Settings:
     druid_datasource: str
     timezone: str
     auth_file: Path
+    log_level: str = "INFO"
 
     @property
     def store_dir(self) -> Path:
@@ -89,7 +92,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     druid_url = _value("DRUID_URL", env).rstrip("/")
     if not druid_url.startswith(("http://", "https://")):
         raise SettingsError(f"DRUID_URL={druid_url!r}: expected an http:// or https:// URL")
+    log_level = _value("SALES_LOG_LEVEL", env).upper()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(
+            f"SALES_LOG_LEVEL={log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
+        )
     return Settings(
+        log_level=log_level,
         backend=backend,
         data_dir=Path(_value("SALES_DATA_DIR", env)),
         druid_url=druid_url,

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.logs import configure_logging, new_request_id
 from core.settings import SettingsError, load_settings
 from core.store import StoreError, Window
 from core.stores import open_store
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        configure_logging(settings.log_level)
+        new_request_id(page="cli:ingest")
         window = _window(args)
         explicit = parse_explicit(args.map)
         store = open_store(settings)

@@ -8,6 +8,7 @@ Progress goes to a callback so the CLI prints it and the page draws a bar.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,11 +17,17 @@ from pathlib import Path
 import polars as pl
 
 from core.schema import BUSINESS_TZ, with_derived_measures
-from core.store import Progress, SalesStore, Window, WriteMode, WriteResult
+from core.store import Progress, SalesStore, StoreError, Window, WriteMode, WriteResult
 from ingest.mapping import ColumnMapping, MappingError, describe_missing, propose_mapping
 from ingest.parse import ROW, parse_lines
 from ingest.read import RawTable, ReadError, read_table
 from ingest.validate import rule_counts, validate_lines
+
+log = logging.getLogger("ingest")
+# Largest file ingest reads, in MB: the same as `server.maxUploadSize` in
+# .streamlit/config.toml, so the CLI accepts exactly what the upload page does.
+MAX_FILE_MB = 200
+MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 
 
 class IngestError(ValueError):
@@ -96,6 +103,8 @@ def prepare_file(
         If the file cannot be read or a required column cannot be found.
     """
     report = progress or _no_progress
+    if len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"{filename}: {_too_big(len(data))}")
     report("reading", 0.05)
     try:
         raw = read_table(data, filename)
@@ -140,6 +149,42 @@ def write_prepared(
     return store.write(prepared.lines, mode, replace_window, progress)
 
 
+def _too_big(size: int) -> str:
+    return f"the file is {size / 1024 / 1024:,.1f} MB; the limit is {MAX_FILE_MB} MB"
+
+
+def _log_outcome(
+    outcome: str,
+    filename: str,
+    mode: WriteMode,
+    started: float,
+    prepared: PreparedFile | None = None,
+    written: WriteResult | None = None,
+    error: Exception | None = None,
+) -> None:
+    """The one log line of an ingest: loaded, rejected, unreadable or failed."""
+    fields: dict[str, object] = {
+        "event": "ingest",
+        "outcome": outcome,
+        "file": filename,
+        "mode": mode,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if prepared is not None:
+        fields.update(
+            rows=prepared.rows,
+            rejected_rows=prepared.rejected_rows,
+            size_bytes=prepared.size_bytes,
+            sha256=prepared.sha256,
+        )
+    if written is not None:
+        fields.update(inserted=written.inserted, updated=written.updated, replaced=written.replaced)
+    if error is not None:
+        fields["error"] = str(error)
+    level = logging.INFO if outcome in ("loaded", "rejected") else logging.WARNING
+    log.log(level, "ingest %s: %s", outcome, filename, extra=fields)
+
+
 def ingest_file(
     source: Path | bytes,
     store: SalesStore,
@@ -163,24 +208,39 @@ def ingest_file(
     if isinstance(source, Path):
         filename = filename or source.name
         try:
+            # Checked before reading: an oversized file is never pulled into memory.
+            if source.stat().st_size > MAX_FILE_BYTES:
+                error = IngestError(f"{filename}: {_too_big(source.stat().st_size)}")
+                _log_outcome("unreadable", filename, mode, started, error=error)
+                raise error
             data = source.read_bytes()
         except OSError as exc:
             raise IngestError(f"{source}: cannot read the file: {exc.strerror}") from exc
     else:
         data = source
         filename = filename or "upload"
-    prepared = prepare_file(data, filename, explicit_map, timezone, report)
+    try:
+        prepared = prepare_file(data, filename, explicit_map, timezone, report)
+    except IngestError as exc:
+        _log_outcome("unreadable", filename, mode, started, error=exc)
+        raise
     prepared_at = time.perf_counter()
     timings = {"prepare": prepared_at - started}
     if not prepared.ok:
+        _log_outcome("rejected", filename, mode, started, prepared)
         return IngestResult(prepared, None, prepared_at - started, timings)
-    written = write_prepared(
-        prepared,
-        store,
-        mode,
-        replace_window,
-        lambda stage, f: report(stage, 0.6 + 0.4 * f),
-    )
+    try:
+        written = write_prepared(
+            prepared,
+            store,
+            mode,
+            replace_window,
+            lambda stage, f: report(stage, 0.6 + 0.4 * f),
+        )
+    except StoreError as exc:
+        _log_outcome("failed", filename, mode, started, prepared, error=exc)
+        raise
+    _log_outcome("loaded", filename, mode, started, prepared, written)
     finished = time.perf_counter()
     timings["write"] = finished - prepared_at
     report("done", 1.0)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from core.settings import Settings
 from core.store import SalesStore
+from core.stores.logged import LoggedStore
 
 
 def open_store(settings: Settings) -> SalesStore:
-    """The store named by `SALES_BACKEND`."""
+    """The store named by `SALES_BACKEND`, logging each query it answers."""
+    return LoggedStore(_open_backend(settings))
+
+
+def _open_backend(settings: Settings) -> SalesStore:
     if settings.backend == "druid":
         from core.stores.druid import DruidStore
 

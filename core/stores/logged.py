@@ -1,0 +1,146 @@
+"""A `SalesStore` that logs every call of the store it wraps.
+
+`open_store` wraps whichever store the settings pick, so each query of either
+backend writes one log line: the store, the operation, how long it took and
+how many rows it returned (failures too, at WARNING, with the error).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import polars as pl
+
+from core.store import (
+    MEASURES,
+    Grain,
+    Progress,
+    SalesStore,
+    Scope,
+    StoreHealth,
+    Window,
+    WriteMode,
+    WriteResult,
+)
+
+log = logging.getLogger("core.store")
+T = TypeVar("T")
+
+
+def _rows(value: object) -> int | None:
+    if isinstance(value, pl.DataFrame):
+        return value.height
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, WriteResult):
+        return value.inserted + value.updated
+    if isinstance(value, int) and not isinstance(value, bool):
+        return 1
+    if value is None or isinstance(value, Window):
+        return 0 if value is None else 1
+    return None
+
+
+class LoggedStore:
+    """Delegates to `inner` and logs each call (see the module docstring)."""
+
+    def __init__(self, inner: SalesStore) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Extras of one implementation (`latest_sale`, `path`) pass straight through.
+        return getattr(self.inner, attribute)
+
+    def __repr__(self) -> str:
+        return f"LoggedStore({self.inner!r})"
+
+    def _call(
+        self,
+        operation: str,
+        call: Callable[[], T],
+        level: int = logging.INFO,
+        **fields: Any,
+    ) -> T:
+        started = time.perf_counter()
+        try:
+            value = call()
+        except Exception as exc:
+            log.warning(
+                "store %s failed: %s",
+                operation,
+                exc,
+                extra={
+                    "store": self.name,
+                    "operation": operation,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "error": f"{type(exc).__name__}: {exc}",
+                    **fields,
+                },
+            )
+            raise
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "store %s",
+                operation,
+                extra={
+                    "store": self.name,
+                    "operation": operation,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "rows": _rows(value),
+                    **fields,
+                },
+            )
+        return value
+
+    def aggregate(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...] = (),
+        grain: Grain | None = None,
+        measures: tuple[str, ...] = MEASURES,
+    ) -> pl.DataFrame:
+        return self._call(
+            "aggregate",
+            lambda: self.inner.aggregate(scope, window, by, grain, measures),
+            by=list(by),
+            grain=grain,
+            window=None if window is None else f"{window.start}..{window.end}",
+        )
+
+    def distinct_values(self, column: str, scope: Scope) -> list[str]:
+        return self._call(
+            "distinct_values", lambda: self.inner.distinct_values(column, scope), column=column
+        )
+
+    def date_range(self, scope: Scope) -> Window | None:
+        return self._call("date_range", lambda: self.inner.date_range(scope))
+
+    def count_lines(self, scope: Scope, window: Window | None) -> int:
+        return self._call("count_lines", lambda: self.inner.count_lines(scope, window))
+
+    def write(
+        self,
+        lines: pl.DataFrame,
+        mode: WriteMode,
+        replace_window: Window | None = None,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        return self._call(
+            "write",
+            lambda: self.inner.write(lines, mode, replace_window, progress),
+            mode=mode,
+            lines=lines.height,
+        )
+
+    def health(self) -> StoreHealth:
+        return self._call("health", self.inner.health)
+
+    def data_version(self) -> str:
+        # Asked on every page run to key the caches: DEBUG, or it drowns the queries.
+        return self._call("data_version", self.inner.data_version, level=logging.DEBUG)
