@@ -9,6 +9,7 @@ exclusive file lock beside the table.
 from __future__ import annotations
 
 import fcntl
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,12 @@ def _measure_exprs(measures: tuple[str, ...]) -> list[pl.Expr]:
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
     return [exprs[m].cast(MEASURE_DTYPES[m]).alias(m) for m in measures]
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line without terminal colours (deltalake adds both)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _empty_lines() -> pl.DataFrame:
@@ -174,7 +181,12 @@ class EmbeddedStore:
                 report("written", 1.0)
                 return result
         except DeltaError as exc:
-            raise StoreError(f"the embedded store could not write: {exc}") from exc
+            if "os error 28" in str(exc):  # ENOSPC, wrapped by object_store
+                raise StoreError(
+                    f"the disk holding {self.path} is full: nothing was written, the stored "
+                    "data is unchanged"
+                ) from exc
+            raise StoreError(f"the embedded store could not write: {_first_line(exc)}") from exc
         except OSError as exc:
             raise StoreError(
                 f"the embedded store could not write to {self.path}: {exc.strerror or exc}"
@@ -265,11 +277,33 @@ class EmbeddedStore:
         try:
             table = self._table()
         except (DeltaError, OSError) as exc:
-            return StoreHealth(self.name, False, f"cannot open {self.path}: {exc}")
+            return StoreHealth(self.name, False, f"cannot open {self.path}: {_first_line(exc)}")
         if table is None:
+            # Files but no `_delta_log` is not our table; a log without a commit is
+            # a first write that was interrupted: still empty, a retry writes it.
+            if (
+                self.path.is_dir()
+                and not (self.path / "_delta_log").exists()
+                and any(self.path.iterdir())
+            ):
+                return StoreHealth(
+                    self.name, False, f"{self.path} holds files but is not a Delta table"
+                )
             return StoreHealth(
                 self.name, True, f"no data yet at {self.path}", {"location": str(self.path)}
             )
+        try:
+            return self._health_facts(table, started)
+        except (
+            DeltaError,
+            OSError,
+            pl.exceptions.PolarsError,
+            pl.exceptions.PanicException,
+        ) as exc:
+            # The log opens but a data file is missing or damaged: queries would fail too.
+            return StoreHealth(self.name, False, f"cannot read {self.path}: {_first_line(exc)}")
+
+    def _health_facts(self, table: DeltaTable, started: float) -> StoreHealth:
         # deltalake returns an arro3 table, which polars reads as one struct column.
         actions = pl.DataFrame(pa.table(table.get_add_actions(flatten=True)))
         history = table.history(limit=1)
