@@ -154,6 +154,17 @@ def test_killed_writer_leaves_old_data_readable(tmp_path: Path, lines: pl.DataFr
     retry = store.write(lines, "append")
     assert (retry.inserted, retry.updated) == (0, len(lines))
     assert _totals(store) == before
+    # The killed write itself, run again, lands exactly once: its orphaned files never count.
+    again = subprocess.run(
+        [sys.executable, "-c", WRITER, str(path), "800000"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    after = _totals(store)
+    assert after["lines"] == len(lines) + 800_000
+    assert after["net_sales"] == pytest.approx(
+        before["net_sales"] + float(again.stdout.splitlines()[0]), abs=0.5
+    )
 
 
 def test_concurrent_writers_are_serialised(tmp_path: Path) -> None:
