@@ -31,6 +31,7 @@ sample: deps
 	$(PY) -m ingest.sample_setup --rows $(SAMPLE_ROWS) --seed $(SAMPLE_SEED)
 
 run: sample
+	$(PY) -m core.users init
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 

@@ -1,16 +1,16 @@
-"""Entry point: declares the pages and hands over to st.navigation."""
+"""Entry point: sign-in first, then the pages this user's role may see."""
 
 import streamlit as st
 
+from ui.auth import logout_control, require_login
+
 st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
 
+user = require_login()
 pages = [
     st.Page(
-        "views/overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        default=True,  # served at the root URL, /
-    ),
+        "views/overview.py", title="Overview", icon=":material/dashboard:", default=True
+    ),  # served at the root URL, /
     st.Page(
         "views/salespeople.py", title="Salespeople", icon=":material/badge:", url_path="salespeople"
     ),
@@ -30,4 +30,10 @@ pages = [
         url_path="diagnostics",
     ),
 ]
-st.navigation(pages).run()
+if user.is_admin:  # a viewer's navigation has no upload page, and its URL finds nothing
+    pages.append(
+        st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload")
+    )
+page = st.navigation(pages)
+logout_control(user)
+page.run()

@@ -9,7 +9,7 @@ that are already set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,10 +33,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SALES_TIMEZONE", "Africa/Nairobi", "business time zone"),
     Setting("SALES_AUTH_FILE", "./data/users.yaml", "users, roles, hashed passwords"),
     Setting("SALES_LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    Setting("SALES_ENV", "development", "`development` or `production` (requires a cookie key)"),
+    Setting(
+        "SALES_COOKIE_KEY", "", "secret that signs login cookies (or `cookie_key` in secrets.toml)"
+    ),
 )
 
 BACKENDS = ("embedded", "druid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENVIRONMENTS = ("development", "production")
+# A cookie key shorter than this is refused: it would be guessable.
+MIN_COOKIE_KEY_LENGTH = 32
 
 
 class SettingsError(ValueError):
@@ -54,6 +61,12 @@ class Settings:
     timezone: str
     auth_file: Path
     log_level: str = "INFO"
+    environment: str = "development"
+    cookie_key: str = field(default="", repr=False)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def store_dir(self) -> Path:
@@ -92,6 +105,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     druid_url = _value("DRUID_URL", env).rstrip("/")
     if not druid_url.startswith(("http://", "https://")):
         raise SettingsError(f"DRUID_URL={druid_url!r}: expected an http:// or https:// URL")
+    environment = _value("SALES_ENV", env).lower()
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(f"SALES_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    cookie_key = env.get("SALES_COOKIE_KEY", "").strip()
+    if cookie_key and len(cookie_key) < MIN_COOKIE_KEY_LENGTH:
+        raise SettingsError(f"SALES_COOKIE_KEY: needs at least {MIN_COOKIE_KEY_LENGTH} characters")
     log_level = _value("SALES_LOG_LEVEL", env).upper()
     if log_level not in LOG_LEVELS:
         raise SettingsError(
@@ -99,6 +118,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
     return Settings(
         log_level=log_level,
+        environment=environment,
+        cookie_key=cookie_key,
         backend=backend,
         data_dir=Path(_value("SALES_DATA_DIR", env)),
         druid_url=druid_url,

@@ -18,6 +18,7 @@ import pytest
 
 from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
+from core.users import UserFile
 from ingest.sample import generate_sales
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,17 @@ SAMPLE_END = date(2026, 10, 31)
 # Big enough for every area to be interesting, small enough to build in seconds.
 SAMPLE_ROWS = 60_000
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Test users, created in every test data directory's users file.
+ADMIN = ("admin", "admin-password-1")
+VIEWER = ("viewer", "viewer-password-1")
+MOMBASA_VIEWER = ("mombasa", "mombasa-password-1")
+
+
+def add_test_users(data_dir: Path) -> None:
+    users = UserFile(data_dir / "users.yaml")
+    users.add(*ADMIN, role="admin")
+    users.add(*VIEWER, role="viewer")
+    users.add(*MOMBASA_VIEWER, role="viewer", branches=("Mombasa",))
 
 
 def to_stored(frame: pl.DataFrame) -> pl.DataFrame:
@@ -46,6 +58,7 @@ def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, sample_lines: pl.D
     """A data directory whose embedded store holds the sample lines."""
     data_dir = tmp_path_factory.mktemp("data")
     EmbeddedStore(data_dir / "sales").write(to_stored(sample_lines), "append")
+    add_test_users(data_dir)
     return data_dir
 
 
@@ -62,21 +75,49 @@ def _free_port() -> int:
 
 def app_env(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"SALES_DATA_DIR": str(data_dir), "SALES_BACKEND": "embedded"})
+    env.update(
+        {
+            "SALES_DATA_DIR": str(data_dir),
+            "SALES_BACKEND": "embedded",
+            "SALES_AUTH_FILE": str(data_dir / "users.yaml"),
+            "SALES_ENV": "development",
+        }
+    )
     return env
 
 
 @pytest.fixture(scope="session")
 def app_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Streamlit server over the sample store; stopped by its process id."""
+    yield from serve_app(sample_data_dir, tmp_path_factory)
+
+
+def serve_app(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards."""
+    sample_data_dir = data_dir
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
     with open(log, "w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=app_env(sample_data_dir), stdout=handle, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=app_env(sample_data_dir),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,9 +147,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
     }
 
 
@@ -120,6 +167,11 @@ def browser_context_args(browser_context_args: dict) -> dict:
 def run_cli(args: list[str], data_dir: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run `python -m ...` in a fresh process against `data_dir`."""
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, env=app_env(data_dir),
-        capture_output=True, text=True, timeout=300, **kwargs,  # type: ignore[call-overload]
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env=app_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,  # type: ignore[call-overload]
     )

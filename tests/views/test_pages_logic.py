@@ -30,6 +30,7 @@ WINDOW = {"start": "2026-01-01", "end": "2026-06-30"}
 def sample_env(sample_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("SALES_DATA_DIR", str(sample_data_dir))
     monkeypatch.setenv("SALES_BACKEND", "embedded")
+    monkeypatch.setenv("SALES_AUTH_FILE", str(sample_data_dir / "users.yaml"))
     cache.get_store.clear()  # the store is a process-wide resource: open the sample's
     cache.clear()
     yield sample_data_dir
@@ -37,9 +38,10 @@ def sample_env(sample_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     cache.clear()
 
 
-def page_app(name: str) -> AppTest:
-    """The app as users run it (app.py and its navigation), opened on page `name`."""
+def page_app(name: str, username: str = "admin") -> AppTest:
+    """The app as users run it (app.py, sign-in, navigation), signed in, on page `name`."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.session_state["username"] = username
     app.switch_page(f"views/{name}.py")
     return app
 
@@ -72,7 +74,11 @@ def test_page_renders_without_errors(sample_env: Path, name: str) -> None:
     ],
 )
 def test_page_table_is_the_export_for_the_url_filters(
-    sample_env: Path, sample_store: EmbeddedStore, name: str, area: str, key: str,
+    sample_env: Path,
+    sample_store: EmbeddedStore,
+    name: str,
+    area: str,
+    key: str,
     column_title: str,
 ) -> None:
     app = run_page(name, **WINDOW, branch=["Mombasa", "Kisumu"])
@@ -80,7 +86,8 @@ def test_page_table_is_the_export_for_the_url_filters(
     filters = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), branches=("Kisumu", "Mombasa"))
     expected = area_table(area, sample_store, resolve_view(sample_store, filters))
     shown = next(
-        table_of(app, i) for i in range(len(app.dataframe))
+        table_of(app, i)
+        for i in range(len(app.dataframe))
         if key in app.dataframe[i].value.columns and len(app.dataframe[i].value) == expected.height
     )
     assert shown[key].to_list() == expected[key].to_list()
@@ -114,12 +121,12 @@ def test_unknown_branch_is_dropped_with_a_notice(sample_env: Path) -> None:
 
 
 def test_restricted_user_sees_only_their_branches(sample_env: Path) -> None:
-    app = page_app("branches")
-    app.session_state["allowed_branches"] = ("Eldoret",)
-    app.query_params.update({**WINDOW, "branch": "Mombasa"})
+    app = page_app("branches", username="mombasa")
+    app.query_params.update({**WINDOW, "branch": "Eldoret"})
     app.run()
     assert not app.exception
-    assert table_of(app)["branch"].to_list() == ["Eldoret"]
+    assert table_of(app)["branch"].to_list() == ["Mombasa"]
+    assert any("Eldoret" in w.value for w in app.warning), "the forbidden branch is reported"
 
 
 def test_customers_page_tables_match_core(sample_env: Path, sample_store: EmbeddedStore) -> None:
@@ -142,3 +149,31 @@ def test_diagnostics_shows_store_facts_and_clears_cache(sample_env: Path) -> Non
     assert rows["first day"] <= rows["last day"] == "2026-10-31"
     app.button[0].click().run()
     assert not app.exception
+
+
+def test_signed_out_session_sees_only_the_login_form(sample_env: Path) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page("views/branches.py")
+    app.run()
+    assert not app.exception
+    assert [t.label for t in app.text_input] == ["Username", "Password"]
+    assert not app.metric and not app.dataframe
+
+
+def test_production_without_a_cookie_key_refuses_to_serve(
+    sample_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALES_ENV", "production")
+    monkeypatch.delenv("SALES_COOKIE_KEY", raising=False)
+    app = run_page("overview")
+    assert not app.exception
+    assert "needs a cookie key" in app.error[0].value
+    assert not app.metric and not app.text_input
+
+
+def test_a_viewer_cannot_run_the_upload_page(sample_env: Path) -> None:
+    app = AppTest.from_file(str(ROOT / "views" / "upload.py"), default_timeout=120)
+    app.session_state["username"] = "viewer"
+    app.run()
+    assert "for administrators" in app.error[0].value
+    assert not app.get("file_uploader")

@@ -1,0 +1,197 @@
+"""Sign-in, roles, branch restriction and the audited upload, in real Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from core.stores.embedded import EmbeddedStore
+from ingest.sample import generate_sales
+from tests.browser.signin import LOAD_MS, sign_in
+from tests.conftest import (
+    ADMIN,
+    MOMBASA_VIEWER,
+    SAMPLE_END,
+    VIEWER,
+    add_test_users,
+    run_cli,
+    serve_app,
+    to_stored,
+)
+from ui import format as fmt
+
+pytestmark = [pytest.mark.browser, pytest.mark.anonymous]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def exact_figures(page: Page) -> dict[str, str]:
+    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=LOAD_MS)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    page.get_by_text("Exact figures").click()
+    rows = page.get_by_test_id("stTable").locator("tbody tr")
+    expect(rows.first).to_be_visible(timeout=LOAD_MS)
+    cells = [rows.nth(i).locator("td") for i in range(rows.count())]
+    return {c.nth(0).inner_text().strip(): c.nth(1).inner_text().strip() for c in cells}
+
+
+def test_no_page_shows_data_before_sign_in(page: Page, app_url: str) -> None:
+    for path in ("", "branches?branch=Mombasa", "customers", "diagnostics", "upload"):
+        page.goto(f"{app_url}/{path}")
+        expect(page.get_by_test_id("stForm")).to_be_visible(timeout=LOAD_MS)
+        expect(page.get_by_test_id("stMetric")).to_have_count(0)
+        expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+
+
+def test_wrong_password_is_refused(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Username", exact=True).fill(ADMIN[0])
+    form.get_by_label("Password", exact=True).fill("not-the-password")
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+
+
+def test_viewer_has_no_upload_page(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, VIEWER)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Overview")).to_be_visible()
+    expect(nav.get_by_role("link", name="Upload")).to_have_count(0)
+    page.goto(f"{app_url}/upload")
+    expect(page.get_by_text("Page not found")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_text("Upload sales")).to_have_count(0)
+    expect(page.locator("input[type=file]")).to_have_count(0)
+
+
+def test_branch_restricted_user_sees_only_their_branch(
+    page: Page, app_url: str, sample_data_dir: Path
+) -> None:
+    sign_in(page, app_url, MOMBASA_VIEWER)
+    page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Nakuru")
+    expect(page.get_by_text("Ignored unknown branch value(s): 'Nakuru'")).to_be_visible(
+        timeout=LOAD_MS
+    )
+    figures = exact_figures(page)
+    exported = run_cli(
+        [
+            "core",
+            "export",
+            "overview",
+            "--format",
+            "json",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-06-30",
+            "--branch",
+            "Mombasa",
+        ],
+        sample_data_dir,
+    )
+    expected = json.loads(exported.stdout)[0]
+    assert figures["Net sales"] == fmt.kes(expected["net_sales"])
+    assert figures["Orders"] == fmt.count(expected["orders"])
+    branches = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    branches.click()
+    expect(page.get_by_role("option")).to_have_text(["Mombasa"])
+
+
+@pytest.fixture(scope="module")
+def upload_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of its own, so loading files does not move other tests' numbers."""
+    data_dir = tmp_path_factory.mktemp("upload-data")
+    lines = generate_sales(5_000, seed=5, end=SAMPLE_END)
+    EmbeddedStore(data_dir / "sales").write(to_stored(lines), "append")
+    add_test_users(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def upload_app_url(
+    upload_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from serve_app(upload_data_dir, tmp_path_factory)
+
+
+HEADER = "Invoice,Date,Branch,Closer,SKU,Category,Qty,Unit Price,Unit Cost,Discount\n"
+GOOD_ROWS = [
+    # net = qty x price - discount; cogs = qty x cost
+    "UPL-1,2026-10-30 10:00,Mombasa,Test Rep,TST-1,Dairy,2,100,60,0\n",  # net 200, cogs 120
+    "UPL-1,2026-10-30 10:00,Mombasa,Test Rep,TST-2,Dairy,1,250,200,10\n",  # net 240, cogs 200
+    "UPL-2,2026-10-30 12:00,Nakuru,Test Rep,TST-1,Dairy,3,100,60,0\n",  # net 300, cogs 180
+]
+FILE_NET_SALES, FILE_GROSS_PROFIT, FILE_ORDERS = 740.0, 240.0, 2
+
+
+def kes_number(text: str) -> float:
+    return float(re.sub(r"[^0-9.-]", "", text))
+
+
+def upload(page: Page, path: Path) -> None:
+    page.locator("input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("1. Preview")).to_be_visible(timeout=LOAD_MS)
+
+
+def map_column(page: Page, column: str, header: str) -> None:
+    box: Locator = page.get_by_test_id("stSelectbox").filter(has_text=column)
+    box.click()
+    page.get_by_role("option", name=header, exact=True).click()
+
+
+def test_admin_upload_flow_is_validated_loaded_and_audited(
+    page: Page, upload_app_url: str, upload_data_dir: Path, tmp_path: Path
+) -> None:
+    overview = f"{upload_app_url}/?start=2026-10-01&end=2026-10-31"
+    sign_in(page, overview, ADMIN)
+    before = exact_figures(page)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
+    expect(page.get_by_role("heading", name="Upload sales")).to_be_visible(timeout=LOAD_MS)
+    bad = tmp_path / "october.csv"
+    bad.write_text(HEADER + GOOD_ROWS[0] + GOOD_ROWS[1].replace(",250,", ",-250,") + GOOD_ROWS[2])
+    upload(page, bad)
+    expect(page.get_by_text("Required column(s) still unmapped: salesperson")).to_be_visible()
+    map_column(page, "salesperson *", "Closer")
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("1 of 3 rows have problems")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_role("button", name="Download every rejected row (CSV)")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "upload-rejected.png"), full_page=True)
+
+    good = tmp_path / "october-fixed.csv"
+    good.write_text(HEADER + "".join(GOOD_ROWS))
+    upload(page, good)
+    expect(page.get_by_text("Required column(s) still unmapped: salesperson")).to_be_visible(
+        timeout=LOAD_MS
+    )
+    map_column(page, "salesperson *", "Closer")
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("All 3 rows are valid")).to_be_visible(timeout=LOAD_MS)
+    page.get_by_role("button", name="Load 3 rows").click()
+    expect(page.get_by_text("Loaded october-fixed.csv: 3 new lines")).to_be_visible(timeout=LOAD_MS)
+    page.screenshot(path=str(ARTIFACTS / "upload-loaded.png"), full_page=True)
+
+    page.goto(overview)
+    after = exact_figures(page)
+    assert kes_number(after["Net sales"]) - kes_number(before["Net sales"]) == FILE_NET_SALES
+    assert (
+        kes_number(after["Gross profit"]) - kes_number(before["Gross profit"]) == FILE_GROSS_PROFIT
+    )
+    assert kes_number(after["Orders"]) - kes_number(before["Orders"]) == FILE_ORDERS
+
+    log = (upload_data_dir / "audit" / "uploads.jsonl").read_text().splitlines()
+    attempts = [json.loads(line) for line in log]
+    assert [(a["file_name"], a["outcome"]) for a in attempts] == [
+        ("october.csv", "rejected"),
+        ("october-fixed.csv", "loaded"),
+    ]
+    assert all(a["user"] == "admin" and len(a["sha256"]) == 64 for a in attempts)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
+    history = page.get_by_test_id("stDataFrame").last
+    expect(history).to_be_visible(timeout=LOAD_MS)
+    expect(history.locator("[role=grid]")).to_have_attribute("aria-rowcount", "3")  # header + 2

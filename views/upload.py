@@ -1,0 +1,275 @@
+"""Upload (admins): check a sales file, map its columns, load it all or nothing, audited."""
+
+import hashlib
+import time
+from datetime import date
+
+import streamlit as st
+
+from core import cache
+from core.exports import to_csv_bytes
+from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from core.settings import load_settings
+from core.store import Scope, StoreError, Window
+from ingest import audit
+from ingest.mapping import MappingError, propose_mapping
+from ingest.pipeline import IngestError, PreparedFile, prepare_file, write_prepared
+from ingest.read import ReadError, read_table
+from ingest.rejects import rejects_frame
+from ui.auth import require_admin, require_login
+
+NOT_IN_FILE = "(not in the file)"
+PREVIEW_ROWS = 20
+SHOWN_FAILURES = 50
+
+user = require_login()
+require_admin(user)
+settings = load_settings()
+limit_mb = int(st.get_option("server.maxUploadSize"))
+
+st.title("Upload sales")
+st.caption(
+    f"CSV (comma or semicolon, UTF-8 or Latin-1), Excel or Parquet, up to {limit_mb} MB. "
+    "A file loads completely or not at all."
+)
+if "upload_done" in st.session_state:
+    st.success(st.session_state.pop("upload_done"), icon=":material/check_circle:")
+
+
+def record(
+    name: str,
+    data: bytes,
+    mode: str,
+    accepted: int,
+    rejected: int,
+    outcome: str,
+    seconds: float,
+    detail: str = "",
+) -> None:
+    audit.append(
+        settings.data_dir,
+        audit.UploadRecord(
+            at=audit.now_text(),
+            user=user.username,
+            file_name=name,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            mode=mode,
+            rows_accepted=accepted,
+            rows_rejected=rejected,
+            outcome=outcome,
+            seconds=round(seconds, 3),
+            detail=detail[:500],
+        ),
+    )
+
+
+def audit_log() -> None:
+    st.subheader("Upload history")
+    history = audit.records(settings.data_dir)
+    if history.is_empty():
+        st.caption("No uploads yet.")
+        return
+    st.dataframe(
+        history.drop("sha256").with_columns(sha256=history["sha256"].str.slice(0, 12)),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+uploaded = st.file_uploader(
+    "Sales file",
+    type=["csv", "txt", "xlsx", "xls", "parquet"],
+    key=f"upload_{st.session_state.get('upload_generation', 0)}",
+)
+if uploaded is None:
+    audit_log()
+    st.stop()
+
+data, name = uploaded.getvalue(), uploaded.name
+digest = hashlib.sha256(data).hexdigest()
+try:
+    raw = read_table(data, name)
+except ReadError as exc:
+    st.error(f"Cannot read {name}: {exc}")
+    if st.session_state.get("read_error_logged") != digest:
+        record(name, data, "-", 0, 0, "failed", 0.0, str(exc))
+        st.session_state["read_error_logged"] = digest
+    audit_log()
+    st.stop()
+
+headers = raw.frame.columns
+st.subheader("1. Preview")
+st.caption(
+    f"{raw.frame.height:,} rows, {len(headers)} columns"
+    + (f", sheet '{raw.sheet}'" if raw.sheet else "")
+    + (f", {raw.encoding}" if raw.encoding else "")
+)
+st.dataframe(raw.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+
+st.subheader("2. Columns")
+st.caption("Proposed from the headers; change any that are wrong. Required columns are marked *.")
+try:
+    proposed = propose_mapping(headers).columns
+except MappingError as exc:
+    st.warning(f"{exc}. Pick the right header below.")
+    proposed = {}
+chosen: dict[str, str] = {}
+grid = st.columns(4)
+for index, column in enumerate(CANONICAL_COLUMNS):
+    options = [NOT_IN_FILE, *headers]
+    default = proposed.get(column)
+    label = f"{column} *" if column in REQUIRED_COLUMNS else column
+    pick = grid[index % 4].selectbox(
+        label,
+        options,
+        index=options.index(default) if default else 0,
+        key=f"map_{digest[:12]}_{column}",
+    )
+    if pick != NOT_IN_FILE:
+        chosen[column] = pick
+missing = [c for c in REQUIRED_COLUMNS if c not in chosen]
+repeated = sorted({h for h in chosen.values() if list(chosen.values()).count(h) > 1})
+if missing:
+    st.warning(f"Required column(s) still unmapped: {', '.join(missing)}.")
+if repeated:
+    st.warning(f"Each header can feed one column only: {', '.join(repeated)} is picked twice.")
+if missing or repeated:
+    audit_log()
+    st.stop()
+explicit = {header: column for column, header in chosen.items()}
+
+st.subheader("3. Check")
+check_key = (digest, tuple(sorted(explicit.items())))
+if st.button("Check the file", type="primary"):
+    started = time.perf_counter()
+    bar = st.progress(0.0, text="Reading")
+    try:
+        prepared = prepare_file(
+            data,
+            name,
+            explicit,
+            settings.timezone,
+            lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize()),
+        )
+    except IngestError as exc:
+        bar.empty()
+        st.error(str(exc))
+        record(name, data, "-", 0, 0, "failed", time.perf_counter() - started, str(exc))
+        audit_log()
+        st.stop()
+    bar.empty()
+    st.session_state["checked"] = (check_key, prepared)
+    if not prepared.ok:
+        record(
+            name,
+            data,
+            "-",
+            0,
+            prepared.rejected_rows,
+            "rejected",
+            time.perf_counter() - started,
+            f"{prepared.failures.height} problems",
+        )
+
+checked = st.session_state.get("checked")
+if not checked or checked[0] != check_key:
+    audit_log()
+    st.stop()
+prepared: PreparedFile = checked[1]
+for note in prepared.notes:
+    st.info(note)
+if not prepared.ok:
+    st.error(
+        f"{prepared.rejected_rows:,} of {prepared.rows:,} rows have problems, so nothing "
+        "was loaded. Fix them in the source file and upload it again."
+    )
+    left, right = st.columns([1, 2])
+    left.markdown("**Problems by rule**")
+    left.dataframe(prepared.rule_counts(), hide_index=True, width="stretch")
+    right.markdown(f"**First {SHOWN_FAILURES} problems** (row = line in the file, header is row 1)")
+    right.dataframe(prepared.failures.head(SHOWN_FAILURES), hide_index=True, width="stretch")
+    st.download_button(
+        "Download every rejected row (CSV)",
+        to_csv_bytes(rejects_frame(prepared)),
+        file_name=f"rejects_{name.rsplit('.', 1)[0]}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    audit_log()
+    st.stop()
+
+span = prepared.date_range()
+assert span is not None
+st.success(f"All {prepared.rows:,} rows are valid: sales from {span.start} to {span.end}.")
+earlier = audit.previous_load(settings.data_dir, digest)
+confirmed = True
+if earlier:
+    st.warning(
+        f"This exact file was already loaded on {earlier['at']} by {earlier['user']}. "
+        "Loading it again changes nothing for lines already stored (same invoice and "
+        "line number), but check it is not a mistake."
+    )
+    confirmed = st.checkbox("Load it anyway")
+
+st.subheader("4. Load")
+store = cache.get_store()
+mode = st.radio(
+    "How",
+    ["append", "replace"],
+    horizontal=True,
+    format_func={
+        "append": "Append (new lines added, re-sent lines updated)",
+        "replace": "Replace a date range (everything stored in it is swapped for this file)",
+    }.__getitem__,
+)
+window: Window | None = None
+if mode == "replace":
+    left, right = st.columns(2)
+    start: date = left.date_input("From", value=span.start, max_value=span.start)  # type: ignore[assignment]
+    end: date = right.date_input("To", value=span.end, min_value=span.end)  # type: ignore[assignment]
+    window = Window(start, end)
+    existing = store.count_lines(Scope(), window)
+    st.warning(
+        f"{existing:,} stored lines from {start} to {end} will be replaced by this "
+        f"file's {prepared.rows:,}."
+    )
+if st.button(f"Load {prepared.rows:,} rows", type="primary", disabled=not confirmed):
+    started = time.perf_counter()
+    bar = st.progress(0.0, text="Writing")
+    try:
+        written = write_prepared(
+            prepared,
+            store,
+            mode,
+            window,  # type: ignore[arg-type]
+            lambda stage, f: bar.progress(min(max(f, 0.0), 1.0), text=stage.capitalize()),
+        )
+    except (StoreError, IngestError) as exc:
+        bar.empty()
+        st.error(f"Nothing was loaded: {exc}")
+        record(name, data, mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
+        audit_log()
+        st.stop()
+    seconds = time.perf_counter() - started
+    bar.empty()
+    record(
+        name,
+        data,
+        mode,
+        prepared.rows,
+        0,
+        "loaded",
+        seconds,
+        f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}",
+    )
+    st.session_state.pop("checked", None)
+    st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+    st.session_state["upload_done"] = (
+        f"Loaded {name}: {written.inserted:,} new lines, {written.updated:,} updated"
+        + (f", {written.replaced:,} replaced" if mode == "replace" else "")
+        + f"; sales from {span.start} to {span.end}; {seconds:.1f} s. The dashboards show it now."
+    )
+    st.rerun()
+
+audit_log()
