@@ -1,12 +1,29 @@
 """Entry point: sign-in first, then the pages this user's role may see."""
 
+import logging
+
 import streamlit as st
 
+from core.logs import bind, configure_logging, new_request_id
+from core.settings import load_settings
 from ui.auth import logout_control, require_login
 
 st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
 
+
+@st.cache_resource
+def _logging_configured(level: str) -> bool:
+    configure_logging(level)
+    return True
+
+
+_logging_configured(load_settings().log_level)
+log = logging.getLogger("app")
+request_id = new_request_id()
+st.session_state["request_id"] = request_id
+
 user = require_login()
+bind(user=user.username)
 pages = [
     st.Page(
         "views/overview.py", title="Overview", icon=":material/dashboard:", default=True
@@ -35,5 +52,13 @@ if user.is_admin:  # a viewer's navigation has no upload page, and its URL finds
         st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload")
     )
 page = st.navigation(pages)
+bind(page=page.title)
 logout_control(user)
-page.run()
+try:
+    page.run()
+except Exception:  # the user gets a reference to quote; the log gets the traceback
+    log.exception("page failed")
+    st.error(
+        f"Something went wrong on this page. Please tell support reference {request_id}.",
+        icon=":material/error:",
+    )

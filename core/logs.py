@@ -177,6 +177,18 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """The project's handler; a marker so `configure_logging` can replace it."""
 
 
+class _StderrHandler(_Handler):
+    """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def parse_level(level: str | int | None) -> int:
     """A level name (any case) or number as a `logging` level; INFO when None."""
     if level is None:
@@ -195,7 +207,7 @@ def configure_logging(level: str | int | None = None, stream: TextIO | None = No
     Calling it again replaces the previous setup (level and stream), so the
     app can call it on every run and tests can point it at a buffer.
     """
-    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler = _Handler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactFilter())

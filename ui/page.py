@@ -36,7 +36,11 @@ def begin(title: str, question: str) -> PageState:
         version = cache.data_version()
         view = cache.view_for(filters, allowed_branches(), version)
     except StoreError as exc:
-        st.error(f"The sales store cannot answer right now: {exc}", icon=":material/error:")
+        reference = st.session_state.get("request_id", "-")
+        st.error(
+            f"The sales store cannot answer right now: {exc} (reference {reference})",
+            icon=":material/error:",
+        )
         st.stop()
     if view.window is None:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")

@@ -34,6 +34,7 @@ def test_page_renders_with_sample_data(page: Page, app_url: str, name: str) -> N
     page.goto(f"{app_url}/{path}?{WINDOW}")
     wait_until_drawn(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_text("Something went wrong")).to_have_count(0)
     expect(page.get_by_text("Page not found")).to_have_count(0)
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)

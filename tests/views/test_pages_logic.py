@@ -53,6 +53,11 @@ def run_page(name: str, **params: str | list[str]) -> AppTest:
     return app.run()
 
 
+def page_failed(app: AppTest) -> bool:
+    """True if the page raised: app.py turns exceptions into an error with a reference."""
+    return bool(app.exception) or any("Something went wrong" in e.value for e in app.error)
+
+
 def table_of(app: AppTest, index: int = -1) -> pl.DataFrame:
     return pl.from_pandas(app.dataframe[index].value)
 
@@ -60,7 +65,7 @@ def table_of(app: AppTest, index: int = -1) -> pl.DataFrame:
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders_without_errors(sample_env: Path, name: str) -> None:
     app = run_page(name, **WINDOW)
-    assert not app.exception, app.exception
+    assert not page_failed(app), [e.value for e in app.error]
     assert app.title[0].value == name.capitalize()
     assert app.metric, "every page leads with headline tiles"
 
@@ -82,7 +87,7 @@ def test_page_table_is_the_export_for_the_url_filters(
     column_title: str,
 ) -> None:
     app = run_page(name, **WINDOW, branch=["Mombasa", "Kisumu"])
-    assert not app.exception
+    assert not page_failed(app)
     filters = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), branches=("Kisumu", "Mombasa"))
     expected = area_table(area, sample_store, resolve_view(sample_store, filters))
     shown = next(
@@ -107,14 +112,14 @@ def test_branch_filter_reaches_the_headline(sample_env: Path, sample_store: Embe
 @pytest.mark.parametrize("name", PAGES[:-1])
 def test_window_without_sales_shows_empty_state(sample_env: Path, name: str) -> None:
     app = run_page(name, start="2019-01-01", end="2019-01-31")
-    assert not app.exception
+    assert not page_failed(app)
     assert any("match these filters" in i.value for i in app.info)
     assert not app.metric
 
 
 def test_unknown_branch_is_dropped_with_a_notice(sample_env: Path) -> None:
     app = run_page("branches", **WINDOW, branch="Atlantis<script>")
-    assert not app.exception
+    assert not page_failed(app)
     assert any("Atlantis" in w.value for w in app.warning)
     branches = table_of(app)
     assert branches.height == 7, "the bad value was dropped, so every branch is listed"
@@ -124,7 +129,7 @@ def test_restricted_user_sees_only_their_branches(sample_env: Path) -> None:
     app = page_app("branches", username="mombasa")
     app.query_params.update({**WINDOW, "branch": "Eldoret"})
     app.run()
-    assert not app.exception
+    assert not page_failed(app)
     assert table_of(app)["branch"].to_list() == ["Mombasa"]
     assert any("Eldoret" in w.value for w in app.warning), "the forbidden branch is reported"
 
@@ -141,21 +146,21 @@ def test_customers_page_tables_match_core(sample_env: Path, sample_store: Embedd
 
 def test_diagnostics_shows_store_facts_and_clears_cache(sample_env: Path) -> None:
     app = run_page("diagnostics")
-    assert not app.exception
+    assert not page_failed(app)
     assert "embedded" in app.success[0].value
     facts = pl.from_pandas(app.table[0].value)
     rows = dict(zip(facts["fact"], facts["value"], strict=True))
     assert rows["rows"] == f"{60_000:,}"
     assert rows["first day"] <= rows["last day"] == "2026-10-31"
     app.button[0].click().run()
-    assert not app.exception
+    assert not page_failed(app)
 
 
 def test_signed_out_session_sees_only_the_login_form(sample_env: Path) -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.switch_page("views/branches.py")
     app.run()
-    assert not app.exception
+    assert not page_failed(app)
     assert [t.label for t in app.text_input] == ["Username", "Password"]
     assert not app.metric and not app.dataframe
 
@@ -166,7 +171,7 @@ def test_production_without_a_cookie_key_refuses_to_serve(
     monkeypatch.setenv("SALES_ENV", "production")
     monkeypatch.delenv("SALES_COOKIE_KEY", raising=False)
     app = run_page("overview")
-    assert not app.exception
+    assert not page_failed(app)
     assert "needs a cookie key" in app.error[0].value
     assert not app.metric and not app.text_input
 
@@ -177,3 +182,18 @@ def test_a_viewer_cannot_run_the_upload_page(sample_env: Path) -> None:
     app.run()
     assert "for administrators" in app.error[0].value
     assert not app.get("file_uploader")
+
+
+def test_a_failing_page_shows_a_reference_and_logs_it(
+    sample_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cache, "area", broken)
+    app = run_page("salespeople", **WINDOW)
+    message = next(e.value for e in app.error if "Something went wrong" in e.value)
+    reference = message.rsplit("reference ", 1)[1].rstrip(".")
+    assert len(reference) == 12
+    logged = capsys.readouterr().err
+    assert reference in logged and "boom" in logged
