@@ -190,15 +190,18 @@ class DruidStore:
         chunks = ingest.chunks_of_ms(incoming_ms.unique().to_list())
         stored = ingest.stored_identities(self.client, self.datasource, lines) if exists else None
         updated = 0
+        replaced_per_chunk: dict[str, int] = {}
         if stored is not None and not stored.is_empty():
             updated = len(stored)
             chunks |= ingest.chunks_of_ms(stored["sold_ms"].to_list())  # lines that moved month
+            replaced_per_chunk = _per_chunk(stored["sold_ms"])
         return _Plan(
             chunks=sorted(chunks, key=lambda c: c.start),
             keep_existing=exists,
             drop_between=None,
             result=WriteResult(len(lines) - updated, updated, 0, window),
             incoming_per_chunk=_per_chunk(incoming_ms),
+            replaced_per_chunk=replaced_per_chunk,
         )
 
     def _plan_replace(self, lines: pl.DataFrame, window: Window | None, exists: bool) -> _Plan:
@@ -244,8 +247,12 @@ class DruidStore:
             if plan.keep_existing
             else {}
         )
+        # Lines each month holds after the write (an updated line leaves its old month).
         expected = {
-            c.key: kept.get(c.key, 0) + plan.incoming_per_chunk.get(c.key, 0) for c in plan.chunks
+            c.key: kept.get(c.key, 0)
+            - plan.replaced_per_chunk.get(c.key, 0)
+            + plan.incoming_per_chunk.get(c.key, 0)
+            for c in plan.chunks
         }
         if sum(expected.values()) == 0:
             # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
@@ -388,12 +395,14 @@ class _Plan:
         drop_between: tuple[datetime, datetime] | None,
         result: WriteResult,
         incoming_per_chunk: dict[str, int],
+        replaced_per_chunk: dict[str, int] | None = None,
     ) -> None:
         self.chunks = chunks
         self.keep_existing = keep_existing
         self.drop_between = drop_between
         self.result = result
         self.incoming_per_chunk = incoming_per_chunk
+        self.replaced_per_chunk = replaced_per_chunk or {}
 
 
 def _per_chunk(millis: pl.Series) -> dict[str, int]:

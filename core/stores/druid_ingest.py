@@ -284,8 +284,8 @@ def run_task(
             return task_id
         if state == "FAILED":
             raise StoreError(
-                f"Druid ingestion task {task_id} failed: {_task_error(client, task_id, status)}. "
-                "Nothing was changed."
+                f"Druid ingestion task {task_id} failed: "
+                f"{_task_error(client, task_id, status).rstrip('. ')}. Nothing was changed."
             )
         elapsed = time.monotonic() - started
         if elapsed > timeout:
