@@ -72,7 +72,6 @@ def settings_table(settings: Settings) -> list[dict[str, str]]:
         "SALES_TIMEZONE": settings.timezone,
         "SALES_AUTH_FILE": settings.auth_file,
         "SALES_LOG_LEVEL": settings.log_level,
-        "SALES_LOG_LEVEL": settings.log_level,
         "SALES_ENV": settings.environment,
         "SALES_COOKIE_KEY": settings.cookie_key,
     }
