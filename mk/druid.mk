@@ -1,4 +1,4 @@
-# A local single-machine Apache Druid (version pinned in scripts/druid/VERSION), assembled
+# A local single-machine Apache Druid (version pinned in docker-compose.yml), assembled
 # from Maven Central on first use and cached in ~/.cache/sales-analytics (outside the repo).
 .PHONY: druid-fetch druid-up druid-down druid-status druid-smoke
 
