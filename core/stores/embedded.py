@@ -9,9 +9,12 @@ exclusive file lock beside the table.
 from __future__ import annotations
 
 import fcntl
+import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +22,9 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from core.schema import STORED_COLUMNS, StoredLine
 from core.store import (
@@ -42,6 +46,13 @@ from core.stores.buckets import bucket_start
 # so a date filter skips most of the file by its statistics.
 ROW_GROUP_SIZE = 131_072
 WRITER = WriterProperties(max_row_group_size=ROW_GROUP_SIZE, compression="ZSTD")
+# New lines are written as files of at most this many lines, in parallel, and
+# committed together: deltalake's own writer encodes on one core (0.85 s per
+# 1M lines here), two files at once take about half that on this 2-core machine.
+FILE_ROWS = 2_000_000
+# Columns whose min/max go into the Delta log: the date prunes whole files;
+# text bounds would need truncation rules and prune nothing here.
+STATS_COLUMNS = ("sale_date", "line_no", "invoice_key", "customer_key")
 
 
 def _measure_exprs(measures: tuple[str, ...]) -> list[pl.Expr]:
@@ -68,6 +79,11 @@ def _first_line(exc: BaseException) -> str:
     """An error's first line without terminal colours (deltalake adds both)."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _stat_value(value: Any) -> Any:
+    """A min/max value as the Delta log writes it (dates as YYYY-MM-DD)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _empty_lines() -> pl.DataFrame:
@@ -117,15 +133,24 @@ class EmbeddedStore:
         measures: tuple[str, ...] = MEASURES,
     ) -> pl.DataFrame:
         frame = self._select(scope, window)
-        keys: list[str | pl.Expr] = list(by)
+        # Customers are grouped by their integer key (one key per id, see core/keys.py):
+        # hashing an Int64 is cheaper than hashing the text id (456 -> 357 ms, 10M lines).
+        by_key = "customer_id" in by
+        keys: list[str | pl.Expr] = [("customer_key" if c == "customer_id" else c) for c in by]
         if grain is not None:
             keys.append(bucket_start(pl.col("sale_date"), grain).alias("period"))
         exprs = _measure_exprs(measures)
         if not keys:
             return frame.select(exprs).collect()
+        if by_key:
+            exprs.append(pl.col("customer_id").first())
         result = frame.group_by(keys).agg(exprs).collect()
+        if by_key:
+            result = result.drop("customer_key")
         order = [*by, "period"] if grain is not None else list(by)
-        return result.sort(order, nulls_last=True)
+        return result.select(*by, *(["period"] if grain is not None else []), *measures).sort(
+            order, nulls_last=True
+        )
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         values = (
@@ -168,7 +193,11 @@ class EmbeddedStore:
         progress: Progress | None = None,
     ) -> WriteResult:
         report = progress or (lambda _stage, _fraction: None)
-        lines = StoredLine.validate(lines.select(STORED_COLUMNS)).sort("sale_date", "branch")
+        lines = StoredLine.validate(lines.select(STORED_COLUMNS))
+        # Time order lets a date window skip row groups; exports usually come sorted
+        # already. A stable sort keeps an invoice's lines together.
+        if not lines["sale_date"].is_sorted():
+            lines = lines.sort("sale_date", maintain_order=True)
         if lines.is_empty() and mode == "append":
             return WriteResult(0, 0, 0, None)
         try:
@@ -213,9 +242,7 @@ class EmbeddedStore:
         window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
         existing = self._stored_identities(lines)
         if existing.is_empty():
-            write_deltalake(
-                str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER
-            )
+            self._add_files(lines)
             return WriteResult(len(lines), 0, 0, window)
         table = self._table()
         assert table is not None
@@ -232,6 +259,68 @@ class EmbeddedStore:
             .execute()
         )
         return WriteResult(len(lines) - len(existing), len(existing), 0, window)
+
+    def _add_files(self, lines: pl.DataFrame) -> None:
+        """Append `lines` in one commit: files written in parallel, then one log entry.
+
+        Until the commit lands the new files are not part of the table (a crash
+        leaves unreferenced files, which readers ignore): all-or-nothing, as
+        with `write_deltalake`.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        parts = [lines.slice(i, FILE_ROWS) for i in range(0, max(len(lines), 1), FILE_ROWS)]
+        if len(parts) > 1 and len(parts[-1]) < FILE_ROWS // 4:  # no tiny last file
+            parts[-2:] = [pl.concat(parts[-2:])]
+        names = [f"part-{uuid.uuid4()}-c000.zstd.parquet" for _ in parts]
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:  # Polars' writer releases the GIL
+                actions = list(pool.map(self._write_file, parts, names))
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            # Nothing refers to these files yet: remove them so a full disk is not fuller.
+            for name in names:
+                (self.path / name).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise
+            raise DeltaError(f"could not write a data file: {_first_line(exc)}") from exc
+        try:
+            table = self._table()
+            if table is None:
+                schema = Schema.from_arrow(lines.head(0).to_arrow().schema)
+                create_table_with_add_actions(str(self.path), schema, actions, mode="append")
+            else:
+                table.create_write_transaction(actions, mode="append", schema=table.schema())
+        except BaseException:
+            # Only if the commit did not land do the files belong to nothing (a failure
+            # after the commit, in a checkpoint say, must not delete stored data).
+            after = self._table()
+            if after is None or not set(names) & set(after.files()):
+                for name in names:
+                    (self.path / name).unlink(missing_ok=True)
+            raise
+
+    def _write_file(self, part: pl.DataFrame, name: str) -> AddAction:
+        target = self.path / name
+        part.write_parquet(
+            target, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True
+        )
+        bounds = part.select(
+            [pl.col(c).min().alias(f"min_{c}") for c in STATS_COLUMNS]
+            + [pl.col(c).max().alias(f"max_{c}") for c in STATS_COLUMNS]
+        ).row(0, named=True)
+        stats = {
+            "numRecords": len(part),
+            "minValues": {c: _stat_value(bounds[f"min_{c}"]) for c in STATS_COLUMNS},
+            "maxValues": {c: _stat_value(bounds[f"max_{c}"]) for c in STATS_COLUMNS},
+            "nullCount": {c: part[c].null_count() for c in part.columns},
+        }
+        return AddAction(
+            path=name,
+            size=target.stat().st_size,
+            partition_values={},
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=json.dumps(stats),
+        )
 
     def _replace(self, lines: pl.DataFrame, window: Window | None) -> WriteResult:
         if window is None:
