@@ -264,11 +264,13 @@ def parse_lines(
     if (line_no.is_null() & ~bad_line).any():
         # Lines without a number take their position within the invoice in the file.
         line_no_expr = line_no_expr.fill_null(pl.int_range(1, pl.len() + 1).over("invoice_id"))
+    # A blank discount is no discount: empty, or spaces (an Excel cell holding "" or " ").
+    no_discount = renamed["discount"].is_null()
+    if renamed.schema["discount"] == pl.String:
+        no_discount = no_discount | (renamed["discount"].str.strip_chars() == "")
     typed = typed.with_columns(
         line_no=pl.when(bad_line).then(None).otherwise(line_no_expr).cast(pl.Int64, strict=False),
-        discount=pl.col("discount").fill_null(
-            pl.when(renamed["discount"].is_null()).then(0.0).otherwise(None)
-        ),
+        discount=pl.col("discount").fill_null(pl.when(no_discount).then(0.0).otherwise(None)),
         product_name=pl.col("product_name").fill_null(pl.col("product_id")),
     )
     return Parsed(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -88,6 +89,21 @@ def _no_progress(_stage: str, _fraction: float) -> None:
     return None
 
 
+def _repeated_headers(headers: list[str], used: set[str]) -> list[str]:
+    """Used headers that the file repeats (the readers rename the repeats).
+
+    Polars' CSV reader names a second "Qty" `Qty_duplicated_0`; the Excel reader
+    `Qty_1`. A repeated header that feeds no column (a blank one, say) is harmless.
+    """
+    present = set(headers)
+    repeated = []
+    for header in headers:
+        match = re.fullmatch(r"(.+?)(?:_duplicated_\d+|_\d+)", header)
+        if match and match.group(1) in present and match.group(1) in used:
+            repeated.append(match.group(1))
+    return repeated
+
+
 def prepare_file(
     data: bytes,
     filename: str,
@@ -117,6 +133,12 @@ def prepare_file(
         raise IngestError(f"{filename}: {exc}") from exc
     if mapping.missing_required:
         raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
+    repeated = _repeated_headers(headers, set(mapping.columns.values()))
+    if repeated:
+        raise IngestError(
+            f"{filename}: the header {repeated[0]!r} appears more than once, so which column "
+            "holds its values is ambiguous: rename or remove the extra one"
+        )
     report("parsing", 0.25)
     parsed = parse_lines(raw.frame, mapping, timezone, decimal_comma=raw.decimal_comma)
     report("validating", 0.5)

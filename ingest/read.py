@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +22,9 @@ PARQUET_SUFFIXES = (".parquet",)
 # decodes any byte and is what Excel on Windows writes for "CSV".
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 DELIMITERS = (",", ";", "\t", "|")
+# A UTF-8 multi-byte character. Windows-1252 text almost never holds these byte
+# pairs (they read as "Ã©"), so a file with them that is not valid UTF-8 mixes both.
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
 class ReadError(ValueError):
@@ -54,8 +58,41 @@ def _decode(data: bytes) -> tuple[str, str]:
     raise ReadError("the file's text encoding is not UTF-8 or Windows-1252")  # pragma: no cover
 
 
+def _refuse_mixed_encoding(data: bytes) -> None:
+    """Refuse a file whose lines are partly UTF-8 and partly another encoding.
+
+    Decoding it all as Windows-1252 would load every UTF-8 name garbled.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if UTF8_MULTIBYTE.search(data):
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ReadError(
+                f"the file mixes text encodings: line {line} is not UTF-8 but other lines are; "
+                'save the whole file as UTF-8 ("CSV UTF-8" in Excel)'
+            ) from exc
+
+
+def _ragged_row(body: bytes, delimiter: str) -> str | None:
+    """Which row has more fields than the header, said for a person (None if none does)."""
+    text = io.StringIO(body.decode("utf-8", errors="replace"), newline="")
+    try:
+        reader = csv.reader(text, delimiter=delimiter)
+        header = next(reader, [])
+        for number, row in enumerate(reader, start=2):
+            if len(row) > len(header):
+                return f"row {number} has {len(row)} fields, the header has {len(header)}"
+    except csv.Error:
+        return None
+    return None
+
+
 def _sniff_delimiter(text: str) -> str:
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), None)
+    try:
+        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), None)
+    except csv.Error:  # a stray carriage return or quote in the header line
+        header = None
     first_line = text.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
@@ -82,17 +119,28 @@ def _utf8_bytes(data: bytes) -> tuple[bytes, str] | None:
     return data, "utf-8-sig"
 
 
+def _control_characters(head: bytes) -> int:
+    return sum(byte < 32 and byte not in (9, 10, 13) for byte in head)
+
+
 def read_csv_text(data: bytes) -> RawTable:
     if b"\x00" in data[:4096]:
         raise ReadError("the file looks binary (it contains NUL bytes), not a CSV text file")
+    # Text has no control characters but tab and line ends; 1% of them is not text.
+    if _control_characters(data[:4096]) > len(data[:4096]) // 100:
+        raise ReadError("the file looks binary (it holds control characters), not a CSV text file")
     utf8 = _utf8_bytes(data)
     if utf8 is None:
+        _refuse_mixed_encoding(data)
         text, encoding = _decode(data)
         utf8 = (text.encode("utf-8"), encoding)
     body, encoding = utf8
     if not body or body.isspace():  # stops at the first other byte: no copy of the file
         raise ReadError("the file is empty")
     newline = body.find(b"\n")
+    if newline < 0 and b"\r" in body:  # old Mac line ends (CR only): make them \n
+        body = body.replace(b"\r", b"\n")
+        newline = body.find(b"\n")
     delimiter = _sniff_delimiter(body[: newline if newline >= 0 else len(body)].decode("utf-8"))
     try:
         frame = pl.read_csv(
@@ -102,20 +150,39 @@ def read_csv_text(data: bytes) -> RawTable:
         )
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReadError(f"the CSV could not be parsed: {first}") from exc
+        raise ReadError(
+            f"the CSV could not be parsed: {_ragged_row(body, delimiter) or first}"
+        ) from exc
     return RawTable(frame, encoding, delimiter, None)
+
+
+def _has_required_headers(headers: list[str]) -> bool:
+    from ingest.mapping import MappingError, propose_mapping
+
+    try:
+        return not propose_mapping(headers).missing_required
+    except MappingError:
+        return False
 
 
 def read_excel_bytes(data: bytes) -> RawTable:
     try:
-        sheets = pl.read_excel(io.BytesIO(data), sheet_id=0, infer_schema_length=0)
+        # An empty sheet (a blank "Sheet2") must not stop the others being read.
+        sheets = pl.read_excel(
+            io.BytesIO(data), sheet_id=0, infer_schema_length=0, raise_if_empty=False
+        )
     except Exception as exc:  # the Excel reader raises many types for a corrupt file
         raise ReadError(f"the Excel file could not be read: {exc}") from exc
     non_empty = {name: frame for name, frame in sheets.items() if frame.height > 0}
     if not non_empty:
         raise ReadError("the Excel file has no sheet with data rows")
-    name, frame = next(iter(non_empty.items()))
-    notes = ()
+    # The first sheet whose headers name every required column, else the first with data
+    # (a "Summary" sheet before the "Sales" sheet is common).
+    name, frame = next(
+        ((n, f) for n, f in non_empty.items() if _has_required_headers(f.columns)),
+        next(iter(non_empty.items())),
+    )
+    notes: tuple[str, ...] = ()
     if len(non_empty) > 1:
         others = ", ".join(n for n in non_empty if n != name)
         notes = (f"read sheet {name!r}; ignored other sheets with data: {others}",)
