@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Error, Page, expect
 
 from ui.auth import COOKIE_NAME
 
 LOAD_MS = 60_000
+ATTEMPTS = 3
+IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
 
 
 def sign_in(page: Page, url: str, credentials: tuple[str, str]) -> None:
-    """Open `url`, sign in, and wait for the page behind the form."""
+    """Open `url`, sign in, and wait for the page behind the form.
+
+    The cookie component's first message triggers a rerun right after the page
+    loads; a click that lands during it can be lost, so the form is retried.
+    """
     page.goto(url)
     form = page.get_by_test_id("stForm")
     expect(form).to_be_visible(timeout=LOAD_MS)
     username, password = credentials
-    form.get_by_label("Username", exact=True).fill(username)
-    form.get_by_label("Password", exact=True).fill(password)
-    form.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible(timeout=LOAD_MS)
+    signed_in = page.get_by_text("Signed in as")
+    for attempt in range(ATTEMPTS):
+        page.wait_for_function(IDLE, timeout=LOAD_MS)
+        try:
+            form.get_by_label("Username", exact=True).fill(username)
+            form.get_by_label("Password", exact=True).fill(password)
+            form.get_by_role("button", name="Sign in").click()
+            expect(signed_in).to_be_visible(timeout=LOAD_MS // ATTEMPTS)
+            break
+        except (AssertionError, Error):
+            if attempt == ATTEMPTS - 1 or signed_in.count():
+                raise
+    expect(signed_in).to_be_visible()
     # The login cookie is set by a component a moment after the page shows: wait for it,
     # so the next navigation (a new Streamlit session) is signed in by the cookie.
     page.wait_for_function(f"() => document.cookie.includes('{COOKIE_NAME}=')", timeout=LOAD_MS)
