@@ -31,7 +31,9 @@ def sign_in(page: Page, url: str, credentials: tuple[str, str]) -> None:
             expect(signed_in).to_be_visible(timeout=LOAD_MS // ATTEMPTS)
             break
         except (AssertionError, Error):
-            if attempt == ATTEMPTS - 1 or signed_in.count():
+            if signed_in.count():
+                break
+            if attempt == ATTEMPTS - 1:
                 raise
     expect(signed_in).to_be_visible()
     # The login cookie is set by a component a moment after the page shows: wait for it,
