@@ -42,10 +42,14 @@ test: dev-deps chromium
 test-fast: dev-deps
 	$(PY) -m pytest -q -m "not browser and not druid and not slow" $(PYTEST_ARGS)
 
+# pip-audit checks the installed packages against PyPI's vulnerability data: it
+# needs the network, so it runs here and not in `make test`. --strict fails when
+# a package cannot be checked, rather than passing without checking it.
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/pip-audit --strict --progress-spinner off
 
 format: dev-deps
 	$(VENV)/bin/ruff format .
