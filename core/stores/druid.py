@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import polars as pl
 
 from core.schema import STORED_COLUMNS, StoredLine
 from core.store import (
+    DISTINCT_MEASURES,
     MEASURE_DTYPES,
     MEASURES,
     Grain,
@@ -64,6 +66,8 @@ class DruidStore:
         self.staging_dir = staging_dir
         self.client = client or DruidClient(self.url)
         self._write_lock = threading.Lock()
+        # The parts of one aggregate (sums, each distinct count) run side by side.
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="druid-query")
 
     # ----------------------------------------------------------------- reading
 
@@ -84,18 +88,18 @@ class DruidStore:
                 return None
             raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
 
-    def aggregate(
+    def _aggregate_part(
         self,
         scope: Scope,
         window: Window | None,
-        by: tuple[str, ...] = (),
-        grain: Grain | None = None,
-        measures: tuple[str, ...] = MEASURES,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        measures: tuple[str, ...],
     ) -> pl.DataFrame:
-        void = druid_sql.matches_nothing(scope)
-        sql, params = druid_sql.aggregate(
-            self.datasource, Scope() if void else scope, window, by, grain, measures
-        )
+        """One query's rows as a typed frame (dates parsed)."""
+        # A void scope is answered without a query (see _query); the SQL is built without it.
+        buildable = Scope() if druid_sql.matches_nothing(scope) else scope
+        sql, params = druid_sql.aggregate(self.datasource, buildable, window, by, grain, measures)
         schema: dict[str, pl.DataType] = {column: pl.String() for column in by}
         if grain is not None:
             schema["period"] = pl.Date()
@@ -104,18 +108,56 @@ class DruidStore:
         rows = answer[1] if answer else []
         raw = {name: pl.String() if dtype == pl.Date() else dtype for name, dtype in schema.items()}
         frame = pl.DataFrame(rows, schema=raw, orient="row")
-        frame = frame.with_columns(
+        return frame.with_columns(
             pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date()
         )
-        if not by and grain is None:
-            if frame.is_empty():
-                frame = pl.DataFrame([[None] * len(schema)], schema=schema, orient="row")
+
+    def aggregate(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...] = (),
+        grain: Grain | None = None,
+        measures: tuple[str, ...] = MEASURES,
+    ) -> pl.DataFrame:
+        # Each exact distinct count is its own query, run concurrently: Druid plans several
+        # COUNT(DISTINCT) in one query as grouping sets, measured 3x slower than apart.
+        distinct = [m for m in measures if m in DISTINCT_MEASURES]
+        plain = tuple(m for m in measures if m not in DISTINCT_MEASURES)
+        parts: list[tuple[str, ...]] = [(m,) for m in distinct]
+        if plain or not parts:
+            parts.insert(0, plain)
+        if len(parts) == 1:
+            frames = [self._aggregate_part(scope, window, by, grain, parts[0])]
+        else:
+            futures = [
+                self._pool.submit(self._aggregate_part, scope, window, by, grain, part)
+                for part in parts
+            ]
+            frames = [future.result() for future in futures]
+        keys = [*by, "period"] if grain is not None else list(by)
+        if (
+            not keys
+        ):  # one row per part, even when nothing matched (a distinct count alone has none)
+            frames = [
+                pl.DataFrame([[None] * f.width], schema=f.schema, orient="row")
+                if f.is_empty()
+                else f
+                for f in frames
+            ]
+        frame = frames[0]
+        for other in frames[1:]:
+            if keys:
+                frame = frame.join(other, on=keys, how="full", coalesce=True, nulls_equal=True)
+            else:
+                frame = pl.concat([frame, other], how="horizontal")
+        frame = frame.select(*keys, *measures)
+        if not keys:
             # SQL sums over no rows are null; the protocol wants 0 (dates stay null).
             return frame.with_columns(
                 pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m] != pl.Date()
             )
-        order = [*by, "period"] if grain is not None else list(by)
-        return frame.sort(order, nulls_last=True)
+        return frame.sort(keys, nulls_last=True)
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         druid_sql.check_dimension(column, druid_sql.TEXT_COLUMNS)
