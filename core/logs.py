@@ -180,7 +180,7 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 class _StderrHandler(_Handler):
     """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 
