@@ -96,7 +96,10 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
         if leftover.any():
             cleaned = frame.select(_number(column, False)).to_series()
             typed = pl.select(pl.when(leftover).then(cleaned).otherwise(typed)).to_series()
-    bad = text.str.strip_chars().str.len_chars().fill_null(0).gt(0) & typed.is_null()
+    # "NaN" casts to a float that is not a number: it is as bad as "ten".
+    bad = text.str.strip_chars().str.len_chars().fill_null(0).gt(0) & (
+        typed.is_null() | typed.is_nan()
+    )
     return typed.alias(column), bad
 
 

@@ -224,6 +224,8 @@ CASES: tuple[Case, ...] = (
          Reject(((3, "discount", "must not exceed the line value"),))),
     Case("quantity-zero", "zero.csv", _good_with(",-1,200,", ",0,200,"),
          Reject(((4, "quantity", "must not be 0"),))),
+    Case("nan-quantity", "nan.csv", _good_with(",-1,200,", ",NaN,200,"),
+         Reject(((4, "quantity", "must be a number"),))),
     Case("infinite-price", "inf.csv", _good_with(",-1,200,", ",-1,1e400,"),
          Reject(((4, "unit_price", "must be a finite number"),))),
     Case("blank-required-cell", "blank-branch.csv", _good_with(",Mombasa,", ",  ,"),
