@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.logs import bind, configure_logging, new_request_id
 from core.settings import load_settings
-from ui.auth import logout_control, require_login
+from ui.auth import logout_control, sign_in_form, signed_in_user
 
 st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
 
@@ -22,8 +22,7 @@ log = logging.getLogger("app")
 request_id = new_request_id()
 st.session_state["request_id"] = request_id
 
-user = require_login()
-bind(user=user.username)
+user = signed_in_user()
 pages = [
     st.Page(
         "views/overview.py", title="Overview", icon=":material/dashboard:", default=True
@@ -47,12 +46,15 @@ pages = [
         url_path="diagnostics",
     ),
 ]
-if user.is_admin:  # a viewer's navigation has no upload page, and its URL finds nothing
+if user is not None and user.is_admin:  # a viewer's navigation has no upload page
     pages.append(
         st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload")
     )
-page = st.navigation(pages)
-bind(page=page.title)
+# Navigation is declared before sign-in so a shared link's page survives the login form.
+page = st.navigation(pages, position="sidebar" if user else "hidden")
+if user is None:
+    user = sign_in_form()
+bind(user=user.username, page=page.title)
 logout_control(user)
 try:
     page.run()

@@ -49,8 +49,16 @@ def cookie_key(settings: Settings) -> str | None:
 
 
 def _cookies(settings: Settings, key: str) -> CookieController:
-    st.session_state.setdefault("logout", None)  # the cookie model reads it
-    return CookieController(COOKIE_NAME, key, COOKIE_DAYS, None)
+    """One cookie controller per page run: it draws a component, which may appear only once."""
+    state = st.session_state
+    state.setdefault("logout", None)  # the cookie model reads it
+    run = state.get("request_id")
+    made = state.get("_cookie_controller")
+    if made is not None and made[0] == run and run is not None:
+        return made[1]  # type: ignore[no-any-return]
+    controller = CookieController(COOKIE_NAME, key, COOKIE_DAYS, None)
+    state["_cookie_controller"] = (run, controller)
+    return controller
 
 
 def _sign_in(user: User) -> None:
@@ -91,8 +99,7 @@ def _login_form(users: UserFile, cookies: CookieController) -> User | None:
     return user
 
 
-def require_login() -> User:
-    """The signed-in user; otherwise draws the login form and stops the page."""
+def _context() -> tuple[Settings, str, UserFile]:
     settings = load_settings()
     key = cookie_key(settings)
     if key is None:
@@ -101,24 +108,43 @@ def require_login() -> User:
             "or cookie_key in .streamlit/secrets.toml."
         )
         st.stop()
-    users = UserFile(settings.auth_file)
+    return settings, key, UserFile(settings.auth_file)
+
+
+def signed_in_user() -> User | None:
+    """The user of this session or of the browser's login cookie; draws nothing."""
+    settings, key, users = _context()
     state = st.session_state
     try:
         # Read on every run: a changed role or branch list applies at once, a removed user is out.
         user = users.get(state["username"]) if state.get("username") else None
-        if user is None:
-            cookies = _cookies(settings, key)
-            token = None if state.get("logout") else cookies.get_cookie()
+        if user is None and not state.get("logout"):
+            token = _cookies(settings, key).get_cookie()
             user = users.get(token["username"]) if token else None
-            if user is None:
-                user = _login_form(users, cookies)
+    except UserError as exc:
+        st.error(f"Cannot read the users file: {exc}")
+        st.stop()
+    if user is not None:
+        _sign_in(user)
+    return user
+
+
+def sign_in_form() -> User:
+    """Draw the login form; returns the user once signed in, otherwise stops the page."""
+    settings, key, users = _context()
+    try:
+        user = _login_form(users, _cookies(settings, key))
     except UserError as exc:
         st.error(f"Cannot read the users file: {exc}")
         st.stop()
     if user is None:
         st.stop()
-    _sign_in(user)
     return user
+
+
+def require_login() -> User:
+    """The signed-in user; otherwise draws the login form and stops the page."""
+    return signed_in_user() or sign_in_form()
 
 
 def logout_control(user: User) -> None:

@@ -195,3 +195,10 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
     history = page.get_by_test_id("stDataFrame").last
     expect(history).to_be_visible(timeout=LOAD_MS)
     expect(history.locator("[role=grid]")).to_have_attribute("aria-rowcount", "3")  # header + 2
+
+
+def test_a_shared_link_survives_the_sign_in(page: Page, app_url: str) -> None:
+    sign_in(page, f"{app_url}/branches?start=2026-01-01&end=2026-03-31&branch=Thika", ADMIN)
+    expect(page.get_by_role("heading", name="Branches")).to_be_visible(timeout=LOAD_MS)
+    expect(page).to_have_url(re.compile(r"/branches\?.*branch=Thika"))
+    expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_be_visible()
