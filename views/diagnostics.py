@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from core import cache, diagnostics
+from core import health as health_check
 from core.settings import load_settings
 from core.store import StoreError
 
@@ -13,7 +14,7 @@ st.title("Diagnostics")
 st.caption("What the dashboard runs on, and whether it is healthy.")
 settings = load_settings()
 store = cache.get_store()
-health = store.health()
+health = health_check.check(settings)  # the same check as `python -m core.health`
 now = datetime.now(UTC)
 
 status = st.success if health.ok else st.error
