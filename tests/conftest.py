@@ -92,8 +92,13 @@ def app_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     yield from serve_app(sample_data_dir, tmp_path_factory)
 
 
-def serve_app(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards."""
+def serve_app(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory, pids: list[int] | None = None
+) -> Iterator[str]:
+    """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards.
+
+    The server's process id is appended to `pids` when given (memory checks).
+    """
     sample_data_dir = data_dir
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
@@ -132,6 +137,8 @@ def serve_app(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Streamlit did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
+        if pids is not None:
+            pids.append(process.pid)
         yield url
     finally:
         process.terminate()
