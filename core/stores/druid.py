@@ -46,6 +46,13 @@ def _parse_day(value: object) -> date | None:
     return None if value in (None, "") else date.fromisoformat(str(value))
 
 
+def _parse_instant(value: object) -> datetime | None:
+    """An ISO instant from a Druid system table (`...Z`) as an aware UTC datetime."""
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
 class DruidStore:
     """`SalesStore` over the Druid datasource `datasource` behind the router at `url`."""
 
@@ -370,7 +377,7 @@ class DruidStore:
             "round_trip_ms": round_trip_ms,
         }
         try:
-            facts["services"] = self._service_facts()
+            services = self._service_facts()
             rows = self.count_lines(Scope(), None)
             span = self.date_range(Scope())
             segments = self._query(
@@ -391,6 +398,11 @@ class DruidStore:
             )
         segment_row = segments[1][0] if segments and segments[1] else [0, 0]
         last_task = tasks[1][0] if tasks and tasks[1] else [None, None, None]
+        # One flat fact per service: the Diagnostics page renders facts as a two-column table.
+        for service in services:
+            state = "healthy" if service["healthy"] else "NOT healthy"
+            about = service.get("version") or service.get("error", "")
+            facts[f"service {service['service']} {service['server']}"] = f"{state}, {about}"
         facts.update(
             {
                 "rows": rows,
@@ -398,14 +410,16 @@ class DruidStore:
                 "size_bytes": int(segment_row[1] or 0),
                 "first_day": span.start if span else None,
                 "last_day": span.end if span else None,
-                "last_ingestion": last_task[0],
+                "last_ingestion": _parse_instant(last_task[0]),
                 "last_ingestion_status": last_task[1],
-                "last_ingestion_ms": last_task[2],
+                "last_ingestion_seconds": (
+                    round(last_task[2] / 1000, 1) if last_task[2] and last_task[2] > 0 else None
+                ),
                 "data_version": self.data_version(),
                 "check_seconds": round(time.perf_counter() - started, 4),
             }
         )
-        unhealthy = [f["server"] for f in facts["services"] if not f.get("healthy")]
+        unhealthy = [f"{s['service']} {s['server']}" for s in services if not s["healthy"]]
         ok = not unhealthy
         detail = f"{rows:,} lines in {self.datasource} on Druid {facts['druid_version']}"
         if unhealthy:
