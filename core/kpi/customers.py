@@ -164,8 +164,9 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     firsts = first_purchases(store, view).with_columns(
         cohort_start=pl.col("first_purchase").dt.truncate("1mo")
     ).filter(pl.col("first_purchase").is_between(view.window.start, view.window.end))
+    # Only whether a customer bought in a month matters: a line count, not distinct orders.
     activity = store.aggregate(
-        view.scope, view.window, by=("customer_id",), grain="month", measures=("orders",)
+        view.scope, view.window, by=("customer_id",), grain="month", measures=("lines",)
     ).filter(pl.col("customer_id").is_not_null())
     sizes = firsts.group_by("cohort_start").agg(cohort_size=pl.len())
     joined = activity.join(firsts, on="customer_id", how="inner").with_columns(
@@ -254,7 +255,8 @@ def clv(store: SalesStore, view: View, discount_rate: float = DEFAULT_DISCOUNT_R
     prior_year = Window(end - timedelta(days=729), end - timedelta(days=365))
     recent = store.aggregate(view.scope, last_year, by=("customer_id",), measures=("gross_profit",))
     recent = recent.filter(pl.col("customer_id").is_not_null())
-    prior = store.aggregate(view.scope, prior_year, by=("customer_id",), measures=("orders",))
+    # Membership only: a line count is cheaper than distinct orders.
+    prior = store.aggregate(view.scope, prior_year, by=("customer_id",), measures=("lines",))
     prior = prior.filter(pl.col("customer_id").is_not_null())
     m = float(recent["gross_profit"].sum()) / recent.height if recent.height else None
     retained = prior.join(recent, on="customer_id", how="semi").height
