@@ -53,6 +53,7 @@ DRAWN_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     const main = document.querySelector('[data-testid="stMain"]') || app;
+    if (main.querySelector('input[type="password"]')) return false;  // still the login form
     if (!main.querySelector('[data-testid="stHeading"], h1, [data-testid="stMarkdown"]'))
         return false;
     if (main.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]'))
@@ -104,10 +105,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, int]]:
+def streamlit_server(
+    data_dir: Path, log_path: Path, auth_file: Path | None = None
+) -> Iterator[tuple[str, int]]:
     """A headless Streamlit server on `data_dir`; yields (url, pid); stopped by its pid."""
     port = _free_port()
     env = {**os.environ, "SALES_DATA_DIR": str(data_dir), "SALES_BACKEND": "embedded"}
+    if auth_file is not None:
+        # Development mode signs login cookies with a per-process key: no secret needed.
+        env.update({"SALES_AUTH_FILE": str(auth_file), "SALES_ENV": "development"})
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as handle:
         process = subprocess.Popen(
@@ -175,8 +181,58 @@ class Drawn:
         return now - self.since >= SETTLE_S
 
 
-def _open(browser: Any, url: str) -> tuple[Any, Any, float]:
+BENCH_USER = ("bench-admin", "bench-admin-password-1")
+
+
+def bench_users(work_dir: Path) -> Path | None:
+    """A users file with one admin for the bench, if the app has sign-in (else None)."""
+    try:
+        from core.users import UserFile
+    except ImportError:
+        return None
+    path = work_dir / "auth" / "users.yaml"
+    path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    UserFile(path).add(*BENCH_USER, role="admin")
+    return path
+
+
+def sign_in(browser: Any, url: str) -> dict[str, Any] | None:
+    """Sign in through the real form once; the browser state (login cookie) to reuse."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    form = page.get_by_test_id("stForm")
+    try:
+        form.wait_for(timeout=60_000)
+    except Exception:  # no form: the app has no sign-in
+        context.close()
+        return None
+    for _ in range(3):  # the cookie component's first rerun can swallow a click
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000
+        )
+        form.get_by_label("Username", exact=True).fill(BENCH_USER[0])
+        form.get_by_label("Password", exact=True).fill(BENCH_USER[1])
+        form.get_by_role("button", name="Sign in").click()
+        try:
+            page.get_by_text("Signed in as").wait_for(timeout=20_000)
+            break
+        except Exception:
+            continue
+    page.wait_for_function("() => document.cookie.includes('login')", timeout=60_000)
+    state: dict[str, Any] = context.storage_state()
+    context.close()
+    return state
+
+
+STATE: dict[str, Any] = {}
+
+
+def _open(browser: Any, url: str) -> tuple[Any, Any, float]:
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, storage_state=STATE.get("signed_in")
+    )
     page = context.new_page()
     started = time.perf_counter()
     page.goto(url, wait_until="commit")
@@ -231,8 +287,13 @@ def run_pages(
     pages = app_pages()
     result: dict[str, Any] = {"rows": rows, "pages": [], "concurrency": None}
     log_path = work_dir / "logs" / f"streamlit-{rows}.log"
-    with streamlit_server(data_dir, log_path) as (url, pid), sync_playwright() as playwright:
+    auth_file = bench_users(work_dir)
+    with (
+        streamlit_server(data_dir, log_path, auth_file) as (url, pid),
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        STATE["signed_in"] = sign_in(browser, url) if auth_file else None
         # The first page a fresh server renders also pays its imports: not a page cost.
         time_pages_together(browser, [page_url(url, pages[0], 400)])
         shift = 0

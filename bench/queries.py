@@ -85,8 +85,8 @@ def _warm_cache(data_dir: Path) -> Any:
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     from core import cache
 
-    for name in ("streamlit", "streamlit.runtime.caching.cache_data_api"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # Streamlit's loggers do not propagate and reset their level: silence warnings here.
+    logging.disable(logging.WARNING)
 
     cache.get_store.clear()
     cache.clear()
