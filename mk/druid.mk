@@ -17,4 +17,4 @@ druid-status:
 	$(DRUID_LOCAL) status
 
 druid-smoke: deps
-	$(PY) scripts/druid/smoke.py --parquet
+	$(PY) scripts/druid/smoke.py

@@ -28,7 +28,7 @@ from core.exports import AREAS
 from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
-from core.store import SalesStore
+from core.store import SalesStore, Scope
 from core.stores.druid import DruidStore
 from core.stores.druid_ingest import ETERNITY
 from core.stores.embedded import EmbeddedStore
@@ -51,12 +51,26 @@ def timed(call: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
+def write_druid(druid: DruidStore, lines: pl.DataFrame, started: float) -> None:
+    """Write and print when each stage began (checking, staging, indexing, loading)."""
+    stages: dict[str, float] = {}
+    druid.write(
+        lines, "append", progress=lambda stage, _f: stages.setdefault(stage, time.perf_counter())
+    )
+    marks = sorted(stages.items(), key=lambda item: item[1])
+    print("  druid stages: " + ", ".join(f"{name} at {at - started:.1f} s" for name, at in marks))
+    print(f"druid write (until queryable): {time.perf_counter() - started:.1f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--druid-url", default="http://127.0.0.1:8888")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the Druid datasource")
+    parser.add_argument("--reuse", action="store_true", help="skip the Druid write if done before")
+    parser.add_argument("--view", action="append", choices=list(VIEWS), help="only these views")
+    parser.add_argument("--area", action="append", choices=list(AREAS), help="only these areas")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -76,15 +90,21 @@ def main() -> int:
 
         druid = DruidStore(args.druid_url, f"bench_{args.rows}")
         started = time.perf_counter()
-        druid.write(lines, "append")
-        print(f"druid write (until queryable): {time.perf_counter() - started:.1f} s")
+        if args.reuse and druid.count_lines(Scope(), None) == len(lines):
+            print("druid: reusing the datasource an earlier run wrote (--reuse)")
+        else:
+            write_druid(druid, lines, started)
         try:
             stores: dict[str, SalesStore] = {"embedded": embedded, "druid": druid}
             print(f"\n{args.rows:,} lines; median of {args.repeat} after a warm-up, seconds\n")
             print("| view | area | embedded | druid |")
             print("|---|---|---:|---:|")
             for view_name, filters in VIEWS.items():
+                if args.view and view_name not in args.view:
+                    continue
                 for area, table in AREAS.items():
+                    if args.area and area not in args.area:
+                        continue
                     times = {}
                     for name, store in stores.items():
                         view = resolve_view(store, filters)
