@@ -1,11 +1,13 @@
 """A small, thread-safe HTTP client for Druid: SQL with typed parameters, tasks, status.
 
-Every call has a connect and a read timeout. Reads (SQL queries, status
-calls) are retried with back-off when Druid is unreachable or answers 502,
-503 or 504 (a router whose broker is restarting); a task submission is
-retried only when the connection itself failed, so a task is never
-submitted twice. Failures become `StoreError`s whose message a user can act
-on: Druid down, a timeout, or Druid's own error message.
+Every call has a connect and a read timeout (passed to Druid as the query's
+own timeout, so it stops working when we stop waiting). Reads (SQL queries,
+status calls) are retried with back-off when Druid is unreachable or answers
+502, 503 or 504 (a router whose broker is restarting), never after a read
+timeout; a task submission is retried only when the connection itself
+failed, so a task is never submitted twice. Failures become `StoreError`s
+whose message a user can act on: Druid down, a timeout, or Druid's own
+error message.
 """
 
 from __future__ import annotations
@@ -144,9 +146,7 @@ class DruidClient:
                 last = exc
                 continue  # nothing reached Druid: safe to retry even a submission
             except requests.Timeout as exc:
-                if idempotent:
-                    last = exc
-                    continue
+                # Not retried: a slow query asked again only adds load to a busy Druid.
                 waited = timeout or self.read_timeout
                 raise StoreError(
                     f"Druid at {self.url} did not answer within {waited:.0f} s"
@@ -166,11 +166,6 @@ class DruidClient:
             if not response.content:
                 return None
             return response.json()
-        if isinstance(last, requests.Timeout):
-            raise StoreError(
-                f"Druid at {self.url} did not answer within {timeout or self.read_timeout:.0f} s "
-                f"({self.retries} tries)"
-            ) from last
         if isinstance(last, DruidQueryError):
             raise last
         raise DruidUnavailable(
@@ -190,7 +185,8 @@ class DruidClient:
             "resultFormat": "array",
             "header": True,
             "parameters": list(parameters),
-            "context": dict(context or {}),
+            # Druid cancels the query when this client stops waiting for it.
+            "context": {"timeout": int((timeout or self.read_timeout) * 1000), **(context or {})},
         }
         rows = self.request("POST", "/druid/v2/sql", body, timeout=timeout)
         if not rows:
