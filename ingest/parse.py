@@ -86,7 +86,8 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
     """
     source = frame[column]
     if source.dtype.is_numeric():
-        return source.cast(pl.Float64), pl.repeat(False, frame.height, eager=True)
+        typed = source.cast(pl.Float64)
+        return typed, typed.is_nan().fill_null(False)  # NaN is not a number, as in text
     text = source if source.dtype == pl.String else source.cast(pl.String)
     if decimal_comma:
         typed = frame.select(_number(column, True)).to_series()
