@@ -78,6 +78,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(with --against NEW.json, else against --out)",
     )
     parser.add_argument("--against", type=Path, default=None)
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a line for the Notes section of the results (repeatable)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
     if args.quick:
         args.sizes, args.runs, args.no_concurrency = (QUICK_ROWS,), 1, True
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": [],
         "queries": [],
         "pages": [],
-        "notes": [],
+        "notes": list(args.note),
     }
     started = time.perf_counter()
     for rows in args.sizes:
