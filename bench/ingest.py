@@ -29,7 +29,10 @@ def ingest_once(source: Path, store_dir: Path) -> dict[str, Any]:
     )
     shutil.rmtree(store_dir, ignore_errors=True)
     if done.returncode != 0:
-        raise RuntimeError(f"ingest of {source.name} failed: {done.stderr[-2000:] or done.stdout}")
+        reason = done.stderr[-2000:] or done.stdout
+        if done.returncode < 0:  # killed by a signal: SIGKILL is usually the OOM killer
+            reason = f"killed by signal {-done.returncode} (out of memory?) {reason}"
+        raise RuntimeError(f"ingest of {source.name} failed: {reason}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -45,7 +48,16 @@ def run_ingest(
     records = []
     for suffix in formats:
         source = sample_file(work_dir, rows, suffix)
-        results = [ingest_once(source, work_dir / "tmp-ingest" / "sales") for _ in range(runs)]
+        results, failures = [], []
+        for _ in range(runs):
+            try:
+                results.append(ingest_once(source, work_dir / "tmp-ingest" / "sales"))
+            except RuntimeError as exc:  # e.g. the child killed for memory: report, go on
+                failures.append(str(exc)[:300])
+        if not results:
+            log(f"  ingest {rows:>11,} {suffix.lstrip('.')}: failed ({failures[0]})")
+            records.append({"rows": rows, "format": suffix.lstrip("."), "failed": failures})
+            continue
         seconds = Stat.of([r["seconds"] for r in results])
         record = {
             "rows": rows,
@@ -54,6 +66,7 @@ def run_ingest(
             "seconds": seconds.as_dict(),
             "rows_per_s": rows / seconds.median,
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "failed": failures,
             "stages": {
                 stage: Stat.of([r["timings"][stage] for r in results]).median
                 for stage in results[0]["timings"]

@@ -93,6 +93,10 @@ def markdown(results: dict[str, Any]) -> str:
             "|---:|---|---:|---|---:|---:|---:|---|",
         ]
         for r in results["ingest"]:
+            if "seconds" not in r:
+                out.append(f"| {label(r['rows'])} | {r['format']} | | failed | | | | "
+                           f"{r['failed'][0][:120]} |")  # fmt: skip
+                continue
             target = TARGET_PARQUET_ROWS_S if r["format"] == "parquet" else TARGET_CSV_ROWS_S
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
             out.append(
@@ -200,7 +204,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
 
     old_i = index(old.get("ingest", []), "rows", "format")
     for key, r in index(new.get("ingest", []), "rows", "format").items():
-        if key in old_i:
+        if key in old_i and "seconds" in r and "seconds" in old_i[key]:
             row(f"ingest {label(key[0])} {key[1]} s", old_i[key]["seconds"]["median"],
                 r["seconds"]["median"], "s")  # fmt: skip
     old_q = index(old.get("queries", []), "rows", "scenario", "area")
