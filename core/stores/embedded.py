@@ -28,7 +28,6 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from core.schema import STORED_COLUMNS, StoredLine
 from core.store import (
-    DISTINCT_MEASURES,
     MEASURE_DTYPES,
     MEASURES,
     Grain,
@@ -346,9 +345,13 @@ class EmbeddedStore:
             )
         replaced = self.count_lines(Scope(), window)
         # The predicate is built from two dates, never from user text.
-        predicate = f"sale_date >= '{window.start.isoformat()}' AND sale_date <= '{window.end.isoformat()}'"
+        predicate = (
+            f"sale_date >= '{window.start.isoformat()}' AND sale_date <= '{window.end.isoformat()}'"
+        )
         if self._table() is None:
-            write_deltalake(str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER)
+            write_deltalake(
+                str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER
+            )
         else:
             write_deltalake(
                 str(self.path),
@@ -421,5 +424,3 @@ class EmbeddedStore:
         """The latest `sold_at` stored (UTC), for freshness."""
         value = self._scan().select(pl.col("sold_at").max()).collect().item()
         return value if isinstance(value, datetime) else None
-
-
