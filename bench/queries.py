@@ -31,6 +31,10 @@ from core.stores.embedded import EmbeddedStore
 
 # A year back from the data's last day: the window a manager opens most.
 LAST_12_MONTHS = (date(2025, 11, 1), date(2026, 10, 31))
+NOISY_STREAMLIT_LOGGERS = (
+    "streamlit.runtime.caching.cache_data_api",
+    "streamlit.runtime.scriptrunner_utils.script_run_context",
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,10 @@ def _warm_cache(data_dir: Path) -> Any:
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     from core import cache
 
-    # Streamlit's loggers do not propagate and reset their level: silence warnings here.
-    logging.disable(logging.WARNING)
+    # Outside a server these two loggers warn on every cached call. They are disabled
+    # one by one: `logging.disable` would silence the project's own logs too.
+    for name in NOISY_STREAMLIT_LOGGERS:
+        logging.getLogger(name).disabled = True
 
     cache.get_store.clear()
     cache.clear()

@@ -119,8 +119,11 @@ def test_sessions_and_uploads_at_once(
     files = upload_files(tmp_path)
     timings: list[float] = []
     errors: list[str] = []
-    # One warm-up walk so the memory baseline includes imports and caches.
-    session(url, [], errors)
+    # One warm-up walk so the memory baseline includes imports and caches. In a thread,
+    # like the others: this one may already run pytest-playwright's event loop.
+    warm_up = threading.Thread(target=session, args=(url, [], errors))
+    warm_up.start()
+    warm_up.join()
     memory_before = rss_mb(pid)
 
     upload_results: list[int] = []
