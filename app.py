@@ -6,7 +6,9 @@ import streamlit as st
 
 from core.logs import bind, configure_logging, new_request_id
 from core.settings import load_settings
+from core.store import StoreError
 from ui.auth import logout_control, sign_in_form, signed_in_user
+from ui.page import store_error
 
 st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
 
@@ -58,6 +60,9 @@ bind(user=user.username, page=page.title)
 logout_control(user)
 try:
     page.run()
+except StoreError as exc:  # Druid down or slow mid-page: its reason, not a traceback
+    log.warning("store error on page: %s", exc)
+    store_error(exc)
 except Exception:  # the user gets a reference to quote; the log gets the traceback
     log.exception("page failed")
     st.error(

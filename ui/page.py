@@ -36,11 +36,7 @@ def begin(title: str, question: str) -> PageState:
         version = cache.data_version()
         view = cache.view_for(filters, allowed_branches(), version)
     except StoreError as exc:
-        reference = st.session_state.get("request_id", "-")
-        st.error(
-            f"The sales store cannot answer right now: {exc} (reference {reference})",
-            icon=":material/error:",
-        )
+        store_error(exc)
         st.stop()
     if view.window is None:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")
@@ -52,6 +48,15 @@ def begin(title: str, question: str) -> PageState:
         )
     st.caption(caption)
     return PageState(filters, view, version)
+
+
+def store_error(exc: StoreError) -> None:
+    """The banner for a store that cannot answer: its reason and the run's reference."""
+    reference = st.session_state.get("request_id", "-")
+    st.error(
+        f"The sales store cannot answer right now: {exc} (reference {reference})",
+        icon=":material/error:",
+    )
 
 
 def stop_if_empty(is_empty: bool, what: str) -> None:

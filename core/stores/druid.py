@@ -36,7 +36,7 @@ from core.store import (
 )
 from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
-from core.stores.druid_http import DruidClient, DruidQueryError, parameter
+from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout, parameter
 
 # Health checks of individual services must not hang the Diagnostics page.
 SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
@@ -90,6 +90,8 @@ class DruidStore:
             return None
         try:
             return self.client.sql(sql, params, context or druid_sql.query_context(self.timezone))
+        except DruidTimeout:
+            raise
         except DruidQueryError as exc:
             if exc.unknown_table:
                 return None

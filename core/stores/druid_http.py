@@ -4,7 +4,7 @@ Every call has a connect and a read timeout (passed to Druid as the query's
 own timeout, so it stops working when we stop waiting). Reads (SQL queries,
 status calls) are retried with back-off when Druid is unreachable or answers
 502, 503 or 504 (a router whose broker is restarting), never after a read
-timeout; a task submission is retried only when the connection itself
+timeout or Druid's own query timeout; a task submission is retried only when the connection itself
 failed, so a task is never submitted twice. Failures become `StoreError`s
 whose message a user can act on: Druid down, a timeout, or Druid's own
 error message.
@@ -52,6 +52,10 @@ class DruidQueryError(StoreError):
         return "not found" in self.druid_message and "Object" in self.druid_message
 
 
+class DruidTimeout(DruidQueryError):
+    """Druid stopped a query at its time limit; the message says what to do."""
+
+
 def parameter(value: str | int | float | date | datetime) -> SqlParameter:
     """A Druid SQL typed parameter; dates become midnight in the query's time zone."""
     if isinstance(value, bool):
@@ -81,6 +85,19 @@ def _druid_message(response: requests.Response) -> str:
             if body.get(key):
                 return str(body[key])
     return str(body)[:500]
+
+
+def _is_query_timeout(response: requests.Response) -> bool:
+    """Druid's own "Query timeout" answer (HTTP 504, category TIMEOUT)."""
+    if response.status_code != 504:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and (
+        body.get("error") == "Query timeout" or body.get("category") == "TIMEOUT"
+    )
 
 
 class DruidClient:
@@ -151,6 +168,15 @@ class DruidClient:
                 raise StoreError(
                     f"Druid at {self.url} did not answer within {waited:.0f} s"
                 ) from exc
+            if _is_query_timeout(response):
+                # Druid stopped the query at the context's time limit: asking again would
+                # only repeat the wait (a 504 from a router whose broker is away is retried).
+                raise DruidTimeout(
+                    "Druid stopped the query at its time limit: narrow the dates or "
+                    "filters, or try again when Druid is less busy",
+                    _druid_message(response),
+                    response.status_code,
+                )
             if response.status_code in RETRY_STATUSES and idempotent:
                 last = DruidQueryError(
                     f"Druid at {self.url} is not ready (HTTP {response.status_code})",
