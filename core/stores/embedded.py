@@ -8,6 +8,7 @@ exclusive file lock beside the table.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import re
@@ -208,17 +209,19 @@ class EmbeddedStore:
                     result = self._append(lines)
                 report("written", 1.0)
                 return result
-        except DeltaError as exc:
-            if "os error 28" in str(exc):  # ENOSPC, wrapped by object_store
-                raise StoreError(
-                    f"the disk holding {self.path} is full: nothing was written, the stored "
-                    "data is unchanged"
-                ) from exc
-            raise StoreError(f"the embedded store could not write: {_first_line(exc)}") from exc
-        except OSError as exc:
-            raise StoreError(
-                f"the embedded store could not write to {self.path}: {exc.strerror or exc}"
-            ) from exc
+        except (DeltaError, OSError) as exc:
+            raise self._write_failure(exc) from exc
+
+    def _write_failure(self, exc: DeltaError | OSError) -> StoreError:
+        """A failed write as a message fit for a user (deltalake wraps OS errors in text)."""
+        if getattr(exc, "errno", None) == errno.ENOSPC or "os error 28" in str(exc):
+            return StoreError(
+                f"the disk holding {self.path} is full: nothing was written, the stored "
+                "data is unchanged"
+            )
+        if isinstance(exc, OSError) and exc.strerror:
+            return StoreError(f"the embedded store could not write to {self.path}: {exc.strerror}")
+        return StoreError(f"the embedded store could not write: {_first_line(exc)}")
 
     def _stored_identities(self, lines: pl.DataFrame) -> pl.DataFrame:
         """Stored (invoice_id, line_no, sale_date) of lines sharing an identity with `lines`."""
@@ -292,7 +295,8 @@ class EmbeddedStore:
             # Only if the commit did not land do the files belong to nothing (a failure
             # after the commit, in a checkpoint say, must not delete stored data).
             after = self._table()
-            if after is None or not set(names) & set(after.files()):
+            committed = {uri.rsplit("/", 1)[-1] for uri in after.file_uris()} if after else set()
+            if not set(names) & committed:
                 for name in names:
                     (self.path / name).unlink(missing_ok=True)
             raise

@@ -92,6 +92,30 @@ def test_disk_full_during_write(tmp_path: Path) -> None:
         assert store.count_lines(Scope(), None) == 150
 
 
+def test_disk_full_at_the_commit(tmp_path: Path) -> None:
+    """The data file lands but the commit cannot: the file is removed, nothing changes.
+
+    tmpfs counts inodes as well as bytes: remounted with exactly one inode free,
+    the new data file takes it and the commit file finds none (ENOSPC).
+    """
+    with small_filesystem(tmp_path / "fs", "16m") as fs:
+        store = EmbeddedStore(fs / "sales")
+        store.write(_lines(100, 1, "A-"), "append")
+        before = _state(store)
+        files_before = sorted(p.name for p in (fs / "sales").iterdir())
+        used = subprocess.run(
+            ["df", "--output=iused", str(fs)], capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
+        subprocess.run(["mount", "-o", f"remount,nr_inodes={int(used) + 1}", str(fs)], check=True)
+        with pytest.raises(StoreError, match="is full: nothing was written"):
+            store.write(_lines(100, 2, "B-"), "append")
+        assert sorted(p.name for p in (fs / "sales").iterdir()) == files_before
+        subprocess.run(["mount", "-o", "remount,nr_inodes=4096", str(fs)], check=True)
+        assert _state(store) == before
+        store.write(_lines(100, 2, "B-"), "append")
+        assert store.count_lines(Scope(), None) == 200
+
+
 def test_disk_full_during_update_merge(tmp_path: Path) -> None:
     """Re-loading stored lines goes through a Delta merge: that path must fail cleanly too."""
     with small_filesystem(tmp_path / "fs", "1m") as fs:
