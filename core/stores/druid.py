@@ -36,6 +36,7 @@ from core.store import (
 )
 from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
+from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout, parameter
 
 # Health checks of individual services must not hang the Diagnostics page.
@@ -95,6 +96,8 @@ class DruidStore:
         except DruidQueryError as exc:
             if exc.unknown_table:
                 return None
+            if ingest.missing_flags(exc):
+                raise _NoFlags from exc
             raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
 
     def _aggregate_part(
@@ -104,15 +107,20 @@ class DruidStore:
         by: tuple[str, ...],
         grain: Grain | None,
         measures: tuple[str, ...],
+        orders_head: str | None = None,
     ) -> pl.DataFrame:
         """One query's rows as a typed frame (dates parsed)."""
         # A void scope is answered without a query (see _query); the SQL is built without it.
         buildable = Scope() if druid_sql.matches_nothing(scope) else scope
-        sql, params = druid_sql.aggregate(self.datasource, buildable, window, by, grain, measures)
+        sql, params = druid_sql.aggregate(
+            self.datasource, buildable, window, by, grain, measures, orders_head
+        )
         schema: dict[str, pl.DataType] = {column: pl.String() for column in by}
         if grain is not None:
             schema["period"] = pl.Date()
         schema.update({m: MEASURE_DTYPES[m] for m in measures})
+        if orders_head is not None:
+            schema[druid_sql.UNSURE] = pl.Int64()
         answer = self._query(sql, params, scope=scope)
         rows = answer[1] if answer else []
         raw = {name: pl.String() if dtype == pl.Date() else dtype for name, dtype in schema.items()}
@@ -129,25 +137,20 @@ class DruidStore:
         grain: Grain | None = None,
         measures: tuple[str, ...] = MEASURES,
     ) -> pl.DataFrame:
-        # Each exact distinct count is its own query, run concurrently: Druid plans several
-        # COUNT(DISTINCT) in one query as grouping sets, measured 3x slower than apart.
-        distinct = [m for m in measures if m in DISTINCT_MEASURES]
-        plain = tuple(m for m in measures if m not in DISTINCT_MEASURES)
-        parts: list[tuple[str, ...]] = [(m,) for m in distinct]
-        if plain or not parts:
-            parts.insert(0, plain)
-        if len(parts) == 1:
-            frames = [self._aggregate_part(scope, window, by, grain, parts[0])]
-        else:
-            futures = [
-                self._pool.submit(self._aggregate_part, scope, window, by, grain, part)
-                for part in parts
-            ]
-            frames = [future.result() for future in futures]
+        # `orders` is a sum of invoice heads where that is exact (core/stores/invoice_heads.py),
+        # beside the other sums. Each remaining exact distinct count is its own query, run
+        # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
+        # measured 3x slower than apart.
+        head = heads.head_column(by, scope.member_filters()) if "orders" in measures else None
+        try:
+            frames = self._run_parts(scope, window, by, grain, _parts(measures, head), head)
+        except _NoFlags:  # a datasource written before the flags: distinct counts only
+            head = None
+            frames = self._run_parts(scope, window, by, grain, _parts(measures, None), None)
         keys = [*by, "period"] if grain is not None else list(by)
-        if (
-            not keys
-        ):  # one row per part, even when nothing matched (a distinct count alone has none)
+        if head is not None:
+            frames[0] = self._recount_if_unsure(frames[0], scope, window, by, grain, keys)
+        if not keys:  # one row per part even when nothing matched (a lone distinct count has none)
             frames = [
                 pl.DataFrame([[None] * f.width], schema=f.schema, orient="row")
                 if f.is_empty()
@@ -167,6 +170,46 @@ class DruidStore:
                 pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m] != pl.Date()
             )
         return frame.sort(keys, nulls_last=True)
+
+    def _run_parts(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        parts: list[tuple[str, ...]],
+        head: str | None,
+    ) -> list[pl.DataFrame]:
+        def run(part: tuple[str, ...]) -> pl.DataFrame:
+            return self._aggregate_part(
+                scope, window, by, grain, part, head if "orders" in part else None
+            )
+
+        if len(parts) == 1:
+            return [run(parts[0])]
+        futures = [self._pool.submit(run, part) for part in parts]
+        return [future.result() for future in futures]
+
+    def _recount_if_unsure(
+        self,
+        frame: pl.DataFrame,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        keys: list[str],
+    ) -> pl.DataFrame:
+        """`orders` from an exact distinct count if any line's invoice heads do not count."""
+        unsure = frame[druid_sql.UNSURE].fill_null(0).sum()
+        frame = frame.drop(druid_sql.UNSURE)
+        if not unsure:
+            return frame
+        exact = self._aggregate_part(scope, window, by, grain, ("orders",))
+        if not keys:
+            count = exact["orders"].first() if exact.height else 0
+            return frame.with_columns(orders=pl.lit(count, dtype=pl.Int64))
+        recounted = frame.drop("orders").join(exact, on=keys, how="left", nulls_equal=True)
+        return recounted.with_columns(pl.col("orders").fill_null(0)).select(frame.columns)
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         druid_sql.check_dimension(column, druid_sql.TEXT_COLUMNS)
@@ -231,28 +274,35 @@ class DruidStore:
                 plan = self._plan_replace(lines, replace_window, exists)
             else:
                 plan = self._plan_append(lines, exists)
-            self._run(plan, lines, report)
+            self._run(plan, report)
             report("written", 1.0)
             return plan.result
 
+    def _stored_of(self, invoices: list[str], exists: bool) -> pl.DataFrame:
+        """What a write needs of the stored lines of `invoices` (see `ingest.with_flags`)."""
+        wanted = invoices if exists else []
+        return ingest.stored_lines(self.client, self.datasource, wanted, ingest.FLAG_INPUTS)
+
     def _plan_append(self, lines: pl.DataFrame, exists: bool) -> _Plan:
         window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        incoming_ms = lines["sold_at"].dt.epoch("ms")
-        chunks = ingest.chunks_of_ms(incoming_ms.unique().to_list())
-        stored = ingest.stored_identities(self.client, self.datasource, lines) if exists else None
-        updated = 0
-        replaced_per_chunk: dict[str, int] = {}
-        if stored is not None and not stored.is_empty():
-            updated = len(stored)
-            chunks |= ingest.chunks_of_ms(stored["sold_ms"].to_list())  # lines that moved month
-            replaced_per_chunk = _per_chunk(stored["sold_ms"])
+        incoming = ingest.to_staged(lines)
+        stored = self._stored_of(incoming["invoice_id"].unique().sort().to_list(), exists)
+        updated = stored.join(incoming, on=ingest.IDENTITY, how="semi")
+        others = stored.join(incoming, on=ingest.IDENTITY, how="anti")
+        flagged, restaged = ingest.with_flags(
+            self.client, self.datasource, incoming, others, self.timezone
+        )
+        staged = pl.concat([flagged, restaged])
+        # Updated lines may move month: their old months are rewritten as well.
+        moved_from = updated["sold_ms"]
+        chunks = ingest.chunks_of_ms(pl.concat([staged["sold_ms"], moved_from]).unique().to_list())
         return _Plan(
             chunks=sorted(chunks, key=lambda c: c.start),
             keep_existing=exists,
             drop_between=None,
-            result=WriteResult(len(lines) - updated, updated, 0, window),
-            incoming_per_chunk=_per_chunk(incoming_ms),
-            replaced_per_chunk=replaced_per_chunk,
+            result=WriteResult(len(lines) - len(updated), len(updated), 0, window),
+            staged=staged,
+            replaced_per_chunk=_per_chunk(pl.concat([moved_from, restaged["sold_ms"]])),
         )
 
     def _plan_replace(self, lines: pl.DataFrame, window: Window | None, exists: bool) -> _Plan:
@@ -268,31 +318,41 @@ class DruidStore:
                 f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
             )
         lo, hi = self._utc_bounds(window)
-        if exists and not lines.is_empty():
-            stored = ingest.stored_identities(self.client, self.datasource, lines)
-            elsewhere = stored.filter(
-                (pl.col("sold_ms") < int(lo.timestamp() * 1000))
-                | (pl.col("sold_ms") >= int(hi.timestamp() * 1000))
+        lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
+        incoming = ingest.to_staged(lines)
+        # Invoices that keep lines outside the window: the incoming ones, and stored ones
+        # cut by the window (only an invoice that is not uniform spans several days).
+        invoices = set(incoming["invoice_id"].to_list())
+        if exists:
+            invoices |= set(ingest.unsure_invoices(self.client, self.datasource, (lo, hi)))
+        stored = self._stored_of(sorted(invoices), exists)
+        kept = stored.filter((pl.col("sold_ms") < lo_ms) | (pl.col("sold_ms") >= hi_ms))
+        elsewhere = kept.join(incoming, on=ingest.IDENTITY, how="semi")
+        if not elsewhere.is_empty():
+            first = elsewhere.row(0, named=True)
+            day = datetime.fromtimestamp(first["sold_ms"] / 1000, tz=self.tz).date()
+            raise StoreError(
+                f"{len(elsewhere)} lines are already stored outside "
+                f"{window.start}..{window.end} "
+                f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
+                f"{day}); widen the range or append instead"
             )
-            if not elsewhere.is_empty():
-                first = elsewhere.row(0, named=True)
-                day = datetime.fromtimestamp(first["sold_ms"] / 1000, tz=self.tz).date()
-                raise StoreError(
-                    f"{len(elsewhere)} lines are already stored outside "
-                    f"{window.start}..{window.end} "
-                    f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
-                    f"{day}); widen the range or append instead"
-                )
+        flagged, restaged = ingest.with_flags(
+            self.client, self.datasource, incoming, kept, self.timezone
+        )
+        chunks = set(ingest.chunks_between(lo, hi - timedelta(milliseconds=1)))
+        chunks |= ingest.chunks_of_ms(restaged["sold_ms"].unique().to_list())
         replaced = self.count_lines(Scope(), window) if exists else 0
         return _Plan(
-            chunks=ingest.chunks_between(lo, hi - timedelta(milliseconds=1)),
+            chunks=sorted(chunks, key=lambda c: c.start),
             keep_existing=exists,
             drop_between=(lo, hi),
             result=WriteResult(len(lines), 0, replaced, window),
-            incoming_per_chunk=_per_chunk(lines["sold_at"].dt.epoch("ms")),
+            staged=pl.concat([flagged, restaged]),
+            replaced_per_chunk=_per_chunk(restaged["sold_ms"]),
         )
 
-    def _run(self, plan: _Plan, lines: pl.DataFrame, report: Progress) -> None:
+    def _run(self, plan: _Plan, report: Progress) -> None:
         kept = (
             ingest.chunk_counts(self.client, self.datasource, plan.chunks, plan.drop_between)
             if plan.keep_existing
@@ -302,7 +362,7 @@ class DruidStore:
         expected = {
             c.key: kept.get(c.key, 0)
             - plan.replaced_per_chunk.get(c.key, 0)
-            + plan.incoming_per_chunk.get(c.key, 0)
+            + plan.staged_per_chunk.get(c.key, 0)
             for c in plan.chunks
         }
         if sum(expected.values()) == 0:
@@ -316,9 +376,9 @@ class DruidStore:
         write_id = ingest.new_write_id()
         with ingest.Staging(self.staging_dir) as staging:
             staged = None
-            if not lines.is_empty():
+            if not plan.staged.is_empty():
                 report("staging", 0.1)
-                staged = staging.write(lines)
+                staged = staging.write(plan.staged)
             sql = ingest.replace_sql(
                 self.datasource,
                 plan.chunks,
@@ -443,8 +503,22 @@ class DruidStore:
         return f"druid-{newest}-{sum(int(row[1]) for row in answer[1])}"
 
 
+class _NoFlags(Exception):
+    """The datasource has no invoice flags yet (written by an older version)."""
+
+
+def _parts(measures: tuple[str, ...], head: str | None) -> list[tuple[str, ...]]:
+    """The queries of one aggregate: the sums (with `orders` if `head`), then each distinct."""
+    distinct = [m for m in measures if m in DISTINCT_MEASURES and not (m == "orders" and head)]
+    plain = tuple(m for m in measures if m not in distinct)
+    parts: list[tuple[str, ...]] = [(m,) for m in distinct]
+    if plain or not parts:
+        parts.insert(0, plain)
+    return parts
+
+
 class _Plan:
-    """What one write will do: which months it rewrites and what it reports."""
+    """What one write will do: which months it rewrites, what it stages, what it reports."""
 
     def __init__(
         self,
@@ -452,14 +526,15 @@ class _Plan:
         keep_existing: bool,
         drop_between: tuple[datetime, datetime] | None,
         result: WriteResult,
-        incoming_per_chunk: dict[str, int],
+        staged: pl.DataFrame,
         replaced_per_chunk: dict[str, int] | None = None,
     ) -> None:
         self.chunks = chunks
         self.keep_existing = keep_existing
         self.drop_between = drop_between
         self.result = result
-        self.incoming_per_chunk = incoming_per_chunk
+        self.staged = staged  # `ingest.STAGED_COLUMNS`: incoming lines and flag rewrites
+        self.staged_per_chunk = _per_chunk(staged["sold_ms"])
         self.replaced_per_chunk = replaced_per_chunk or {}
 
 

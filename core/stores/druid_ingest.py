@@ -31,8 +31,10 @@ from typing import Any
 import polars as pl
 
 from core.store import StoreError
+from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, parameter
 from core.stores.druid_sql import TEXT_COLUMNS, quote
+from core.stores.invoice_heads import FLAG_COLUMNS
 
 DOUBLE_COLUMNS: tuple[str, ...] = (
     "quantity",
@@ -44,10 +46,15 @@ DOUBLE_COLUMNS: tuple[str, ...] = (
     "cogs",
     "gross_profit",
 )
-LONG_COLUMNS: tuple[str, ...] = ("line_no",)
+LONG_COLUMNS: tuple[str, ...] = ("line_no", *FLAG_COLUMNS)
 # Datasource columns besides __time, in order. `write_id` tags every row a write produced:
 # the write is visible once every row of its chunks carries the new id.
 DATASOURCE_COLUMNS: tuple[str, ...] = (*TEXT_COLUMNS, *LONG_COLUMNS, *DOUBLE_COLUMNS, "write_id")
+# A staged line: `sold_ms` (UTC epoch milliseconds) becomes `__time`.
+STAGED_COLUMNS: tuple[str, ...] = ("sold_ms", *DATASOURCE_COLUMNS[:-1])
+IDENTITY: list[str] = ["invoice_id", "line_no"]
+# What a write reads of stored lines to set the flags of their invoices.
+FLAG_INPUTS: tuple[str, ...] = (*heads.INPUT_COLUMNS, *FLAG_COLUMNS)
 
 # MSQ needs a controller and at least one worker; two tasks fit the local Indexer's 4 slots.
 MAX_NUM_TASKS = 2
@@ -234,18 +241,23 @@ class Staging:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def write(self, lines: pl.DataFrame) -> Path:
+    def write(self, staged: pl.DataFrame) -> Path:
+        """Write `STAGED_COLUMNS` rows as the JSON lines the ingestion task reads."""
         assert self.directory is not None
         path = self.directory / "lines.json"
-        frame = lines.select(
-            pl.col("sold_at").dt.epoch("ms").alias("sold_ms"),
-            *[pl.col(c).cast(pl.String) for c in TEXT_COLUMNS],
-            *[pl.col(c).cast(pl.Int64) for c in LONG_COLUMNS],
-            *[pl.col(c).cast(pl.Float64) for c in DOUBLE_COLUMNS],
-        )
-        frame.write_ndjson(path)
+        staged.select(STAGED_COLUMNS).write_ndjson(path)
         os.chmod(path, 0o644)
         return path
+
+
+def to_staged(lines: pl.DataFrame) -> pl.DataFrame:
+    """Stored lines (`StoredLine`) in the datasource's columns, flags not yet set."""
+    return lines.select(
+        pl.col("sold_at").dt.epoch("ms").alias("sold_ms"),
+        *[pl.col(c).cast(pl.String) for c in TEXT_COLUMNS],
+        *[pl.col(c).cast(pl.Int64) for c in LONG_COLUMNS if c not in FLAG_COLUMNS],
+        *[pl.col(c).cast(pl.Float64) for c in DOUBLE_COLUMNS],
+    )
 
 
 def _task_error(client: DruidClient, task_id: str, status: dict[str, Any]) -> str:
@@ -373,15 +385,19 @@ def mark_unused(client: DruidClient, datasource: str, chunks: list[Chunk]) -> No
     )
 
 
-def stored_identities(client: DruidClient, datasource: str, lines: pl.DataFrame) -> pl.DataFrame:
-    """Stored (invoice_id, line_no, sold_ms) whose identity is among `lines`'.
+def stored_lines(
+    client: DruidClient, datasource: str, invoices: list[str], columns: tuple[str, ...]
+) -> pl.DataFrame:
+    """Every stored line of `invoices`: `columns` (`sold_ms` for `__time`), any month.
 
     A native scan with a structured `in` filter: no SQL text at all, and no
     SQL planning of a long IN list (2000 values take Druid 27's planner ~2 s;
     the native filter looks 20,000 up in under a second).
     """
-    schema = {"invoice_id": pl.String, "line_no": pl.Int64, "sold_ms": pl.Int64}
-    invoices = lines["invoice_id"].unique().sort().to_list()
+    types = {"sold_ms": pl.Int64, **{c: pl.String for c in TEXT_COLUMNS}}
+    types |= {c: pl.Int64 for c in LONG_COLUMNS} | {c: pl.Float64 for c in DOUBLE_COLUMNS}
+    schema = {c: types[c] for c in columns}
+    wanted = ["__time" if c == "sold_ms" else c for c in columns]
     found: list[pl.DataFrame] = []
     for offset in range(0, len(invoices), IDENTITY_BATCH):
         query = {
@@ -393,18 +409,25 @@ def stored_identities(client: DruidClient, datasource: str, lines: pl.DataFrame)
                 "dimension": "invoice_id",
                 "values": invoices[offset : offset + IDENTITY_BATCH],
             },
-            "columns": ["invoice_id", "line_no", "__time"],
+            "columns": wanted,
             "resultFormat": "compactedList",
         }
         for block in client.request("POST", "/druid/v2", query) or []:
             position = {name: i for i, name in enumerate(block["columns"])}
-            order = [position["invoice_id"], position["line_no"], position["__time"]]
-            rows = [[event[i] for i in order] for event in block["events"]]
+            # A column the datasource lacks (flags of lines written before them) is null.
+            order = [position.get(name) for name in wanted]
+            rows = [[None if i is None else event[i] for i in order] for event in block["events"]]
             if rows:
                 found.append(pl.DataFrame(rows, schema=schema, orient="row"))
-    stored = pl.concat(found) if found else pl.DataFrame(schema=schema)
+    return pl.concat(found) if found else pl.DataFrame(schema=schema)
+
+
+def stored_identities(client: DruidClient, datasource: str, lines: pl.DataFrame) -> pl.DataFrame:
+    """Stored (invoice_id, line_no, sold_ms) whose identity is among `lines`'."""
+    invoices = lines["invoice_id"].unique().sort().to_list()
+    stored = stored_lines(client, datasource, invoices, ("invoice_id", "line_no", "sold_ms"))
     wanted = lines.select("invoice_id", pl.col("line_no").cast(pl.Int64))
-    return stored.join(wanted, on=["invoice_id", "line_no"], how="semi")
+    return stored.join(wanted, on=IDENTITY, how="semi")
 
 
 def chunk_counts(
@@ -427,3 +450,64 @@ def chunk_counts(
         ]
     _, rows = client.sql(sql + " GROUP BY 1", params, {"sqlTimeZone": "UTC"})
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def with_flags(
+    client: DruidClient,
+    datasource: str,
+    incoming: pl.DataFrame,
+    others: pl.DataFrame,
+    timezone: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Invoice flags for a write: (incoming lines flagged, stored lines to rewrite).
+
+    `incoming` is `to_staged` lines; `others` the stored lines (`FLAG_INPUTS`)
+    of the same invoices that the write keeps. Flags are computed over both,
+    so a new line 1 takes the head from a stored line 2; stored lines whose
+    flags change are fetched whole and staged again with the new flags.
+    """
+    inputs = list(heads.INPUT_COLUMNS)
+    combined = pl.concat([incoming.select(inputs), others.select(inputs)])
+    flagged = heads.invoice_flags(combined, timezone).select(*IDENTITY, *FLAG_COLUMNS)
+    incoming_flagged = incoming.join(flagged, on=IDENTITY, how="left").select(STAGED_COLUMNS)
+    renewed = others.select(*IDENTITY, *FLAG_COLUMNS).join(flagged, on=IDENTITY, suffix="_new")
+    changed = renewed.filter(
+        pl.any_horizontal(pl.col(f).ne_missing(pl.col(f"{f}_new")) for f in FLAG_COLUMNS)
+    ).select(*IDENTITY, *[pl.col(f"{f}_new").alias(f) for f in FLAG_COLUMNS])
+    if changed.is_empty():
+        return incoming_flagged, incoming_flagged.clear()
+    invoices = changed["invoice_id"].unique().sort().to_list()
+    unflagged = tuple(c for c in STAGED_COLUMNS if c not in FLAG_COLUMNS)
+    whole = stored_lines(client, datasource, invoices, unflagged)
+    restage = whole.join(changed, on=IDENTITY, how="inner").select(STAGED_COLUMNS)
+    return incoming_flagged, restage
+
+
+def unsure_invoices(
+    client: DruidClient, datasource: str, between: tuple[datetime, datetime]
+) -> list[str]:
+    """Invoices flagged not uniform with a line in `between` (only those span several days).
+
+    Lines written before the flags existed have none, and count as unsure in
+    every read whatever is done here.
+    """
+    sql = (
+        f'SELECT "invoice_id" FROM {quote(datasource)} '
+        'WHERE "__time" >= ? AND "__time" < ? AND "invoice_uniform" = 0 '
+        'GROUP BY "invoice_id"'
+    )
+    params = [parameter(moment.astimezone(UTC).replace(tzinfo=None)) for moment in between]
+    try:
+        _, rows = client.sql(sql, params, {"sqlTimeZone": "UTC"})
+    except DruidQueryError as exc:
+        if missing_flags(exc):
+            return []
+        raise
+    return [str(row[0]) for row in rows]
+
+
+def missing_flags(error: DruidQueryError) -> bool:
+    """Druid refused a query because the datasource predates the invoice flags."""
+    return "not found in any table" in error.druid_message and any(
+        f"'{flag}'" in error.druid_message for flag in FLAG_COLUMNS
+    )

@@ -41,6 +41,8 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "payment_method",
 )
 
+HEAD_COLUMNS: tuple[str, ...] = ("invoice_head", "line_head", "product_head")
+
 MEASURE_SQL: dict[str, str] = {
     "gross_sales": 'SUM("gross_sales")',
     "discount": 'SUM("discount")',
@@ -110,6 +112,12 @@ def where(scope: Scope, window: Window | None) -> tuple[str, list[SqlParameter]]
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
+# Lines among a query's lines whose invoice heads cannot be trusted: the invoice is not
+# uniform, or the line predates the flags (null). Any such line and `orders` is recounted.
+UNSURE = "orders_unsure"
+UNSURE_SQL = 'SUM(CASE WHEN "invoice_uniform" = 1 THEN 0 ELSE 1 END)'
+
+
 def aggregate(
     datasource: str,
     scope: Scope,
@@ -117,8 +125,14 @@ def aggregate(
     by: tuple[str, ...],
     grain: Grain | None,
     measures: tuple[str, ...],
+    orders_head: str | None = None,
 ) -> tuple[str, list[SqlParameter]]:
-    """SQL for `SalesStore.aggregate`: one row per group of `by` (and `period`)."""
+    """SQL for `SalesStore.aggregate`: one row per group of `by` (and `period`).
+
+    With `orders_head` (see `core.stores.invoice_heads`), `orders` is the sum
+    of that head flag and the row also carries `UNSURE`, the number of lines
+    whose flags do not count (0 means the sum is the exact distinct count).
+    """
     unknown = set(measures) - set(MEASURE_SQL)
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
@@ -128,7 +142,12 @@ def aggregate(
         period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
         keys.append(period)
         select.append(f'{period} AS "period"')
-    select += [f"{MEASURE_SQL[m]} AS {quote(m)}" for m in measures]
+    sql_of = dict(MEASURE_SQL)
+    if orders_head is not None and "orders" in measures:
+        sql_of["orders"] = f"SUM({quote(check_dimension(orders_head, HEAD_COLUMNS))})"
+    select += [f"{sql_of[m]} AS {quote(m)}" for m in measures]
+    if orders_head is not None and "orders" in measures:
+        select.append(f"{UNSURE_SQL} AS {quote(UNSURE)}")
     if not select:
         select = ['COUNT(*) AS "lines"']
     text, params = where(scope, window)

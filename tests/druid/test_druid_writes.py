@@ -225,3 +225,86 @@ def test_empty_datasource_answers_like_an_empty_store(
         embedded.aggregate(Scope(), None, ("branch",), "month"),
         "empty grouped",
     )
+
+
+# Shapes of query whose orders come from invoice heads, and some that must count distinct.
+ORDER_SHAPES: tuple[tuple[tuple[str, ...], Scope], ...] = (
+    ((), Scope()),
+    (("salesperson",), Scope()),
+    (("customer_id",), Scope(branches=("Nairobi", "Mombasa"))),
+    (("product_line",), Scope()),
+    (("product_id",), Scope(salespeople=("Brian", "Alice"))),
+    ((), Scope(product_lines=("Dairy",))),
+    ((), Scope(product_lines=("Dairy", "Beverages"))),
+    (("branch",), Scope(products=("B2",))),
+)
+
+
+def stored_flags(druid: DruidStore, invoices: list[str]) -> list[tuple[object, ...]]:
+    _, rows = druid.client.sql(
+        'SELECT "invoice_id", "line_no", "invoice_head", "line_head", "invoice_uniform" '
+        f'FROM "{druid.datasource}" WHERE "invoice_id" IN ({", ".join("?" * len(invoices))})',
+        [{"type": "VARCHAR", "value": v} for v in invoices],
+    )
+    return sorted(tuple(row) for row in rows)  # a Druid scan orders by time only
+
+
+def assert_orders_equal(druid: DruidStore, embedded: EmbeddedStore, label: str) -> None:
+    for by, scope in ORDER_SHAPES:
+        for grain in (None, "day"):
+            assert_same(
+                druid.aggregate(scope, Q1_2025, by, grain, ("orders", "net_sales")),
+                embedded.aggregate(scope, Q1_2025, by, grain, ("orders", "net_sales")),
+                f"{label}: orders by {by} {grain} in {scope}",
+            )
+
+
+def test_orders_stay_exact_when_invoices_split_and_heads_move(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    druid, embedded = pair
+    # INV-113's only line is stored as line 2, so a line 1 arriving later takes the head.
+    base = canonical_frame().with_columns(
+        line_no=pl.when(pl.col("invoice_id") == "INV-113").then(2).otherwise(pl.col("line_no"))
+    )
+    for store in pair:
+        store.write(with_derived_measures(base), "append")
+    new_head = base.filter(pl.col("invoice_id") == "INV-113").with_columns(
+        line_no=pl.lit(1, pl.Int64), product_line=pl.lit("Beverages"), product_id=pl.lit("B2")
+    )
+    batch = pl.concat(
+        [
+            # A second salesperson on INV-111: the invoice is no longer uniform.
+            base.filter(pl.col("invoice_id") == "INV-111", pl.col("line_no") == 2).with_columns(
+                line_no=pl.lit(3, pl.Int64), salesperson=pl.lit("Alice")
+            ),
+            # A line 1 on INV-113: the head moves to it from the stored line 2.
+            new_head,
+            # A line of INV-112 on the next day.
+            base.filter(pl.col("invoice_id") == "INV-112").with_columns(
+                line_no=pl.lit(2, pl.Int64), sold_at=pl.col("sold_at") + pl.duration(days=1)
+            ),
+        ]
+    )
+    for store in pair:
+        store.write(with_derived_measures(batch), "append")
+    assert stored_flags(druid, ["INV-111", "INV-112", "INV-113"]) == [
+        ("INV-111", 1, 1, 1, 0),
+        ("INV-111", 2, 0, 1, 0),
+        ("INV-111", 3, 0, 0, 0),
+        ("INV-112", 1, 1, 1, 0),
+        ("INV-112", 2, 0, 0, 0),
+        ("INV-113", 1, 1, 1, 1),
+        ("INV-113", 2, 0, 1, 1),
+    ]
+    assert_orders_equal(druid, embedded, "split and moved")
+    assert_stores_equal(druid, embedded, "split and moved")
+
+    # Replacing 19-31 March drops INV-112's second day: its first line is uniform again.
+    window = Window(date(2025, 3, 19), date(2025, 3, 31))
+    kept = pl.concat([base.filter(pl.col("invoice_id").is_in(["INV-113", "INV-114"])), new_head])
+    for store in pair:
+        store.write(with_derived_measures(kept), "replace", window)
+    assert stored_flags(druid, ["INV-112"]) == [("INV-112", 1, 1, 1, 1)]
+    assert_orders_equal(druid, embedded, "after the replace")
+    assert_stores_equal(druid, embedded, "after the replace")
