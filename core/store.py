@@ -28,6 +28,9 @@ DIMENSIONS: tuple[str, ...] = (
     "payment_method",
 )
 
+# Attributes `aggregate` can return as of each group's most recent line.
+LATEST_COLUMNS: tuple[str, ...] = ("customer_name", "customer_type", "product_name", "product_line")
+
 SUM_MEASURES: tuple[str, ...] = (
     "gross_sales",
     "discount",
@@ -136,13 +139,18 @@ class SalesStore(Protocol):
         by: tuple[str, ...] = (),
         grain: Grain | None = None,
         measures: tuple[str, ...] = MEASURES,
+        latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         """Measures per group of `by` (and `period`, the bucket start, if `grain`).
 
         With no `by` and no `grain` the result has exactly one row, even when
         nothing matches (sums 0, counts 0, dates null). Sales are grouped by
         their business day in the business time zone. `orders` counts distinct
-        invoices, `customers` distinct non-empty customer ids.
+        invoices, `customers` distinct non-empty customer ids. Each column of
+        `latest` (one of `LATEST_COLUMNS`) follows the measures, holding its
+        value on the group's most recent line that has one (null only if no
+        line has): a customer's current name without grouping by every name
+        it ever had.
         """
         ...
 

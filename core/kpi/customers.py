@@ -69,38 +69,37 @@ def _quintile_score(frame: pl.DataFrame, value: str, best_high: bool, name: str)
 
 
 def segment_expr() -> pl.Expr:
+    """The segment of each (r_score, f_score, m_score) row: the first matching row of SEGMENTS."""
     fm = (pl.col("f_score") + pl.col("m_score")) / 2
-    expr: pl.Expr | pl.When | pl.Then | None = None
-    for name, r_lo, r_hi, fm_lo, fm_hi in SEGMENTS:
+    segment = pl.lit(None, dtype=pl.String)
+    for name, r_lo, r_hi, fm_lo, fm_hi in reversed(SEGMENTS):  # built inside out: first wins
         condition = pl.col("r_score").is_between(r_lo, r_hi) & fm.is_between(fm_lo, fm_hi)
-        expr = pl.when(condition).then(pl.lit(name)) if expr is None else expr.when(condition).then(pl.lit(name))  # type: ignore[union-attr]
-    assert expr is not None
-    return expr.otherwise(pl.lit(None, dtype=pl.String))  # type: ignore[union-attr]
+        segment = pl.when(condition).then(pl.lit(name)).otherwise(segment)
+    return segment
 
 
 def first_purchases(store: SalesStore, view: View) -> pl.DataFrame:
     """customer_id -> first-ever purchase day in scope."""
     frame = store.aggregate(view.scope, None, by=("customer_id",), measures=("first_sale",))
-    return frame.filter(pl.col("customer_id").is_not_null()).rename({"first_sale": "first_purchase"})
-
-
-def _customer_attributes(store: SalesStore, view: View) -> pl.DataFrame:
-    frame = store.aggregate(
-        view.scope, view.window, by=("customer_id", "customer_name", "customer_type"),
-        measures=("last_sale",),
-    ).filter(pl.col("customer_id").is_not_null())
-    return (
-        frame.sort(["customer_id", "last_sale"], descending=[False, True], nulls_last=True)
-        .unique("customer_id", keep="first", maintain_order=True)
-        .select("customer_id", "customer_name", "customer_type")
+    return frame.filter(pl.col("customer_id").is_not_null()).rename(
+        {"first_sale": "first_purchase"}
     )
 
 
 CUSTOMER_SCHEMA = {
-    "customer_id": pl.String, "customer_name": pl.String, "customer_type": pl.String,
-    "first_purchase": pl.Date, "last_purchase": pl.Date, "recency_days": pl.Int64,
-    "frequency": pl.Int64, "monetary": pl.Float64, "gross_profit": pl.Float64,
-    "r_score": pl.Int64, "f_score": pl.Int64, "m_score": pl.Int64, "segment": pl.String,
+    "customer_id": pl.String,
+    "customer_name": pl.String,
+    "customer_type": pl.String,
+    "first_purchase": pl.Date,
+    "last_purchase": pl.Date,
+    "recency_days": pl.Int64,
+    "frequency": pl.Int64,
+    "monetary": pl.Float64,
+    "gross_profit": pl.Float64,
+    "r_score": pl.Int64,
+    "f_score": pl.Int64,
+    "m_score": pl.Int64,
+    "segment": pl.String,
 }
 
 
@@ -109,23 +108,31 @@ def rfm(store: SalesStore, view: View) -> pl.DataFrame:
     if view.window is None:
         return pl.DataFrame(schema=CUSTOMER_SCHEMA)
     active = store.aggregate(
-        view.scope, view.window, by=("customer_id",),
+        view.scope,
+        view.window,
+        by=("customer_id",),
         measures=("net_sales", "gross_profit", "orders", "last_sale"),
+        latest=("customer_name", "customer_type"),  # as on the customer's latest sale
     ).filter(pl.col("customer_id").is_not_null())
     if active.is_empty():
         return pl.DataFrame(schema=CUSTOMER_SCHEMA)
-    table = active.rename({"orders": "frequency", "net_sales": "monetary", "last_sale": "last_purchase"})
+    table = active.rename(
+        {"orders": "frequency", "net_sales": "monetary", "last_sale": "last_purchase"}
+    )
     table = table.with_columns(
-        recency_days=(pl.lit(view.window.end) - pl.col("last_purchase")).dt.total_days().cast(pl.Int64)
+        recency_days=(pl.lit(view.window.end) - pl.col("last_purchase"))
+        .dt.total_days()
+        .cast(pl.Int64)
     )
     table = _quintile_score(table, "recency_days", best_high=False, name="r_score")
     table = _quintile_score(table, "frequency", best_high=True, name="f_score")
     table = _quintile_score(table, "monetary", best_high=True, name="m_score")
     table = table.with_columns(segment=segment_expr())
     table = table.join(first_purchases(store, view), on="customer_id", how="left")
-    table = table.join(_customer_attributes(store, view), on="customer_id", how="left")
-    return table.select(list(CUSTOMER_SCHEMA)).cast(CUSTOMER_SCHEMA).sort(  # type: ignore[arg-type]
-        ["monetary", "customer_id"], descending=[True, False]
+    return (
+        table.select(list(CUSTOMER_SCHEMA))
+        .cast(CUSTOMER_SCHEMA)  # type: ignore[arg-type]
+        .sort(["monetary", "customer_id"], descending=[True, False])
     )
 
 
@@ -157,13 +164,20 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     `customers` is how many of the cohort bought in that month, `cohort_size`
     how many the cohort has, `retention_pct` their ratio.
     """
-    schema = {"cohort": pl.String, "months_since": pl.Int64, "customers": pl.Int64,
-              "cohort_size": pl.Int64, "retention_pct": pl.Float64}
+    schema = {
+        "cohort": pl.String,
+        "months_since": pl.Int64,
+        "customers": pl.Int64,
+        "cohort_size": pl.Int64,
+        "retention_pct": pl.Float64,
+    }
     if view.window is None:
         return pl.DataFrame(schema=schema)
-    firsts = first_purchases(store, view).with_columns(
-        cohort_start=pl.col("first_purchase").dt.truncate("1mo")
-    ).filter(pl.col("first_purchase").is_between(view.window.start, view.window.end))
+    firsts = (
+        first_purchases(store, view)
+        .with_columns(cohort_start=pl.col("first_purchase").dt.truncate("1mo"))
+        .filter(pl.col("first_purchase").is_between(view.window.start, view.window.end))
+    )
     # Only whether a customer bought in a month matters: a line count, not distinct orders.
     activity = store.aggregate(
         view.scope, view.window, by=("customer_id",), grain="month", measures=("lines",)
@@ -172,7 +186,8 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     joined = activity.join(firsts, on="customer_id", how="inner").with_columns(
         months_since=(
             (pl.col("period").dt.year() - pl.col("cohort_start").dt.year()) * 12
-            + pl.col("period").dt.month() - pl.col("cohort_start").dt.month()
+            + pl.col("period").dt.month()
+            - pl.col("cohort_start").dt.month()
         ).cast(pl.Int64)
     )
     counts = joined.group_by("cohort_start", "months_since").agg(customers=pl.len())
@@ -188,16 +203,25 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     )
 
 
-def new_vs_returning(store: SalesStore, view: View, customers: pl.DataFrame | None = None) -> pl.DataFrame:
+def new_vs_returning(
+    store: SalesStore, view: View, customers: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Active customers split by whether their first-ever purchase is inside the window."""
-    schema = {"status": pl.String, "customers": pl.Int64, "net_sales": pl.Float64,
-              "orders": pl.Int64, "share_of_customers": pl.Float64}
+    schema = {
+        "status": pl.String,
+        "customers": pl.Int64,
+        "net_sales": pl.Float64,
+        "orders": pl.Int64,
+        "share_of_customers": pl.Float64,
+    }
     table = customers if customers is not None else rfm(store, view)
     if view.window is None or table.is_empty():
         return pl.DataFrame(schema=schema)
     window = view.window
     labelled = table.with_columns(
-        status=pl.when(pl.col("first_purchase") >= window.start).then(pl.lit("new")).otherwise(pl.lit("returning"))
+        status=pl.when(pl.col("first_purchase") >= window.start)
+        .then(pl.lit("new"))
+        .otherwise(pl.lit("returning"))
     )
     summary = labelled.group_by("status").agg(
         customers=pl.len(), net_sales=pl.col("monetary").sum(), orders=pl.col("frequency").sum()
@@ -206,9 +230,13 @@ def new_vs_returning(store: SalesStore, view: View, customers: pl.DataFrame | No
     summary = everyone.join(summary, on="status", how="left").with_columns(
         pl.col("customers", "orders").fill_null(0), pl.col("net_sales").fill_null(0.0)
     )
-    return summary.with_columns(
-        share_of_customers=ratio(pl.col("customers"), pl.col("customers").sum())
-    ).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+    return (
+        summary.with_columns(
+            share_of_customers=ratio(pl.col("customers"), pl.col("customers").sum())
+        )
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+    )
 
 
 def concentration(customers: pl.DataFrame) -> pl.DataFrame:
@@ -216,20 +244,29 @@ def concentration(customers: pl.DataFrame) -> pl.DataFrame:
 
     The top x% is the first ceil(x n) customers in net-sales order (ties by id).
     """
-    total = customers["monetary"].sum() if not customers.is_empty() else 0.0
+    total = float(customers["monetary"].sum()) if not customers.is_empty() else 0.0
     ordered = customers.sort(["monetary", "customer_id"], descending=[True, False])
     rows = []
     for top in CONCENTRATION_TOPS:
         count = math.ceil(top * ordered.height)
-        top_sales = ordered.head(count)["monetary"].sum() if count else 0.0
-        rows.append({
-            "top_pct": top,
-            "customers": count,
-            "net_sales": float(top_sales),
-            "share_of_net_sales": (top_sales / total) if total else None,
-        })
-    return pl.DataFrame(rows, schema={"top_pct": pl.Float64, "customers": pl.Int64,
-                                      "net_sales": pl.Float64, "share_of_net_sales": pl.Float64})
+        top_sales = float(ordered.head(count)["monetary"].sum()) if count else 0.0
+        rows.append(
+            {
+                "top_pct": top,
+                "customers": count,
+                "net_sales": float(top_sales),
+                "share_of_net_sales": (top_sales / total) if total else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "top_pct": pl.Float64,
+            "customers": pl.Int64,
+            "net_sales": pl.Float64,
+            "share_of_net_sales": pl.Float64,
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -20,23 +20,24 @@ PRODUCT_MEASURES = ("net_sales", "cogs", "gross_profit", "units", "orders", "las
 
 
 def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
-    """Each product's latest name and product line in scope (over all time)."""
+    """Each product's name and product line on its latest sale in scope (over all time)."""
     frame = store.aggregate(
-        view.scope, None, by=("product_id", "product_name", "product_line"),
+        view.scope,
+        None,
+        by=("product_id",),
         measures=("last_sale",),
+        latest=("product_name", "product_line"),
     )
-    return (
-        frame.sort(["product_id", "last_sale", "product_name"], descending=[False, True, False])
-        .unique("product_id", keep="first", maintain_order=True)
-        .select("product_id", "product_name", "product_line")
-    )
+    return frame.select("product_id", "product_name", "product_line")
 
 
 def abc_classes(net_sales: pl.Expr, cumulative_before: pl.Expr) -> pl.Expr:
     """A while the share before the item is under 80%, B under 95%, else C."""
     return (
-        pl.when(cumulative_before < A_LIMIT).then(pl.lit("A"))
-        .when(cumulative_before < B_LIMIT).then(pl.lit("B"))
+        pl.when(cumulative_before < A_LIMIT)
+        .then(pl.lit("A"))
+        .when(cumulative_before < B_LIMIT)
+        .then(pl.lit("B"))
         .otherwise(pl.lit("C"))
     )
 
@@ -52,9 +53,12 @@ def products(store: SalesStore, view: View) -> pl.DataFrame:
     if view.window is None:
         current = pl.DataFrame(schema={"product_id": pl.String})
     else:
-        current = store.aggregate(view.scope, view.window, by=("product_id",), measures=PRODUCT_MEASURES)
+        current = store.aggregate(
+            view.scope, view.window, by=("product_id",), measures=PRODUCT_MEASURES
+        )
     table = attributes.join(current, on="product_id", how="left").with_columns(
-        pl.col(m).fill_null(0) for m in ("net_sales", "cogs", "gross_profit", "units", "orders")
+        pl.col(m).fill_null(0)
+        for m in ("net_sales", "cogs", "gross_profit", "units", "orders")
         if m in current.columns
     )
     if "net_sales" not in table.columns:
@@ -81,9 +85,19 @@ def products(store: SalesStore, view: View) -> pl.DataFrame:
             days_since_last_sale=(pl.lit(view.window.end) - pl.col("last_sale")).dt.total_days(),
         )
     return table.select(
-        "product_id", "product_name", "product_line", "net_sales", "gross_profit",
-        "gross_margin_pct", "units", "avg_selling_price", "cumulative_share", "abc_class",
-        "orders", "last_sale", *(["slow_mover", "days_since_last_sale"] if view.window else []),
+        "product_id",
+        "product_name",
+        "product_line",
+        "net_sales",
+        "gross_profit",
+        "gross_margin_pct",
+        "units",
+        "avg_selling_price",
+        "cumulative_share",
+        "abc_class",
+        "orders",
+        "last_sale",
+        *(["slow_mover", "days_since_last_sale"] if view.window else []),
     )
 
 
@@ -93,8 +107,11 @@ def abc_summary(table: pl.DataFrame) -> pl.DataFrame:
     return (
         table.filter(pl.col("abc_class").is_not_null())
         .group_by("abc_class")
-        .agg(products=pl.len(), net_sales=pl.col("net_sales").sum(),
-             gross_profit=pl.col("gross_profit").sum())
+        .agg(
+            products=pl.len(),
+            net_sales=pl.col("net_sales").sum(),
+            gross_profit=pl.col("gross_profit").sum(),
+        )
         .with_columns(share_of_net_sales=ratio(pl.col("net_sales"), pl.lit(total)))
         .sort("abc_class")
     )

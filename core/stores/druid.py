@@ -136,6 +136,7 @@ class DruidStore:
         by: tuple[str, ...] = (),
         grain: Grain | None = None,
         measures: tuple[str, ...] = MEASURES,
+        latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         # `orders` is a sum of invoice heads where that is exact (core/stores/invoice_heads.py),
         # beside the other sums. Each remaining exact distinct count is its own query, run
@@ -143,10 +144,11 @@ class DruidStore:
         # measured 3x slower than apart.
         head = heads.head_column(by, scope.member_filters()) if "orders" in measures else None
         try:
-            frames = self._run_parts(scope, window, by, grain, _parts(measures, head), head)
+            parts = _parts(measures, head)
+            frames = self._run_parts(scope, window, by, grain, parts, head, latest)
         except _NoFlags:  # a datasource written before the flags: distinct counts only
             head = None
-            frames = self._run_parts(scope, window, by, grain, _parts(measures, None), None)
+            frames = self._run_parts(scope, window, by, grain, _parts(measures, None), None, latest)
         keys = [*by, "period"] if grain is not None else list(by)
         if head is not None:
             frames[0] = self._recount_if_unsure(frames[0], scope, window, by, grain, keys)
@@ -163,7 +165,7 @@ class DruidStore:
                 frame = frame.join(other, on=keys, how="full", coalesce=True, nulls_equal=True)
             else:
                 frame = pl.concat([frame, other], how="horizontal")
-        frame = frame.select(*keys, *measures)
+        frame = frame.select(*keys, *measures, *latest)
         if not keys:
             # SQL sums over no rows are null; the protocol wants 0 (dates stay null).
             return frame.with_columns(
@@ -179,16 +181,65 @@ class DruidStore:
         grain: Grain | None,
         parts: list[tuple[str, ...]],
         head: str | None,
+        latest: tuple[str, ...] = (),
     ) -> list[pl.DataFrame]:
-        def run(part: tuple[str, ...]) -> pl.DataFrame:
+        """Run the parts side by side, and the latest values as one more part."""
+
+        def run(index: int) -> pl.DataFrame:
+            if index == len(parts):
+                return self._latest_part(scope, window, by, grain, latest)
+            part = parts[index]
             return self._aggregate_part(
                 scope, window, by, grain, part, head if "orders" in part else None
             )
 
-        if len(parts) == 1:
-            return [run(parts[0])]
-        futures = [self._pool.submit(run, part) for part in parts]
+        count = len(parts) + (1 if latest else 0)
+        if count == 1:
+            return [run(0)]
+        futures = [self._pool.submit(run, index) for index in range(count)]
         return [future.result() for future in futures]
+
+    def _latest_part(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        latest: tuple[str, ...],
+    ) -> pl.DataFrame:
+        """Per group, each `latest` column's value on the last line that has one."""
+        buildable = Scope() if druid_sql.matches_nothing(scope) else scope
+        sql, params = druid_sql.latest_values(self.datasource, buildable, window, by, grain, latest)
+        keys = [*by, "period"] if grain is not None else list(by)
+        schema: dict[str, pl.DataType] = {column: pl.String() for column in keys}
+        schema.update({c: pl.String() for c in latest})
+        schema[druid_sql.LATEST_TIME] = pl.Int64()
+        answer = self._query(sql, params, scope=scope)
+        combos = pl.DataFrame(answer[1] if answer else [], schema=schema, orient="row")
+        if grain is not None:
+            combos = combos.with_columns(pl.col("period").str.to_date("%Y-%m-%d"))
+        picked = []
+        for column in latest:
+            # Ties in time go to the smaller value, so the answer does not depend on row order.
+            order = [*keys, druid_sql.LATEST_TIME, column]
+            picked.append(
+                combos.filter(pl.col(column).is_not_null())
+                .sort(order, descending=[False] * len(keys) + [True, False])
+                .unique(keys or None, keep="first", maintain_order=True)
+                .select(*keys, column)
+            )
+        if not keys:  # one row, like the sums beside it
+            return pl.DataFrame(
+                {
+                    c: [f[c].first() if f.height else None]
+                    for c, f in zip(latest, picked, strict=True)
+                },
+                schema={c: pl.String for c in latest},
+            )
+        groups = combos.select(keys).unique()
+        for frame in picked:
+            groups = groups.join(frame, on=keys, how="left", nulls_equal=True)
+        return groups
 
     def _recount_if_unsure(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.store import DIMENSIONS, MEASURES, Grain, Scope, Window
+from core.store import DIMENSIONS, LATEST_COLUMNS, MEASURES, Grain, Scope, Window
 from core.stores.druid_http import SqlParameter, parameter
 
 # Druid period per grain; TIME_FLOOR aligns P1W to Monday and P3M to calendar quarters
@@ -155,6 +155,36 @@ def aggregate(
     if keys:
         sql += f" GROUP BY {', '.join(keys)}"
     return sql, params
+
+
+LATEST_TIME = "latest_ms"
+
+
+def latest_values(
+    datasource: str,
+    scope: Scope,
+    window: Window | None,
+    by: tuple[str, ...],
+    grain: Grain | None,
+    latest: tuple[str, ...],
+) -> tuple[str, list[SqlParameter]]:
+    """Each combination of `latest` values per group, with its last sale (`LATEST_TIME`).
+
+    The store keeps, per group and column, the value of the combination sold
+    last. Druid's own LATEST() would do it in one pass but costs 3-15x this
+    group-by here: it reserves its full byte budget for every group.
+    """
+    columns = [quote(check_dimension(c, LATEST_COLUMNS)) for c in latest]
+    keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
+    select = list(keys)
+    if grain is not None:
+        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
+        keys.append(period)
+        select.append(f'{period} AS "period"')
+    select += [*columns, f'TIMESTAMP_TO_MILLIS(MAX("__time")) AS {quote(LATEST_TIME)}']
+    text, params = where(scope, window)
+    groups = ", ".join([*keys, *columns])
+    return f"SELECT {', '.join(select)} FROM {quote(datasource)}{text} GROUP BY {groups}", params
 
 
 def distinct_values(datasource: str, column: str, scope: Scope) -> tuple[str, list[SqlParameter]]:

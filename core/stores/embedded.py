@@ -25,10 +25,11 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from core.schema import STORED_COLUMNS, StoredLine
 from core.store import (
+    LATEST_COLUMNS,
     MEASURE_DTYPES,
     MEASURES,
     Grain,
@@ -47,9 +48,13 @@ from core.stores.buckets import bucket_start
 ROW_GROUP_SIZE = 131_072
 WRITER = WriterProperties(max_row_group_size=ROW_GROUP_SIZE, compression="ZSTD")
 # New lines are written as files of at most this many lines, in parallel, and
-# committed together: deltalake's own writer encodes on one core (0.85 s per
-# 1M lines here), two files at once take about half that on this 2-core machine.
+# committed together: one Parquet file encodes on one core (0.76 s per 1M lines
+# here), two files at once take about half that on this 2-core machine.
 FILE_ROWS = 2_000_000
+PARALLEL_FILES = 2
+# A write is split for parallelism only into files of at least this many lines:
+# smaller files would cost the readers more than the writer saves.
+MIN_SPLIT_ROWS = 250_000
 # Columns whose min/max go into the Delta log: the date prunes whole files;
 # text bounds would need truncation rules and prune nothing here.
 STATS_COLUMNS = ("sale_date", "line_no", "invoice_key", "customer_key")
@@ -73,6 +78,17 @@ def _measure_exprs(measures: tuple[str, ...]) -> list[pl.Expr]:
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
     return [exprs[m].cast(MEASURE_DTYPES[m]).alias(m) for m in measures]
+
+
+def _latest_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
+    unknown = set(columns) - set(LATEST_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a latest-value column: {sorted(unknown)}")
+    # The value on the latest line that has one (Druid's LATEST skips nulls the same way).
+    return [
+        pl.col(c).get(pl.when(pl.col(c).is_not_null()).then(pl.col("sold_at")).arg_max()).alias(c)
+        for c in columns
+    ]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -131,6 +147,7 @@ class EmbeddedStore:
         by: tuple[str, ...] = (),
         grain: Grain | None = None,
         measures: tuple[str, ...] = MEASURES,
+        latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         frame = self._select(scope, window)
         # Customers are grouped by their integer key (one key per id, see core/keys.py):
@@ -139,7 +156,7 @@ class EmbeddedStore:
         keys: list[str | pl.Expr] = [("customer_key" if c == "customer_id" else c) for c in by]
         if grain is not None:
             keys.append(bucket_start(pl.col("sale_date"), grain).alias("period"))
-        exprs = _measure_exprs(measures)
+        exprs = _measure_exprs(measures) + _latest_exprs(latest)
         if not keys:
             return frame.select(exprs).collect()
         if by_key:
@@ -148,9 +165,8 @@ class EmbeddedStore:
         if by_key:
             result = result.drop("customer_key")
         order = [*by, "period"] if grain is not None else list(by)
-        return result.select(*by, *(["period"] if grain is not None else []), *measures).sort(
-            order, nulls_last=True
-        )
+        period = ["period"] if grain is not None else []
+        return result.select(*by, *period, *measures, *latest).sort(order, nulls_last=True)
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         values = (
@@ -270,9 +286,11 @@ class EmbeddedStore:
         with `write_deltalake`.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        parts = [lines.slice(i, FILE_ROWS) for i in range(0, max(len(lines), 1), FILE_ROWS)]
-        if len(parts) > 1 and len(parts[-1]) < FILE_ROWS // 4:  # no tiny last file
-            parts[-2:] = [pl.concat(parts[-2:])]
+        count = max(
+            -(-len(lines) // FILE_ROWS), min(PARALLEL_FILES, len(lines) // MIN_SPLIT_ROWS), 1
+        )
+        size = -(-max(len(lines), 1) // count)  # equal parts, time-ordered like the lines
+        parts = [lines.slice(i * size, size) for i in range(count)]
         names = [f"part-{uuid.uuid4()}-c000.zstd.parquet" for _ in parts]
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:  # Polars' writer releases the GIL
@@ -290,7 +308,8 @@ class EmbeddedStore:
                 schema = Schema.from_arrow(lines.head(0).to_arrow().schema)
                 create_table_with_add_actions(str(self.path), schema, actions, mode="append")
             else:
-                table.create_write_transaction(actions, mode="append", schema=table.schema())
+                adds: list[AddAction | RemoveAction] = list(actions)
+                table.create_write_transaction(adds, mode="append", schema=table.schema())
         except BaseException:
             # Only if the commit did not land do the files belong to nothing (a failure
             # after the commit, in a checkpoint say, must not delete stored data).

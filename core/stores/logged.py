@@ -104,10 +104,11 @@ class LoggedStore:
         by: tuple[str, ...] = (),
         grain: Grain | None = None,
         measures: tuple[str, ...] = MEASURES,
+        latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         return self._call(
             "aggregate",
-            lambda: self.inner.aggregate(scope, window, by, grain, measures),
+            lambda: self.inner.aggregate(scope, window, by, grain, measures, latest),
             by=list(by),
             grain=grain,
             window=None if window is None else f"{window.start}..{window.end}",

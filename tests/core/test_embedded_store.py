@@ -57,7 +57,8 @@ def test_reloaded_line_replaces_its_old_version(tmp_path: Path, lines: pl.DataFr
     store = EmbeddedStore(tmp_path / "sales")
     store.write(lines, "append")
     corrected = lines.head(1).with_columns(
-        discount=pl.lit(0.0), net_sales=pl.col("gross_sales"),
+        discount=pl.lit(0.0),
+        net_sales=pl.col("gross_sales"),
         gross_profit=pl.col("gross_sales") - pl.col("cogs"),
     )
     delta = corrected["net_sales"][0] - lines["net_sales"][0]
@@ -77,7 +78,9 @@ def test_replace_swaps_exactly_the_window(tmp_path: Path, lines: pl.DataFrame) -
     result = store.write(replacement, "replace", march)
     assert result.replaced == len(in_march)
     assert _totals(store, march)["lines"] == 10
-    assert _totals(store, march)["net_sales"] == pytest.approx(replacement["net_sales"].sum(), abs=0.005)
+    assert _totals(store, march)["net_sales"] == pytest.approx(
+        replacement["net_sales"].sum(), abs=0.005
+    )
     assert _totals(store, Window(date(2025, 1, 1), date(2026, 2, 28))) == outside_before
 
 
@@ -130,6 +133,44 @@ def _data_files(path: Path) -> set[str]:
 
 
 @pytest.mark.slow
+def test_latest_values_follow_the_most_recent_line(tmp_path: Path) -> None:
+    from core.schema import with_derived_measures
+    from tests.fixtures.hand_fixture import canonical_frame
+
+    base = canonical_frame().filter(pl.col("customer_id") == "K01").sort("sold_at")
+    # K01 renamed on its last invoice; its first invoice carries a different type.
+    renamed = base.with_columns(
+        customer_name=pl.when(pl.col("sold_at") == pl.col("sold_at").max())
+        .then(pl.lit("Baraka Traders Ltd"))
+        .otherwise(pl.lit("Baraka Traders")),
+        customer_type=pl.when(pl.col("sold_at") == pl.col("sold_at").min())
+        .then(pl.lit("Retail"))
+        .otherwise(pl.lit("Wholesale")),
+    )
+    store = EmbeddedStore(tmp_path / "sales")
+    assert store.aggregate(
+        Scope(), None, measures=("lines",), latest=("customer_name",)
+    ).to_dicts() == [{"lines": 0, "customer_name": None}]
+    store.write(with_derived_measures(renamed), "append")
+    by_customer = store.aggregate(
+        Scope(), None, ("customer_id",), measures=("lines",),
+        latest=("customer_name", "customer_type"),
+    )  # fmt: skip
+    assert by_customer.to_dicts() == [
+        {
+            "customer_id": "K01",
+            "lines": base.height,
+            "customer_name": "Baraka Traders Ltd",
+            "customer_type": "Wholesale",
+        }
+    ]
+    first_only = Window(base["sold_at"].min().date(), base["sold_at"].min().date())
+    early = store.aggregate(Scope(), first_only, ("customer_id",), latest=("customer_type",))
+    assert early["customer_type"].to_list() == ["Retail"]
+    with pytest.raises(ValueError, match="not a latest-value column"):
+        store.aggregate(Scope(), None, latest=("invoice_id",))
+
+
 def test_killed_writer_leaves_old_data_readable(tmp_path: Path, lines: pl.DataFrame) -> None:
     """A writer killed while writing data files leaves the store as it was."""
     path = tmp_path / "sales"
@@ -139,7 +180,10 @@ def test_killed_writer_leaves_old_data_readable(tmp_path: Path, lines: pl.DataFr
     files_before = _data_files(path)
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path), "800000"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     assert writer.stdout is not None
     float(writer.stdout.readline())
@@ -157,7 +201,10 @@ def test_killed_writer_leaves_old_data_readable(tmp_path: Path, lines: pl.DataFr
     # The killed write itself, run again, lands exactly once: its orphaned files never count.
     again = subprocess.run(
         [sys.executable, "-c", WRITER, str(path), "800000"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert again.returncode == 0, again.stderr
     after = _totals(store)
@@ -171,9 +218,12 @@ def test_concurrent_writers_are_serialised(tmp_path: Path) -> None:
     path = tmp_path / "sales"
     batches = [to_stored(generate_sales(3_000, seed=s, end=END, years=1)) for s in (21, 22, 23)]
     # Seeds give disjoint invoice numbers only by chance: make them distinct.
-    batches = [b.with_columns(invoice_id=pl.lit(f"S{i}-") + pl.col("invoice_id")) for i, b in enumerate(batches)]
-    from core.schema import with_derived_measures
-    from core.schema import CANONICAL_COLUMNS
+    batches = [
+        b.with_columns(invoice_id=pl.lit(f"S{i}-") + pl.col("invoice_id"))
+        for i, b in enumerate(batches)
+    ]
+    from core.schema import CANONICAL_COLUMNS, with_derived_measures
+
     batches = [with_derived_measures(b.select(CANONICAL_COLUMNS)) for b in batches]
     errors: list[BaseException] = []
 
@@ -191,7 +241,9 @@ def test_concurrent_writers_are_serialised(tmp_path: Path) -> None:
     assert not errors
     totals = _totals(EmbeddedStore(path))
     assert totals["lines"] == sum(len(b) for b in batches)
-    assert totals["net_sales"] == pytest.approx(sum(b["net_sales"].sum() for b in batches), abs=0.01)
+    assert totals["net_sales"] == pytest.approx(
+        sum(b["net_sales"].sum() for b in batches), abs=0.01
+    )
 
 
 def test_read_only_directory_gives_clear_error(tmp_path: Path, lines: pl.DataFrame) -> None:

@@ -308,3 +308,28 @@ def test_orders_stay_exact_when_invoices_split_and_heads_move(
     assert stored_flags(druid, ["INV-112"]) == [("INV-112", 1, 1, 1, 1)]
     assert_orders_equal(druid, embedded, "after the replace")
     assert_stores_equal(druid, embedded, "after the replace")
+
+
+def test_latest_values_agree_when_names_change(pair: tuple[DruidStore, EmbeddedStore]) -> None:
+    druid, embedded = pair
+    base = canonical_frame()
+    last_of_k01 = base.filter(pl.col("customer_id") == "K01")["sold_at"].max()
+    renamed = base.with_columns(
+        customer_name=pl.when(pl.col("sold_at") == last_of_k01)
+        .then(pl.lit("Baraka Traders Ltd"))
+        .otherwise(pl.col("customer_name")),
+        product_name=pl.when(pl.col("product_id") == "B1", pl.col("sold_at") == last_of_k01)
+        .then(pl.lit("Soda 500ml (new label)"))
+        .otherwise(pl.col("product_name")),
+    )
+    for store in pair:
+        store.write(with_derived_measures(renamed), "append")
+    for by, latest in ((("customer_id",), ("customer_name", "customer_type")),
+                       (("product_id",), ("product_name", "product_line")),
+                       ((), ("customer_name",))):  # fmt: skip
+        assert_same(
+            druid.aggregate(Scope(), None, by, None, ("lines", "last_sale"), latest),
+            embedded.aggregate(Scope(), None, by, None, ("lines", "last_sale"), latest),
+            f"latest {latest} by {by}",
+        )
+    assert_stores_equal(druid, embedded, "renamed")
