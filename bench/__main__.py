@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-concurrency", action="store_true")
     parser.add_argument(
+        "--no-druid",
+        action="store_true",
+        help="skip Druid (by default it is measured when one answers at DRUID_URL)",
+    )
+    parser.add_argument(
         "--ingest-runs",
         type=int,
         default=None,
@@ -90,6 +96,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _run_sizes(
+    args: argparse.Namespace, parts: tuple[str, ...], results: dict[str, Any], druid_up: bool
+) -> None:
+    for rows in args.sizes:
+        print(f"{label(rows)} rows (load {report.load()})", flush=True)
+        if "ingest" in parts:
+            from bench.ingest import run_ingest
+
+            runs = args.ingest_runs or (min(args.runs, 3) if rows >= 10_000_000 else args.runs)
+            results["ingest"] += run_ingest(args.work_dir, rows, runs)
+        if "queries" in parts or "pages" in parts:
+            data_dir = store_data_dir(args.work_dir, rows)
+        if "queries" in parts:
+            from bench.queries import run_queries
+
+            druid = (None, "not run: --no-druid" if args.no_druid else "not run: no Druid")
+            if druid_up:
+                from bench.druid import bench_druid
+
+                store, note, load_s = bench_druid(data_dir, rows, args.work_dir)
+                druid = (store, note)
+                if load_s is not None:
+                    results["druid_loads"].append({"rows": rows, "seconds": load_s})
+            results["queries"] += run_queries(data_dir, rows, args.runs, druid=druid)
+        page_sizes = args.page_sizes or (max(args.sizes),)
+        if "pages" in parts and rows in page_sizes and not args.quick:
+            from bench.pages import run_pages
+
+            results["pages"].append(
+                run_pages(data_dir, rows, min(args.runs, 3), args.work_dir,
+                          concurrency=not args.no_concurrency)
+            )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.compare:
@@ -107,30 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": [],
         "queries": [],
         "pages": [],
+        "druid_loads": [],
         "notes": list(args.note),
     }
     started = time.perf_counter()
-    for rows in args.sizes:
-        print(f"{label(rows)} rows (load {report.load()})", flush=True)
-        if "ingest" in parts:
-            from bench.ingest import run_ingest
+    with ExitStack() as stack:
+        druid_up = False
+        if "queries" in parts and not args.no_druid:
+            from bench.druid import running_druid
 
-            runs = args.ingest_runs or (min(args.runs, 3) if rows >= 10_000_000 else args.runs)
-            results["ingest"] += run_ingest(args.work_dir, rows, runs)
-        if "queries" in parts or "pages" in parts:
-            data_dir = store_data_dir(args.work_dir, rows)
-        if "queries" in parts:
-            from bench.queries import run_queries
-
-            results["queries"] += run_queries(data_dir, rows, args.runs)
-        page_sizes = args.page_sizes or (max(args.sizes),)
-        if "pages" in parts and rows in page_sizes and not args.quick:
-            from bench.pages import run_pages
-
-            results["pages"].append(
-                run_pages(data_dir, rows, min(args.runs, 3), args.work_dir,
-                          concurrency=not args.no_concurrency)
-            )  # fmt: skip
+            druid_up = stack.enter_context(running_druid()) is not None
+        _run_sizes(args, parts, results, druid_up)
     results["scaling"] = report.scaling(results["queries"])
     results["load_end"] = report.load()
     results["seconds"] = time.perf_counter() - started

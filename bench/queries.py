@@ -15,7 +15,6 @@ import logging
 import os
 import statistics
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -99,27 +98,6 @@ def _warm_cache(data_dir: Path) -> Any:
     return cache
 
 
-def druid_store() -> tuple[SalesStore | None, str]:
-    """The Druid store if its code is importable and a Druid answers at DRUID_URL."""
-    url = os.environ.get("DRUID_URL", "http://localhost:8888").rstrip("/")
-    try:
-        from core.stores.druid import DruidStore  # type: ignore[import-not-found]
-    except Exception as exc:
-        return None, f"not run: core.stores.druid not importable ({type(exc).__name__})"
-    try:
-        with urllib.request.urlopen(f"{url}/status/health", timeout=3) as response:
-            if response.status != 200:
-                return None, f"not run: {url} answered {response.status}"
-    except OSError as exc:
-        return None, f"not run: no Druid at {url} ({exc})"
-    datasource = os.environ.get("DRUID_DATASOURCE", "sales_analytics")
-    timezone = os.environ.get("SALES_TIMEZONE", "Africa/Nairobi")
-    try:
-        return DruidStore(url, datasource, timezone), f"{url} {datasource}"
-    except Exception as exc:
-        return None, f"not run: DruidStore failed to open ({exc})"
-
-
 def run_queries(
     data_dir: Path,
     rows: int,
@@ -127,7 +105,7 @@ def run_queries(
     areas: tuple[str, ...] = tuple(AREAS),
     warm: bool = True,
     reference: bool = True,
-    druid: bool = True,
+    druid: tuple[SalesStore | None, str] | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Time every area under every scenario; one record per (scenario, area)."""
@@ -137,13 +115,7 @@ def run_queries(
     ref = Reference.open(path) if reference else None
     cache = _warm_cache(data_dir) if warm else None
     version = store.data_version()
-    druid_target, druid_note = druid_store() if druid else (None, "not run: disabled")
-    if druid_target is not None:
-        stored = store.count_lines(Scope(), None)
-        held = druid_target.count_lines(Scope(), None)
-        if held != stored:
-            druid_note = f"not run: Druid holds {held:,} lines, the bench store {stored:,}"
-            druid_target = None
+    druid_target, druid_note = druid if druid is not None else (None, "not run: --no-druid")
     records = []
     for scenario, view in views.items():
         for area in areas:

@@ -56,6 +56,9 @@ IDENTITY: list[str] = ["invoice_id", "line_no"]
 # What a write reads of stored lines to set the flags of their invoices.
 FLAG_INPUTS: tuple[str, ...] = (*heads.INPUT_COLUMNS, *FLAG_COLUMNS)
 
+# What a datasource holds and how, as written by this module: bumped when that changes
+# (2: the invoice flags), so a copy kept for benchmarks is known to be out of date.
+LAYOUT_VERSION = 2
 # MSQ needs a controller and at least one worker; two tasks fit the local Indexer's 4 slots.
 MAX_NUM_TASKS = 2
 # A 10M-line load takes minutes on two cores; half an hour means it is stuck.

@@ -20,7 +20,7 @@ QUICK_ROWS = 200_000
 def records(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     work_dir = Path(tmp_path_factory.mktemp("bench"))
     data_dir = store_data_dir(work_dir, QUICK_ROWS)
-    return run_queries(data_dir, QUICK_ROWS, runs=1, druid=False, log=lambda _: None)
+    return run_queries(data_dir, QUICK_ROWS, runs=1, druid=None, log=lambda _: None)
 
 
 def test_every_area_and_scenario_is_timed(records: list[dict]) -> None:
