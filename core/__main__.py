@@ -34,8 +34,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def export(args: argparse.Namespace) -> int:
     params: dict[str, str | list[str]] = {
-        "grain": args.grain, "compare": args.compare,
-        "branch": args.branch, "line": args.line, "product": args.product, "rep": args.rep,
+        "grain": args.grain,
+        "compare": args.compare,
+        "branch": args.branch,
+        "line": args.line,
+        "product": args.product,
+        "rep": args.rep,
     }
     if args.start:
         params["start"] = args.start
@@ -49,10 +53,7 @@ def export(args: argparse.Namespace) -> int:
     store = open_store(settings)
     view = resolve_view(store, parsed.filters)
     table = area_table(args.area, store, view)
-    if args.format == "json":
-        data = to_json_text(table).encode("utf-8")
-    else:
-        data = to_csv_bytes(table)
+    data = to_json_text(table).encode("utf-8") if args.format == "json" else to_csv_bytes(table)
     if args.out:
         args.out.write_bytes(data)
     else:

@@ -36,8 +36,12 @@ COLUMN_DOCS: dict[str, str] = {
     "rank_prev": "Rank in the comparison window.",
     "rank_change": "rank_prev - rank: positive means moved up.",
     "avg_selling_price": "Net sales / units.",
-    "cumulative_share": "Running share of net sales, products sorted by net sales desc (ties by product_id).",
-    "abc_class": "A while the cumulative share before the product is under 80%, B under 95%, C after.",
+    "cumulative_share": (
+        "Running share of net sales, products sorted by net sales desc (ties by product_id)."
+    ),
+    "abc_class": (
+        "A while the cumulative share before the product is under 80%, B under 95%, C after."
+    ),
     "slow_mover": "No sale in the last 90 days of the window.",
     "recency_days": "Days from the last purchase to the window's last day.",
     "frequency": "Distinct invoices in the window.",
@@ -63,7 +67,10 @@ def for_spreadsheet(frame: pl.DataFrame) -> pl.DataFrame:
     """Neutralise text cells a spreadsheet would run as a formula (= + - @ tab CR)."""
     text = [c for c, t in frame.schema.items() if t == pl.String]
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then("'" + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
         for c in text
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Literal, cast
+from typing import Any, Literal
 
 from core.store import GRAINS, Grain, Scope, Window
 
@@ -55,7 +55,8 @@ class Filters:
 
     def with_members(self, **members: Iterable[str]) -> Filters:
         """A copy with some member lists replaced (drill-down)."""
-        return replace(self, **{k: tuple(v) for k, v in members.items()})
+        lists: dict[str, Any] = {k: tuple(v) for k, v in members.items()}
+        return replace(self, **lists)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL parameters for this state; defaults are left out to keep links short."""
@@ -129,18 +130,16 @@ def from_query_params(
     if lists.get("grain"):
         text = _one(lists["grain"])
         if text in GRAINS:
-            grain = cast(Grain, text)
+            grain = text
         else:
             notices.append(f"Ignored grain={text[:40]!r}: expected one of {', '.join(GRAINS)}.")
     compare: Compare = "previous"
     if lists.get("compare"):
         text = _one(lists["compare"])
         if text in COMPARES:
-            compare = cast(Compare, text)
+            compare = text
         else:
-            notices.append(
-                f"Ignored compare={text[:40]!r}: expected one of {', '.join(COMPARES)}."
-            )
+            notices.append(f"Ignored compare={text[:40]!r}: expected one of {', '.join(COMPARES)}.")
     members: dict[str, tuple[str, ...]] = {}
     for param, attribute in _MEMBER_PARAMS.items():
         values = [v.strip() for v in lists.get(param, []) if v.strip()]
@@ -161,7 +160,9 @@ def from_query_params(
         members[attribute] = tuple(dict.fromkeys(values))
     unknown_params = sorted(set(lists) - {"start", "end", "grain", "compare", *_MEMBER_PARAMS})
     if unknown_params:
-        notices.append(f"Ignored unknown parameter(s): {', '.join(p[:40] for p in unknown_params)}.")
+        notices.append(
+            f"Ignored unknown parameter(s): {', '.join(p[:40] for p in unknown_params)}."
+        )
     return ParsedFilters(Filters(start, end, grain, compare, **members), tuple(notices))
 
 

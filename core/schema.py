@@ -120,7 +120,7 @@ class SalesLine(pa.DataFrameModel):
     class Config:
         strict = True
         ordered = False
-        unique = ["invoice_id", "line_no"]
+        unique = ["invoice_id", "line_no"]  # noqa: RUF012 - pandera reads a list
 
 
 def with_derived_measures(lines: pl.DataFrame, timezone: str = BUSINESS_TZ) -> pl.DataFrame:

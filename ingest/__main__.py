@@ -23,13 +23,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m ingest", description="Validate a sales file and load it into the store."
     )
     parser.add_argument("file", type=Path, help="CSV, Excel (.xlsx) or Parquet file")
-    parser.add_argument("--mode", choices=("append", "replace"), default="append",
-                        help="append (default; re-loaded lines replace their old version) or "
-                             "replace every stored line in the date range")
+    parser.add_argument(
+        "--mode",
+        choices=("append", "replace"),
+        default="append",
+        help="append (default; re-loaded lines replace their old version) or "
+        "replace every stored line in the date range",
+    )
     parser.add_argument("--start", type=str, help="first day of the range to replace (YYYY-MM-DD)")
     parser.add_argument("--end", type=str, help="last day of the range to replace (YYYY-MM-DD)")
-    parser.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
-                        help="map a file header to a canonical column (repeatable)")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="HEADER=COLUMN",
+        help="map a file header to a canonical column (repeatable)",
+    )
     parser.add_argument("--rejects", type=Path, help="write every failing row here (CSV)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser

@@ -11,45 +11,125 @@ from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 # (lower case, punctuation and spaces collapsed to one space).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "invoice_id": (
-        "invoice", "invoice id", "invoice no", "invoice number", "invoice num", "inv no",
-        "receipt", "receipt no", "receipt number", "order id", "order no", "order number",
-        "transaction id", "doc no", "document no", "bill no",
+        "invoice",
+        "invoice id",
+        "invoice no",
+        "invoice number",
+        "invoice num",
+        "inv no",
+        "receipt",
+        "receipt no",
+        "receipt number",
+        "order id",
+        "order no",
+        "order number",
+        "transaction id",
+        "doc no",
+        "document no",
+        "bill no",
     ),
     "line_no": ("line", "line no", "line number", "item no", "line item", "seq", "row no"),
     "sold_at": (
-        "date", "sale date", "sales date", "sold at", "invoice date", "transaction date",
-        "order date", "datetime", "date time", "timestamp", "time", "posting date",
+        "date",
+        "sale date",
+        "sales date",
+        "sold at",
+        "invoice date",
+        "transaction date",
+        "order date",
+        "datetime",
+        "date time",
+        "timestamp",
+        "time",
+        "posting date",
     ),
     "branch": ("branch", "branch name", "store", "shop", "outlet", "location", "depot"),
     "salesperson": (
-        "salesperson", "sales person", "sales rep", "rep", "sales representative", "agent",
-        "sales agent", "seller", "cashier", "staff", "sold by", "employee",
+        "salesperson",
+        "sales person",
+        "sales rep",
+        "rep",
+        "sales representative",
+        "agent",
+        "sales agent",
+        "seller",
+        "cashier",
+        "staff",
+        "sold by",
+        "employee",
     ),
     "customer_id": (
-        "customer id", "customer no", "customer code", "customer number", "client id",
-        "client code", "account no", "account", "cust id", "cust no",
+        "customer id",
+        "customer no",
+        "customer code",
+        "customer number",
+        "client id",
+        "client code",
+        "account no",
+        "account",
+        "cust id",
+        "cust no",
     ),
     "customer_name": ("customer", "customer name", "client", "client name", "cust name"),
     "customer_type": ("customer type", "client type", "segment", "customer segment", "channel"),
     "product_id": (
-        "product id", "sku", "item code", "product code", "item id", "article", "barcode",
-        "part no", "stock code",
+        "product id",
+        "sku",
+        "item code",
+        "product code",
+        "item id",
+        "article",
+        "barcode",
+        "part no",
+        "stock code",
     ),
-    "product_name": ("product", "product name", "item", "item name", "description", "item description"),
+    "product_name": (
+        "product",
+        "product name",
+        "item",
+        "item name",
+        "description",
+        "item description",
+    ),
     "product_line": (
-        "product line", "category", "product category", "line of business", "department",
-        "product group", "item group", "family",
+        "product line",
+        "category",
+        "product category",
+        "line of business",
+        "department",
+        "product group",
+        "item group",
+        "family",
     ),
     "quantity": ("quantity", "qty", "units", "qty sold", "quantity sold", "pieces", "pcs"),
     "unit_price": (
-        "unit price", "price", "selling price", "unit selling price", "rate", "price kes",
-        "unit price kes", "price per unit",
+        "unit price",
+        "price",
+        "selling price",
+        "unit selling price",
+        "rate",
+        "price kes",
+        "unit price kes",
+        "price per unit",
     ),
-    "unit_cost": ("unit cost", "cost", "cost price", "buying price", "unit cost kes", "cost per unit"),
+    "unit_cost": (
+        "unit cost",
+        "cost",
+        "cost price",
+        "buying price",
+        "unit cost kes",
+        "cost per unit",
+    ),
     "discount": ("discount", "discount kes", "discount amount", "disc", "line discount"),
     "payment_method": (
-        "payment method", "payment", "payment mode", "payment type", "mode of payment",
-        "tender", "paid by", "pay method",
+        "payment method",
+        "payment",
+        "payment mode",
+        "payment type",
+        "mode of payment",
+        "tender",
+        "paid by",
+        "pay method",
     ),
 }
 
@@ -87,7 +167,7 @@ def parse_explicit(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         header, sep, column = pair.partition("=")
         if not sep or not header.strip() or not column.strip():
-            raise MappingError(f"--map {pair!r}: expected \"Header=column\"")
+            raise MappingError(f'--map {pair!r}: expected "Header=column"')
         result[header.strip()] = column.strip()
     return result
 
@@ -117,15 +197,15 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
     for header in headers:
         if header in explicit:
             continue
-        column = _LOOKUP.get(normalise_header(header))
-        if column is None or column in columns:
-            if column is not None and columns[column] not in explicit:
+        known = _LOOKUP.get(normalise_header(header))
+        if known is None or known in columns:
+            if known is not None and columns[known] not in explicit:
                 raise MappingError(
-                    f"headers {columns[column]!r} and {header!r} both look like {column!r}; "
-                    f"say which one with --map \"{header}=...\""
+                    f"headers {columns[known]!r} and {header!r} both look like {known!r}; "
+                    f'say which one with --map "{header}=..."'
                 )
             continue
-        columns[column] = header
+        columns[known] = header
     used = set(columns.values())
     return ColumnMapping(columns, tuple(h for h in headers if h not in used))
 

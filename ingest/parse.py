@@ -153,7 +153,7 @@ def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[
         .then(
             pl.lit(datetime(1899, 12, 30))
             + pl.duration(
-                microseconds=(values.cast(pl.Float64, strict=False) * 86_400_000_000).round()
+                microseconds=pl.lit(values.cast(pl.Float64, strict=False) * 86_400_000_000).round()
             )
         )
         .otherwise(None)

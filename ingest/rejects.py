@@ -13,8 +13,12 @@ def rejects_frame(prepared: PreparedFile) -> pl.DataFrame:
     """One row per failing source row: its problems, then its original cells."""
     problems = (
         prepared.failures.with_columns(
-            problem=pl.col("column") + ": " + pl.col("rule") + " (got " +
-            pl.col("value").fill_null("empty") + ")"
+            problem=pl.col("column")
+            + ": "
+            + pl.col("rule")
+            + " (got "
+            + pl.col("value").fill_null("empty")
+            + ")"
         )
         .group_by("row", maintain_order=True)
         .agg(problems=pl.col("problem").str.join("; "))

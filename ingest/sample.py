@@ -392,8 +392,7 @@ PRODUCT_LINES: tuple[ProductLine, ...] = (
                 ("Elianto", "Fresh Fri", "Golden Fry", "Rina", "Salit"),
                 "Cooking Oil",
                 330,
-                (("500ml", 0.53), ("1L", 1.0), ("3L", 2.9), ("5L", 4.7),
-                 ("20L Jerrican", 18.0)),
+                (("500ml", 0.53), ("1L", 1.0), ("3L", 2.9), ("5L", 4.7), ("20L Jerrican", 18.0)),
             ),
             Family(
                 ("Kimbo", "Kasuku", "Cowboy", "Chipsy"),
@@ -720,7 +719,10 @@ def line_weights_by_category_and_month() -> FloatArray:
     """Basket weight of each product line, rows grouped as category * 12 + month."""
     mix = np.array([line.mix for line in PRODUCT_LINES]).T  # (category, line)
     season = np.array([line.season for line in PRODUCT_LINES]).T  # (month, line)
-    return (mix[:, None, :] * season[None, :, :]).reshape(N_CATEGORIES * 12, len(PRODUCT_LINES))
+    weights: FloatArray = (mix[:, None, :] * season[None, :, :]).reshape(
+        N_CATEGORIES * 12, len(PRODUCT_LINES)
+    )
+    return weights
 
 
 def product_weights_by_line_and_category(catalogue: Catalogue) -> FloatArray:
@@ -803,7 +805,8 @@ class AliasTable:
         column = np.minimum(scaled.astype(np.int64), n_items - 1)
         cell = groups * n_items + column
         kept = scaled - column < self.keep.ravel()[cell]  # the fraction is a fresh uniform
-        return np.where(kept, column, self.alias.ravel()[cell])
+        drawn: IntArray = np.where(kept, column, self.alias.ravel()[cell])
+        return drawn
 
 
 def alias_row(weights: FloatArray) -> tuple[FloatArray, IntArray]:
@@ -1098,7 +1101,12 @@ def draw_invoices(
 
 
 def draw_invoices_for_rows(
-    rows: int, calendar: Calendar, customers: Customers, roster: Roster, cutoff: int | None, rng: Rng
+    rows: int,
+    calendar: Calendar,
+    customers: Customers,
+    roster: Roster,
+    cutoff: int | None,
+    rng: Rng,
 ) -> Invoices:
     """Invoices holding exactly `rows` lines, sorted by time.
 
@@ -1117,7 +1125,9 @@ def draw_invoices_for_rows(
     last = int(np.searchsorted(cumulative, rows))
     invoices = invoices.take(slice(0, last + 1))
     invoices.n_lines[last] -= cumulative[last] - rows
-    return invoices.take(np.argsort(invoices.day * SECONDS_PER_DAY + invoices.second, kind="stable"))
+    return invoices.take(
+        np.argsort(invoices.day * SECONDS_PER_DAY + invoices.second, kind="stable")
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1186,7 +1196,8 @@ def draw_quantities(
     )
     extra = np.asarray(EXTRA_QTY_MEAN)[category] * line_factor * price_factor
     quantity = rng.geometric(1 / (1 + extra)).astype(np.float64)
-    return np.where(rng.random(quantity.size) < RETURN_SHARE, -quantity, quantity)
+    signed: FloatArray = np.where(rng.random(quantity.size) < RETURN_SHARE, -quantity, quantity)
+    return signed
 
 
 def price_list(catalogue: Catalogue, n_months: int) -> FloatArray:
@@ -1202,7 +1213,9 @@ def draw_discounts(
     """Line discount in KES: usually 0, else 2-10% of the line, never past its bounds."""
     chance = np.asarray(DISCOUNT_PROBABILITY)[category] * generosity
     given = np.flatnonzero(rng.random(gross.size) < chance)
-    rate = rng.uniform(*DISCOUNT_RATE_RANGE, given.size) * np.asarray(DISCOUNT_DEPTH)[category[given]]
+    rate = (
+        rng.uniform(*DISCOUNT_RATE_RANGE, given.size) * np.asarray(DISCOUNT_DEPTH)[category[given]]
+    )
     rate = np.minimum(rate * np.sqrt(generosity[given]), DISCOUNT_MARGIN_CAP * margin[given])
     line_value = np.abs(gross[given])
     discount = np.zeros(gross.size)
@@ -1210,9 +1223,7 @@ def draw_discounts(
     return discount
 
 
-def draw_lines(
-    invoices: Invoices, calendar: Calendar, catalogue: Catalogue, rng: Rng
-) -> Lines:
+def draw_lines(invoices: Invoices, calendar: Calendar, catalogue: Catalogue, rng: Rng) -> Lines:
     """Explode invoices into lines and draw products, quantities, prices and discounts."""
     invoice = np.repeat(np.arange(invoices.n_lines.size), invoices.n_lines)
     first_line = np.cumsum(invoices.n_lines) - invoices.n_lines

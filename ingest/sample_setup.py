@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     path = settings.data_dir / "sample" / f"sample_{args.rows}_seed{args.seed}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(path)
-    print(f"generated {frame.height:,} sample lines in {time.perf_counter() - started:.1f} s: {path}")
+    print(
+        f"generated {frame.height:,} sample lines in {time.perf_counter() - started:.1f} s: {path}"
+    )
     result = ingest_file(path, store, timezone=settings.timezone)
     if not result.ok:
         print(result.prepared.failures.head(10))

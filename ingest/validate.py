@@ -56,18 +56,26 @@ def validate_lines(
         for case in cases.iter_rows(named=True):
             index = case["index"]
             if index is None:
-                records.append({"row": None, "column": case["column"], "value": None,
-                                "rule": _rule(str(case["check"]))})
+                records.append(
+                    {
+                        "row": None,
+                        "column": case["column"],
+                        "value": None,
+                        "rule": _rule(str(case["check"])),
+                    }
+                )
                 continue
             check = str(case["check"])
             column = _FRAME_CHECK_COLUMNS.get(check, case["column"])
             value = text[column][index] if column in text.columns else case["failure_case"]
-            records.append({
-                "row": int(rows[index]),
-                "column": column,
-                "value": None if value is None else str(value),
-                "rule": _rule(check),
-            })
+            records.append(
+                {
+                    "row": int(rows[index]),
+                    "column": column,
+                    "value": None if value is None else str(value),
+                    "rule": _rule(check),
+                }
+            )
         found.append(pl.DataFrame(records, schema=FAILURE_SCHEMA))
     return (
         pl.concat(found)

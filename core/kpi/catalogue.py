@@ -36,16 +36,64 @@ class Kpi:
 
 
 KPIS: tuple[Kpi, ...] = (
-    Kpi("net_sales", "Net sales", "Sum of quantity x unit price less discounts (returns subtract), KES, VAT exclusive.", "kes", measure="net_sales"),
-    Kpi("cogs", "COGS", "Cost of goods sold: sum of quantity x unit cost, KES.", "kes", measure="cogs"),
-    Kpi("gross_profit", "Gross profit", "Net sales minus COGS, KES.", "kes", measure="gross_profit"),
-    Kpi("gross_margin_pct", "Gross margin", "Gross profit / net sales; empty when net sales are 0.", "pct", numerator="gross_profit", denominator="net_sales"),
+    Kpi(
+        "net_sales",
+        "Net sales",
+        "Sum of quantity x unit price less discounts (returns subtract), KES, VAT exclusive.",
+        "kes",
+        measure="net_sales",
+    ),
+    Kpi(
+        "cogs",
+        "COGS",
+        "Cost of goods sold: sum of quantity x unit cost, KES.",
+        "kes",
+        measure="cogs",
+    ),
+    Kpi(
+        "gross_profit", "Gross profit", "Net sales minus COGS, KES.", "kes", measure="gross_profit"
+    ),
+    Kpi(
+        "gross_margin_pct",
+        "Gross margin",
+        "Gross profit / net sales; empty when net sales are 0.",
+        "pct",
+        numerator="gross_profit",
+        denominator="net_sales",
+    ),
     Kpi("orders", "Orders", "Distinct invoices.", "count", measure="orders"),
     Kpi("units", "Units", "Sum of quantity (returns subtract).", "number", measure="units"),
-    Kpi("aov", "AOV", "Average order value: net sales / orders, KES.", "kes", numerator="net_sales", denominator="orders"),
-    Kpi("upt", "UPT", "Units per transaction: units / orders.", "number", numerator="units", denominator="orders"),
-    Kpi("active_customers", "Active customers", "Distinct non-empty customer ids (walk-ins not counted).", "count", measure="customers"),
-    Kpi("discount_rate", "Discount rate", "Sum of discounts / sum of quantity x unit price.", "pct", numerator="discount", denominator="gross_sales"),
+    Kpi(
+        "aov",
+        "AOV",
+        "Average order value: net sales / orders, KES.",
+        "kes",
+        numerator="net_sales",
+        denominator="orders",
+    ),
+    Kpi(
+        "upt",
+        "UPT",
+        "Units per transaction: units / orders.",
+        "number",
+        numerator="units",
+        denominator="orders",
+    ),
+    Kpi(
+        "active_customers",
+        "Active customers",
+        "Distinct non-empty customer ids (walk-ins not counted).",
+        "count",
+        measure="customers",
+    ),
+    Kpi(
+        "discount_rate",
+        "Discount rate",
+        "Sum of discounts / sum of quantity x unit price.",
+        "pct",
+        numerator="discount",
+        denominator="gross_sales",
+    ),
 )
 # Base measures a ratio may use without being a headline KPI themselves.
 HIDDEN_MEASURES: dict[str, str] = {"discount": "discount", "gross_sales": "gross_sales"}

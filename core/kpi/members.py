@@ -22,16 +22,14 @@ def _zero_filled(frame: pl.DataFrame, key: str, members: list[str]) -> pl.DataFr
 
 def _ranked(frame: pl.DataFrame, key: str, value: str, name: str) -> pl.DataFrame:
     """Rank 1 = highest `value`; ties go to the smaller key. Null value: no rank."""
-    order = frame.filter(pl.col(value).is_not_null()).sort(
-        [value, key], descending=[True, False]
+    order = frame.filter(pl.col(value).is_not_null()).sort([value, key], descending=[True, False])
+    ranks = (
+        order.select(key).with_row_index(name, offset=1).with_columns(pl.col(name).cast(pl.Int64))
     )
-    ranks = order.select(key).with_row_index(name, offset=1).with_columns(pl.col(name).cast(pl.Int64))
     return frame.join(ranks, on=key, how="left")
 
 
-def leaderboard(
-    store: SalesStore, view: View, key: str, all_members: bool = False
-) -> pl.DataFrame:
+def leaderboard(store: SalesStore, view: View, key: str, all_members: bool = False) -> pl.DataFrame:
     """Per member of `key`: headline KPIs, share of net sales, growth and rank.
 
     Members are those with a sale in the window or the comparison window; with
@@ -89,7 +87,10 @@ def member_trend(store: SalesStore, view: View, key: str) -> pl.DataFrame:
     if view.window is None:
         return pl.DataFrame(schema={key: pl.String, "period": pl.Date, "net_sales": pl.Float64})
     frame = store.aggregate(
-        view.scope, view.window, by=(key,), grain=view.grain,
+        view.scope,
+        view.window,
+        by=(key,),
+        grain=view.grain,
         measures=("net_sales", "cogs", "gross_profit", "orders"),
     )
     return add_kpis(frame, ("net_sales", "gross_profit", "gross_margin_pct", "orders")).select(
@@ -100,9 +101,13 @@ def member_trend(store: SalesStore, view: View, key: str) -> pl.DataFrame:
 def branch_line_mix(store: SalesStore, view: View) -> pl.DataFrame:
     """Branch x product line: net sales, gross profit and each line's share of the branch."""
     if view.window is None:
-        return pl.DataFrame(schema={"branch": pl.String, "product_line": pl.String, "net_sales": pl.Float64})
+        return pl.DataFrame(
+            schema={"branch": pl.String, "product_line": pl.String, "net_sales": pl.Float64}
+        )
     frame = store.aggregate(
-        view.scope, view.window, by=("branch", "product_line"),
+        view.scope,
+        view.window,
+        by=("branch", "product_line"),
         measures=("net_sales", "gross_profit"),
     )
     return frame.with_columns(
@@ -114,8 +119,13 @@ def branch_line_mix(store: SalesStore, view: View) -> pl.DataFrame:
 def branch_month(store: SalesStore, view: View) -> pl.DataFrame:
     """Branch x calendar month net sales and gross profit (for the heatmap)."""
     if view.window is None:
-        return pl.DataFrame(schema={"branch": pl.String, "period": pl.Date, "net_sales": pl.Float64})
+        return pl.DataFrame(
+            schema={"branch": pl.String, "period": pl.Date, "net_sales": pl.Float64}
+        )
     return store.aggregate(
-        view.scope, view.window, by=("branch",), grain="month",
+        view.scope,
+        view.window,
+        by=("branch",),
+        grain="month",
         measures=("net_sales", "gross_profit"),
     )

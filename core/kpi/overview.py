@@ -18,9 +18,11 @@ def _headline_row(store: SalesStore, view: View, window: object) -> pl.DataFrame
 def overview(store: SalesStore, view: View) -> pl.DataFrame:
     """One row: every headline KPI, plus `<kpi>_prev` and `<kpi>_growth_pct` with a comparison."""
     if view.window is None:
-        return add_kpis(
-            pl.DataFrame({m: [0] for m in store_measures()}).cast(pl.Float64)
-        ).select(HEADLINE).clear()
+        return (
+            add_kpis(pl.DataFrame({m: [0] for m in store_measures()}).cast(pl.Float64))
+            .select(HEADLINE)
+            .clear()
+        )
     current = _headline_row(store, view, view.window)
     if view.comparison is None:
         return current

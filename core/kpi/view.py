@@ -25,9 +25,7 @@ def resolve_view(
 ) -> View:
     """Resolve open date ends to the data's range and compute the comparison window."""
     scope = filters.scope(allowed_branches)
-    data_range = (
-        store.date_range(scope) if filters.start is None or filters.end is None else None
-    )
+    data_range = store.date_range(scope) if filters.start is None or filters.end is None else None
     window = resolve_window(filters, data_range)
     comparison = comparison_window(window, filters.compare) if window else None
     return View(scope, window, comparison, filters.grain, filters.compare)

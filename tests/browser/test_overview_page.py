@@ -37,8 +37,9 @@ def test_overview_headline_equals_export(page: Page, app_url: str, sample_data_d
     figures = _exact_figures(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
-    expected = _export(sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30",
-                       "--branch", "Mombasa")
+    expected = _export(
+        sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30", "--branch", "Mombasa"
+    )
     assert figures["Net sales"] == fmt.kes(expected["net_sales"])
     assert figures["Gross profit"] == fmt.kes(expected["gross_profit"])
     assert figures["Gross margin"] == fmt.pct(expected["gross_margin_pct"])

@@ -18,9 +18,7 @@ def lines(*rows: tuple[str, int, str, str, str, str | None, str, str]) -> pl.Dat
     columns = ["invoice_id", "line_no", "sold_at", "branch", "salesperson", "customer_id"]
     columns += ["product_line", "product_id"]
     frame = pl.DataFrame(rows, schema=columns, orient="row")
-    return frame.with_columns(sold_ms=pl.col("sold_at").map_elements(_ms, pl.Int64)).drop(
-        "sold_at"
-    )
+    return frame.with_columns(sold_ms=pl.col("sold_at").map_elements(_ms, pl.Int64)).drop("sold_at")
 
 
 def test_heads_and_uniform_worked_by_hand() -> None:

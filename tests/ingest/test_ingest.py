@@ -17,9 +17,9 @@ from tests.conftest import run_cli
 MESSY = (
     "Invoice No,Date,Branch Name,Sales Rep,Customer Code,Customer,SKU,Item Name,Category,"
     "Qty,Price (KES),Cost,Discount,Payment Mode\n"
-    'INV-1,31/01/2024 23:30,Nairobi CBD,Wanjiku Kamau,C1,Baraka Ltd,BEV-1,Soda 500ml,Beverages,2,"1,000.00",800,0,M-Pesa\n'
-    "INV-1,31/01/2024 23:30,Nairobi CBD,Wanjiku Kamau,C1,Baraka Ltd,BEV-2,Juice 1L,Beverages,1,150,100,10,M-Pesa\n"
-    "INV-2,01/02/2024 00:30,Mombasa,Fatuma Hassan,,,FLR-1,Maize Flour 2kg,Flour & Grains,-1,200,150,,Cash\n"
+    'INV-1,31/01/2024 23:30,Nairobi CBD,Wanjiku Kamau,C1,Baraka Ltd,BEV-1,Soda 500ml,Beverages,2,"1,000.00",800,0,M-Pesa\n'  # noqa: E501
+    "INV-1,31/01/2024 23:30,Nairobi CBD,Wanjiku Kamau,C1,Baraka Ltd,BEV-2,Juice 1L,Beverages,1,150,100,10,M-Pesa\n"  # noqa: E501
+    "INV-2,01/02/2024 00:30,Mombasa,Fatuma Hassan,,,FLR-1,Maize Flour 2kg,Flour & Grains,-1,200,150,,Cash\n"  # noqa: E501
 )
 # net: 2*1000 + 150-10 - 200 = 1940; cogs: 1600 + 100 - 150 = 1550
 
@@ -29,7 +29,9 @@ def _store(tmp_path: Path) -> EmbeddedStore:
 
 
 def _totals(store: EmbeddedStore, window: Window | None = None) -> dict[str, float]:
-    return store.aggregate(Scope(), window, measures=("net_sales", "cogs", "lines", "orders")).row(0, named=True)
+    return store.aggregate(Scope(), window, measures=("net_sales", "cogs", "lines", "orders")).row(
+        0, named=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,7 +91,10 @@ def test_bad_row_writes_nothing_and_is_named(tmp_path: Path) -> None:
     store = _store(tmp_path)
     ingest_file(path, store)
     before = _totals(store)
-    bad = MESSY + "INV-3,02/02/2024,Kisumu,Achieng Atieno,C2,X,BEV-1,Soda,Beverages,ten,50,40,0,Cash\n"
+    bad = (
+        MESSY
+        + "INV-3,02/02/2024,Kisumu,Achieng Atieno,C2,X,BEV-1,Soda,Beverages,ten,50,40,0,Cash\n"
+    )
     bad_path = tmp_path / "bad.csv"
     bad_path.write_text(bad.replace("INV-1", "INV-9"))
     result = ingest_file(bad_path, store)
@@ -100,7 +105,9 @@ def test_bad_row_writes_nothing_and_is_named(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_bad_file_and_names_row(tmp_path: Path) -> None:
-    bad = MESSY + "INV-3,02/02/2024,Kisumu,Achieng Atieno,C2,X,BEV-1,Soda,Beverages,1,-50,40,0,Cash\n"
+    bad = (
+        MESSY + "INV-3,02/02/2024,Kisumu,Achieng Atieno,C2,X,BEV-1,Soda,Beverages,1,-50,40,0,Cash\n"
+    )
     path = tmp_path / "bad.csv"
     path.write_text(bad)
     rejects = tmp_path / "rejects.csv"
