@@ -7,6 +7,7 @@ same writes and is the reference for what the Druid store must then hold.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.schema import with_derived_measures
 from core.store import DIMENSIONS, MEASURES, Scope, StoreError, Window
 from core.stores import druid_ingest
 from core.stores.druid import DruidStore
+from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
 from tests.druid.parity import assert_same
 from tests.fixtures.hand_fixture import canonical_frame
@@ -333,3 +335,43 @@ def test_latest_values_agree_when_names_change(pair: tuple[DruidStore, EmbeddedS
             f"latest {latest} by {by}",
         )
     assert_stores_equal(druid, embedded, "renamed")
+
+
+def test_a_task_whose_worker_dies_is_submitted_again(
+    pair: tuple[DruidStore, EmbeddedStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task whose worker goes away publishes nothing and is submitted again.
+
+    Druid 27 then either fails the task (WorkerFailed, WorkerRpcFailed) or
+    leaves its controller waiting forever for the worker (as when a worker
+    exits before the Overlord knows its controller): the write must land
+    either way. The fault is real: the first task's worker is shut down
+    through the Overlord as soon as it runs.
+    """
+    druid, embedded = pair
+    monkeypatch.setattr(druid_ingest, "STALL_SECONDS", 5.0)
+    real_submit = druid_ingest._submit
+    stalled: list[str] = []
+
+    def submit_and_kill_the_first_worker(client: DruidClient, sql: str) -> str:
+        task_id = real_submit(client, sql)
+        if not stalled:
+            stalled.append(task_id)
+            worker = f"{task_id}-worker0_0"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                running = client.request("GET", "/druid/indexer/v1/runningTasks") or []
+                if any(task["id"] == worker for task in running):
+                    break
+                time.sleep(0.2)
+            client.request("POST", f"/druid/indexer/v1/task/{worker}/shutdown", idempotent=False)
+        return task_id
+
+    monkeypatch.setattr(druid_ingest, "_submit", submit_and_kill_the_first_worker)
+    lines = hand_lines()
+    druid.write(lines, "append")
+    embedded.write(lines, "append")
+    assert stalled, "the fault was injected"
+    status = druid.client.request("GET", f"/druid/indexer/v1/task/{stalled[0]}/status")
+    assert status["status"]["statusCode"] == "FAILED", "the first task did not publish"
+    assert_stores_equal(druid, embedded, "after a resubmitted write")
