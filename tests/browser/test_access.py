@@ -152,7 +152,9 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
     before = exact_figures(page)
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
-    expect(page.get_by_role("heading", name="Upload sales")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_role("heading", name="Upload sales", exact=True)).to_be_visible(
+        timeout=LOAD_MS
+    )
     bad = tmp_path / "october.csv"
     bad.write_text(HEADER + GOOD_ROWS[0] + GOOD_ROWS[1].replace(",250,", ",-250,") + GOOD_ROWS[2])
     upload(page, bad)
@@ -199,6 +201,6 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
 
 def test_a_shared_link_survives_the_sign_in(page: Page, app_url: str) -> None:
     sign_in(page, f"{app_url}/branches?start=2026-01-01&end=2026-03-31&branch=Thika", ADMIN)
-    expect(page.get_by_role("heading", name="Branches")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_role("heading", name="Branches", exact=True)).to_be_visible(timeout=LOAD_MS)
     expect(page).to_have_url(re.compile(r"/branches\?.*branch=Thika"))
     expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_be_visible()

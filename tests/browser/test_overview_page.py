@@ -32,7 +32,7 @@ def _export(data_dir: Path, *args: str) -> dict[str, float]:
 
 def test_overview_headline_equals_export(page: Page, app_url: str, sample_data_dir: Path) -> None:
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Mombasa")
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
     figures = _exact_figures(page)
     ARTIFACTS.mkdir(exist_ok=True)
