@@ -112,6 +112,17 @@ def where(scope: Scope, window: Window | None) -> tuple[str, list[SqlParameter]]
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
+def group_keys(by: tuple[str, ...], grain: Grain | None) -> tuple[list[str], list[str]]:
+    """GROUP BY expressions and their SELECT items: the `by` columns, then `period`."""
+    keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
+    select = list(keys)
+    if grain is not None:
+        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
+        keys.append(period)
+        select.append(f'{period} AS "period"')
+    return keys, select
+
+
 # Lines among a query's lines whose invoice heads cannot be trusted: the invoice is not
 # uniform, or the line predates the flags (null). Any such line and `orders` is recounted.
 UNSURE = "orders_unsure"
@@ -136,12 +147,7 @@ def aggregate(
     unknown = set(measures) - set(MEASURE_SQL)
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
-    keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
-    select = list(keys)
-    if grain is not None:
-        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
-        keys.append(period)
-        select.append(f'{period} AS "period"')
+    keys, select = group_keys(by, grain)
     sql_of = dict(MEASURE_SQL)
     if orders_head is not None and "orders" in measures:
         sql_of["orders"] = f"SUM({quote(check_dimension(orders_head, HEAD_COLUMNS))})"
@@ -175,12 +181,7 @@ def latest_values(
     group-by here: it reserves its full byte budget for every group.
     """
     columns = [quote(check_dimension(c, LATEST_COLUMNS)) for c in latest]
-    keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
-    select = list(keys)
-    if grain is not None:
-        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
-        keys.append(period)
-        select.append(f'{period} AS "period"')
+    keys, select = group_keys(by, grain)
     select += [*columns, f'TIMESTAMP_TO_MILLIS(MAX("__time")) AS {quote(LATEST_TIME)}']
     text, params = where(scope, window)
     groups = ", ".join([*keys, *columns])
