@@ -59,7 +59,7 @@ format: dev-deps
 screenshots: dev-deps chromium
 	$(PY) scripts/screenshots.py http://localhost:$(PORT) docs --query "$(SCREENSHOT_QUERY)"
 
-bench: dev-deps
+bench: dev-deps chromium
 	$(PY) -m bench
 
 clean:
