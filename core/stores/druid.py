@@ -38,6 +38,7 @@ from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout, parameter
+from core.stores.latest import LATEST_TIME, pick_latest
 
 # Health checks of individual services must not hang the Diagnostics page.
 SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
@@ -218,28 +219,7 @@ class DruidStore:
         combos = pl.DataFrame(answer[1] if answer else [], schema=schema, orient="row")
         if grain is not None:
             combos = combos.with_columns(pl.col("period").str.to_date("%Y-%m-%d"))
-        picked = []
-        for column in latest:
-            # Ties in time go to the smaller value, so the answer does not depend on row order.
-            order = [*keys, druid_sql.LATEST_TIME, column]
-            picked.append(
-                combos.filter(pl.col(column).is_not_null())
-                .sort(order, descending=[False] * len(keys) + [True, False])
-                .unique(keys or None, keep="first", maintain_order=True)
-                .select(*keys, column)
-            )
-        if not keys:  # one row, like the sums beside it
-            return pl.DataFrame(
-                {
-                    c: [f[c].first() if f.height else None]
-                    for c, f in zip(latest, picked, strict=True)
-                },
-                schema={c: pl.String for c in latest},
-            )
-        groups = combos.select(keys).unique()
-        for frame in picked:
-            groups = groups.join(frame, on=keys, how="left", nulls_equal=True)
-        return groups
+        return pick_latest(combos.rename({druid_sql.LATEST_TIME: LATEST_TIME}), keys, latest)
 
     def _recount_if_unsure(
         self,

@@ -42,6 +42,7 @@ from core.store import (
     WriteResult,
 )
 from core.stores.buckets import bucket_start
+from core.stores.latest import LATEST_TIME, pick_latest
 
 # ~128k lines per row group: a month of a 10M-line history spans a few groups,
 # so a date filter skips most of the file by its statistics.
@@ -80,15 +81,10 @@ def _measure_exprs(measures: tuple[str, ...]) -> list[pl.Expr]:
     return [exprs[m].cast(MEASURE_DTYPES[m]).alias(m) for m in measures]
 
 
-def _latest_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
+def check_latest(columns: tuple[str, ...]) -> None:
     unknown = set(columns) - set(LATEST_COLUMNS)
     if unknown:
         raise ValueError(f"not a latest-value column: {sorted(unknown)}")
-    # The value on the latest line that has one (Druid's LATEST skips nulls the same way).
-    return [
-        pl.col(c).get(pl.when(pl.col(c).is_not_null()).then(pl.col("sold_at")).arg_max()).alias(c)
-        for c in columns
-    ]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -156,12 +152,32 @@ class EmbeddedStore:
         keys: list[str | pl.Expr] = [("customer_key" if c == "customer_id" else c) for c in by]
         if grain is not None:
             keys.append(bucket_start(pl.col("sale_date"), grain).alias("period"))
-        exprs = _measure_exprs(measures) + _latest_exprs(latest)
+        exprs = _measure_exprs(measures)
+        check_latest(latest)
+        # The keys by name in the result (customer_key stays until the latest values joined).
+        names = [("customer_key" if c == "customer_id" else c) for c in by]
+        names += ["period"] if grain is not None else []
+        combos = (
+            frame.group_by([*keys, *latest]).agg(pl.col("sold_at").max().alias(LATEST_TIME))
+            if latest
+            else None
+        )
         if not keys:
-            return frame.select(exprs).collect()
+            if combos is None:
+                return frame.select(exprs).collect()
+            # One scan for both: Polars runs the two plans together.
+            totals, seen = pl.collect_all([frame.select(exprs), combos])
+            return pl.concat([totals, pick_latest(seen, [], latest)], how="horizontal")
         if by_key:
             exprs.append(pl.col("customer_id").first())
-        result = frame.group_by(keys).agg(exprs).collect()
+        grouped = frame.group_by(keys).agg(exprs)
+        if combos is None:
+            result: pl.DataFrame = grouped.collect()
+        else:
+            result, seen = pl.collect_all([grouped, combos])
+            result = result.join(
+                pick_latest(seen, names, latest), on=names, how="left", nulls_equal=True
+            )
         if by_key:
             result = result.drop("customer_key")
         order = [*by, "period"] if grain is not None else list(by)
