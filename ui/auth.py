@@ -18,6 +18,7 @@ from streamlit_authenticator.controllers import CookieController
 from core.login_throttle import LoginThrottle
 from core.settings import Settings, load_settings
 from core.users import User, UserError, UserFile
+from ui import format as fmt
 
 COOKIE_NAME = "sales_analytics_login"
 COOKIE_DAYS = 7.0
@@ -151,7 +152,7 @@ def logout_control(user: User) -> None:
     """Who is signed in, and the way out."""
     scope = ", ".join(user.branches) if user.branches else "all branches"
     with st.sidebar:
-        st.caption(f"Signed in as **{user.name}** ({user.role}, {scope})")
+        st.caption(f"Signed in as **{fmt.plain(user.name)}** ({user.role}, {fmt.plain(scope)})")
         if st.button("Sign out", icon=":material/logout:", key="logout_button"):
             settings = load_settings()
             key = cookie_key(settings)

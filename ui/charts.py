@@ -6,6 +6,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
+from ui import format as fmt
+
 PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Vivid
 PLOT_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -17,6 +19,27 @@ def colour_map(members: list[str]) -> dict[str, str]:
 
 def styled(fig: go.Figure, title: str | None = None) -> go.Figure:
     fig.update_layout(margin=PLOT_MARGIN, title=title, legend_title_text="", hovermode="x unified")
+    return names_as_text(fig)
+
+
+# Trace attributes that carry names from the data into what Plotly draws.
+_NAMED_ATTRIBUTES = ("x", "y", "labels", "ids", "parents", "text", "hovertext")
+
+
+def names_as_text(fig: go.Figure) -> go.Figure:
+    """Names from the data shown as typed: Plotly reads `<b>`, `<a href>` in any label.
+
+    `customdata` keeps the raw names: drill-down reads the member from it.
+    """
+    for trace in fig.data:
+        for attribute in _NAMED_ATTRIBUTES:
+            values = getattr(trace, attribute, None)
+            if values is None or isinstance(values, str):
+                continue
+            if any(isinstance(v, str) for v in values):
+                trace[attribute] = [fmt.chart_text(v) if isinstance(v, str) else v for v in values]
+        if isinstance(getattr(trace, "name", None), str):
+            trace.name = fmt.chart_text(trace.name)
     return fig
 
 
@@ -202,7 +225,7 @@ def line_product_treemap(products: pl.DataFrame, colours: dict[str, str]) -> go.
         root_color="#f3f3f3",
     )
     fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    return fig
+    return names_as_text(fig)
 
 
 def heatmap(

@@ -20,6 +20,7 @@ from core import cache
 from core.filters import COMPARES, Filters, from_query_params
 from core.settings import load_settings
 from core.store import GRAINS, Scope
+from ui import format as fmt
 
 PRESETS = (
     "Custom",
@@ -196,7 +197,7 @@ def filter_bar() -> Filters:
         st.warning(notice, icon="⚠️")
     _back_control(new)
     if new.products and not st.session_state.get("drill_history"):
-        st.info(f"Showing products: {', '.join(new.products)}")
+        st.info(f"Showing products: {', '.join(fmt.plain(p) for p in new.products)}")
         if st.button("Show all products", key="clear_products"):
             set_filters(replace(new, products=()))
             st.rerun()

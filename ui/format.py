@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from core.kpi.catalogue import BY_NAME
+
+# Characters Streamlit's Markdown (labels, captions, alerts) would read as formatting.
+# Where GitHub-flavoured Markdown starts a link by itself: "http://", "www.", "a@b".
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
 def kes(value: float | None) -> str:
@@ -53,3 +60,20 @@ def delta(name: str, row: dict[str, float | None]) -> str | None:
         return f"{(current - previous) * 100:+.1f} pp"
     value = row.get(f"{name}_growth_pct")
     return None if value is None else f"{value * 100:+.1f}%"
+
+
+def plain(text: object) -> str:
+    """Text from the data (a name, a file's header) shown as typed inside Markdown.
+
+    Streamlit renders labels, captions and alerts as Markdown: a salesperson
+    called "[Pay here](http://...)" would become a link. Every character
+    Markdown reads is backslash-escaped, so the text shows as it was typed.
+    """
+    # Bare addresses are linked whatever their escapes: a zero-width space breaks them.
+    unlinked = _AUTOLINK.sub("\u200b", str(text))
+    return _MARKDOWN.sub(r"\\\1", unlinked)
+
+
+def chart_text(text: object) -> str:
+    """Text from the data for a Plotly label: its `<b>`, `<a href>` shown, not obeyed."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

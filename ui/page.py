@@ -87,9 +87,18 @@ def kpi_tiles(row: Mapping[str, Any], names: Sequence[str], per_row: int = 4) ->
 def fact_tile(
     column: Any, label: str, value: str, help_text: str, delta: str | None = None
 ) -> None:
-    """A tile for a fact that is not a catalogue KPI (top seller, slow movers, ...)."""
+    """A tile for a fact that is not a catalogue KPI (top seller, slow movers, ...).
+
+    `value` is often a name from the data; metric values render Markdown.
+    """
     column.metric(
-        label, value, delta=delta, help=help_text, border=True, delta_color="off", delta_arrow="off"
+        label,
+        fmt.plain(value),
+        delta=delta,
+        help=help_text,
+        border=True,
+        delta_color="off",
+        delta_arrow="off",
     )
 
 

@@ -43,7 +43,7 @@ if reps.height:
     best = reps.sort(["gross_profit", "salesperson"], descending=[True, False]).row(0, named=True)
     answers[0].page_link(
         "views/salespeople.py",
-        label=f"Most gross profit: {best['salesperson']}",
+        label=f"Most gross profit: {fmt.plain(best['salesperson'])}",
         icon=":material/badge:",
         help=f"{fmt.kes(best['gross_profit'])} at {fmt.pct(best['gross_margin_pct'])}",
     )
@@ -54,7 +54,7 @@ if lines.height:
     )
     answers[1].page_link(
         "views/products.py",
-        label=f"Top earning line: {earner['product_line']}",
+        label=f"Top earning line: {fmt.plain(earner['product_line'])}",
         icon=":material/inventory_2:",
         help=f"{fmt.kes(earner['gross_profit'])} gross profit",
     )
@@ -63,7 +63,7 @@ if branches.height:
     lead = branches.row(0, named=True)
     answers[2].page_link(
         "views/branches.py",
-        label=f"Leading branch: {lead['branch']}",
+        label=f"Leading branch: {fmt.plain(lead['branch'])}",
         icon=":material/storefront:",
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )

@@ -16,6 +16,7 @@ from ingest.mapping import MappingError, propose_mapping
 from ingest.pipeline import IngestError, PreparedFile, prepare_file, write_prepared
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
+from ui import format as fmt
 from ui.auth import require_admin, require_login
 
 NOT_IN_FILE = "(not in the file)"
@@ -112,7 +113,7 @@ st.caption("Proposed from the headers; change any that are wrong. Required colum
 try:
     proposed = propose_mapping(headers).columns
 except MappingError as exc:
-    st.warning(f"{exc}. Pick the right header below.")
+    st.warning(f"{fmt.plain(exc)}. Pick the right header below.")
     proposed = {}
 chosen: dict[str, str] = {}
 grid = st.columns(4)
@@ -133,7 +134,10 @@ repeated = sorted({h for h in chosen.values() if list(chosen.values()).count(h) 
 if missing:
     st.warning(f"Required column(s) still unmapped: {', '.join(missing)}.")
 if repeated:
-    st.warning(f"Each header can feed one column only: {', '.join(repeated)} is picked twice.")
+    st.warning(
+        f"Each header can feed one column only: {', '.join(map(fmt.plain, repeated))} "
+        "is picked twice."
+    )
 if missing or repeated:
     audit_log()
     st.stop()
