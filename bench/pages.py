@@ -9,7 +9,13 @@ its SVG and every Vega chart its canvas or SVG, and that state has held for
 
 cold: a window no earlier run asked for (the 12-month window shifted back a
 day per run), so no `st.cache_data` entry matches; warm: the same URL again
-in a new browser context (a new session, cached data).
+in a new browser context (a new session, cached data). Both open the page
+by its link, so they include loading the app into a new tab and the sign-in
+cookie's rerun.
+
+switch: what a manager does next, clicking the page in the sidebar of a
+tab that already shows another one (the filters carried over); cold the
+first time a window is asked for, warm when clicking through again.
 """
 
 from __future__ import annotations
@@ -64,6 +70,15 @@ DRAWN_JS = """() => {
     for (const c of vega) if (!c.querySelector('canvas, svg')) return false;
     return true;
 }"""
+# Set before a sidebar click: the clock stops only after a run that began after it.
+WATCH_RUN_JS = """() => {
+    window.__runSeen = false;
+    const app = document.querySelector('[data-testid="stApp"]');
+    new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__runSeen = true;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RUN_SEEN_JS = "() => window.__runSeen === true"
 EXCEPTION_JS = """() => !!document.querySelector('[data-testid="stException"]')"""
 
 
@@ -164,14 +179,17 @@ def page_url(base: str, page: AppPage, shift_days: int) -> str:
 class Drawn:
     """Polls a Playwright page until it is drawn (see the module docstring)."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, after_run: bool = False) -> None:
         self.page = page
+        self.after_run = after_run  # only a state reached by a run begun after WATCH_RUN_JS
         self.since: float | None = None
 
     def poll(self) -> bool | str:
         """True once drawn and settled; "error" if the page shows an exception."""
         if self.page.evaluate(EXCEPTION_JS):
             return "error"
+        if self.after_run and not self.page.evaluate(RUN_SEEN_JS):
+            return False
         if not self.page.evaluate(DRAWN_JS):
             self.since = None
             return False
@@ -262,6 +280,40 @@ def time_pages_together(browser: Any, urls: list[str]) -> list[float | None]:
     return done
 
 
+def _wait_drawn(watcher: Drawn, started: float) -> float | None:
+    deadline = started + PAGE_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        state = watcher.poll()
+        if state is True:
+            return (watcher.since or time.perf_counter()) - started
+        if state == "error":
+            return None
+        time.sleep(0.02)
+    return None
+
+
+def time_switches(browser: Any, url: str, pages: list[AppPage], shift: int) -> dict[str, list]:
+    """One tab clicks through every page twice on a new window: {title: [cold, warm]}.
+
+    The tab opens on Diagnostics (no figure depends on the window there), so
+    every other page's first click is the first time its window is asked for.
+    """
+    first = next((p for p in pages if p.title == "Diagnostics"), pages[-1])
+    order = [p for p in pages if p != first] + [first]
+    context, tab, started = _open(browser, page_url(url, first, shift))
+    times: dict[str, list[float | None]] = {page.title: [] for page in pages}
+    if _wait_drawn(Drawn(tab), started) is not None:
+        nav = tab.get_by_test_id("stSidebarNav")
+        for _ in range(2):
+            for page in order:
+                tab.evaluate(WATCH_RUN_JS)
+                started = time.perf_counter()
+                nav.get_by_role("link", name=page.title, exact=True).click()
+                times[page.title].append(_wait_drawn(Drawn(tab, after_run=True), started))
+    context.close()
+    return {title: values + [None] * (2 - len(values)) for title, values in times.items()}
+
+
 def _stat(values: list[float | None]) -> dict[str, Any]:
     good = [v for v in values if v is not None]
     if not good:
@@ -310,6 +362,20 @@ def run_pages(
             log(
                 f"  page {rows:>11,} {page.title:<14} cold {record['cold'].get('median', 0):6.2f} s"
                 f"  warm {record['warm'].get('median', 0):6.2f} s"
+            )
+        switch_cold: dict[str, list[float | None]] = {page.title: [] for page in pages}
+        switch_warm: dict[str, list[float | None]] = {page.title: [] for page in pages}
+        for run in range(runs):
+            for title, (cold_s, warm_s) in time_switches(browser, url, pages, 300 + run).items():
+                switch_cold[title].append(cold_s)
+                switch_warm[title].append(warm_s)
+        for record in result["pages"]:
+            record["switch_cold"] = _stat(switch_cold[record["page"]])
+            record["switch_warm"] = _stat(switch_warm[record["page"]])
+            log(
+                f"  switch {rows:>11,} {record['page']:<14} cold "
+                f"{record['switch_cold'].get('median', 0):6.2f} s  warm "
+                f"{record['switch_warm'].get('median', 0):6.2f} s"
             )
         if concurrency:
             # Each session opens a page (round robin) on a window nobody asked for yet.

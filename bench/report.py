@@ -155,11 +155,17 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"## Pages in Chromium, {label(p['rows'])} rows (s, navigation to last chart drawn)",
             "",
-            "| page | cold | warm |",
-            "|---|---|---|",
+            "open = the page's link in a new tab (app load and sign-in cookie included); "
+            "switch = a sidebar click in a tab already showing another page.",
+            "",
+            "| page | open cold | open warm | switch cold | switch warm |",
+            "|---|---|---|---|---|",
         ]
         for page in p["pages"]:
-            out.append(f"| {page['page']} | {_s(page['cold'])} | {_s(page['warm'])} |")
+            out.append(
+                f"| {page['page']} | {_s(page['cold'])} | {_s(page['warm'])} "
+                f"| {_s(page.get('switch_cold'))} | {_s(page.get('switch_warm'))} |"
+            )
         c = p.get("concurrency")
         if c:
             out += [
@@ -233,8 +239,9 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
         for x in p["pages"]:
             y = old_p.get((p["rows"], x["page"]))
             if y:
-                for kind in ("cold", "warm"):
-                    row(f"page {label(p['rows'])} {x['page']} {kind} s",
-                        y[kind].get("median"), x[kind].get("median"), "s")  # fmt: skip
+                for kind in ("cold", "warm", "switch_cold", "switch_warm"):
+                    if kind in x and kind in y:
+                        row(f"page {label(p['rows'])} {x['page']} {kind} s",
+                            y[kind].get("median"), x[kind].get("median"), "s")  # fmt: skip
     lines.append(f"load at start: old {old.get('load_start')} new {new.get('load_start')}")
     return "\n".join(lines)
