@@ -140,6 +140,8 @@ def upload(page: Page, path: Path) -> None:
 
 def map_column(page: Page, column: str, header: str) -> None:
     box: Locator = page.get_by_test_id("stSelectbox").filter(has_text=column)
+    # A second file's run draws its own boxes; the first file's stay until that run ends.
+    expect(box).to_have_count(1, timeout=LOAD_MS)
     box.click()
     page.get_by_role("option", name=header, exact=True).click()
 
@@ -168,6 +170,8 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
     good = tmp_path / "october-fixed.csv"
     good.write_text(HEADER + "".join(GOOD_ROWS))
     upload(page, good)
+    # The new file's run has ended once the old file's check result is gone.
+    expect(page.get_by_text("1 of 3 rows have problems")).to_have_count(0, timeout=LOAD_MS)
     expect(page.get_by_text("Required column(s) still unmapped: salesperson")).to_be_visible(
         timeout=LOAD_MS
     )
