@@ -9,6 +9,7 @@ local one and stops it afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -53,6 +54,7 @@ def running_druid(log: Callable[[str], None] = print) -> Iterator[str | None]:
     """
     url = druid_url()
     if reachable(url) is None:
+        settle(url, log)
         yield url
         return
     if url.split("://")[-1] not in LOCAL_HOSTS:
@@ -66,9 +68,34 @@ def running_druid(log: Callable[[str], None] = print) -> Iterator[str | None]:
         yield None
         return
     try:
+        settle(url, log)
         yield url
     finally:
         subprocess.run([str(DRUID_LOCAL), "down"], capture_output=True, check=False)
+
+
+# A Druid just started keeps both cores busy loading segments and warming its JVMs
+# for a minute or more: the first ingest and query figures would pay for it.
+SETTLE_TIMEOUT_S = 600
+QUIET_LOAD = 1.0
+
+
+def settle(url: str, log: Callable[[str], None] = print) -> None:
+    """Wait until every segment is loaded and the 1-minute load average is quiet."""
+    started = time.monotonic()
+    while time.monotonic() - started < SETTLE_TIMEOUT_S:
+        try:
+            with urllib.request.urlopen(
+                f"{url}/druid/coordinator/v1/loadstatus", timeout=5
+            ) as response:
+                loaded = json.loads(response.read())
+        except (OSError, ValueError):
+            loaded = {"?": 0.0}
+        if all(pct >= 100.0 for pct in loaded.values()) and os.getloadavg()[0] < QUIET_LOAD:
+            log(f"  Druid settled after {time.monotonic() - started:.0f} s")
+            return
+        time.sleep(5)
+    log(f"  Druid still busy after {SETTLE_TIMEOUT_S} s: timing anyway")
 
 
 def bench_druid(
