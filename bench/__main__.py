@@ -123,6 +123,9 @@ def _run_sizes(
         page_sizes = args.page_sizes or (max(args.sizes),)
         if "pages" in parts and rows in page_sizes and not args.quick:
             from bench.pages import run_pages
+            from bench.sessions import run_sessions
+
+            results["sessions"].append(run_sessions(data_dir, rows))
 
             results["pages"].append(
                 run_pages(data_dir, rows, min(args.runs, 3), args.work_dir,
@@ -147,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": [],
         "queries": [],
         "pages": [],
+        "sessions": [],
         "druid_loads": [],
         "notes": list(args.note),
     }

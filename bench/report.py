@@ -176,6 +176,14 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{c['warm'].get('median', 0):.2f} s, p95 {c['warm'].get('p95', 0):.2f} s.",
             ]
         out += ["", f"App process peak memory: {p.get('app_peak_rss_mb') or 0:,.0f} MB", ""]
+    for c in results.get("sessions", []):
+        out += [
+            f"## {c['sessions']} Overview sessions at once, server side, {label(c['rows'])} rows",
+            "",
+            f"One alone: {c['alone_s']:.2f} s. Together: median {_s(c['together'])} s, "
+            f"p95 {c['together']['p95']:.2f} s; all done in {c['wall_s']:.2f} s.",
+            "",
+        ]
     if results.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
     return "\n".join(out)

@@ -5,21 +5,26 @@ No timing is asserted: this is a smoke test of the harness, not a benchmark.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bench.data import store_data_dir
+from bench.data import ROOT, store_data_dir
 from bench.queries import run_queries
 from bench.report import markdown, scaling
+from bench.sessions import OVERVIEW_AREAS, run_sessions
 
 QUICK_ROWS = 200_000
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    work_dir = Path(tmp_path_factory.mktemp("bench"))
-    data_dir = store_data_dir(work_dir, QUICK_ROWS)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return store_data_dir(Path(tmp_path_factory.mktemp("bench")), QUICK_ROWS)
+
+
+@pytest.fixture(scope="module")
+def records(data_dir: Path) -> list[dict]:
     return run_queries(data_dir, QUICK_ROWS, runs=1, druid=None, log=lambda _: None)
 
 
@@ -46,3 +51,11 @@ def test_report_renders(records: list[dict]) -> None:
                "queries": records, "scaling": scaling(records)}  # fmt: skip
     text = markdown(results)
     assert "| 200k | 12 months | overview |" in text
+
+
+def test_sessions_compute_what_the_overview_page_reads(data_dir: Path) -> None:
+    page = (ROOT / "views" / "overview.py").read_text()
+    assert set(re.findall(r'cache\.area\("([^"]+)"', page)) == set(OVERVIEW_AREAS)
+    result = run_sessions(data_dir, QUICK_ROWS, sessions=3, log=lambda _: None)
+    assert result["together"]["runs"] == 3
+    assert 0 < result["together"]["min"] <= result["together"]["p95"] <= result["wall_s"]
