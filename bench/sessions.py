@@ -3,7 +3,7 @@
 The browser figure for concurrent sessions (bench/pages.py) runs ten Chromium
 tabs on the same two cores as the app, so it mostly measures Chromium drawing
 charts. This one is the app's share: each session computes what the Overview
-page asks the store for (`OVERVIEW_AREAS` and the comparison trend), on a
+page asks the store for (`OVERVIEW_AREAS` and `OVERVIEW_PANELS`), on a
 12-month window no other session asked for, through one shared store object
 as the app's process has; first one session alone, then `SESSIONS` at once.
 """
@@ -21,14 +21,15 @@ from typing import Any
 from bench.queries import LAST_12_MONTHS, Stat
 from core.exports import AREAS
 from core.filters import Filters
-from core.kpi import overview
+from core.kpi import members, overview
 from core.kpi.view import resolve_view
 from core.store import SalesStore
 from core.stores.embedded import EmbeddedStore
 
 SESSIONS = 10
-# The areas views/overview.py reads (tests/bench checks the two agree).
-OVERVIEW_AREAS = ("overview", "salespeople", "product-lines", "branches", "customers", "trend")
+# The areas and panels views/overview.py reads (tests/bench checks they agree).
+OVERVIEW_AREAS = ("overview", "customers", "trend")
+OVERVIEW_PANELS = ("leaders", "trend_comparison")
 
 
 def overview_session(store: SalesStore, shift_days: int) -> float:
@@ -40,6 +41,7 @@ def overview_session(store: SalesStore, shift_days: int) -> float:
     view = resolve_view(store, filters)
     for area in OVERVIEW_AREAS:
         AREAS[area](store, view)
+    members.leaders(store, view)
     overview.trend(store, view, comparison=True)
     return time.perf_counter() - started
 

@@ -49,6 +49,7 @@ _PANELS = {
     "line_trend": lambda store, view: members.member_trend(store, view, "product_line"),
     "branch_line_mix": members.branch_line_mix,
     "branch_month": members.branch_month,
+    "leaders": members.leaders,
     "new_vs_returning": customers.new_vs_returning,
 }
 

@@ -38,32 +38,27 @@ with st.expander("Exact figures"):
 st.subheader("At a glance")
 top_row, bottom_row = st.columns(2), st.columns(2)
 answers = [*top_row, *bottom_row]
-reps = cache.area("salespeople", view, version).filter(pl.col("net_sales") > 0)
-if reps.height:
-    best = reps.sort(["gross_profit", "salesperson"], descending=[True, False]).row(0, named=True)
+leaders = {
+    row["dimension"]: row for row in cache.panel("leaders", view, version).iter_rows(named=True)
+}
+if best := leaders.get("salesperson"):
     answers[0].page_link(
         "views/salespeople.py",
-        label=f"Most gross profit: {fmt.plain(best['salesperson'])}",
+        label=f"Most gross profit: {fmt.plain(best['member'])}",
         icon=":material/badge:",
         help=f"{fmt.kes(best['gross_profit'])} at {fmt.pct(best['gross_margin_pct'])}",
     )
-lines = cache.area("product-lines", view, version).filter(pl.col("net_sales") > 0)
-if lines.height:
-    earner = lines.sort(["gross_profit", "product_line"], descending=[True, False]).row(
-        0, named=True
-    )
+if earner := leaders.get("product_line"):
     answers[1].page_link(
         "views/products.py",
-        label=f"Top earning line: {fmt.plain(earner['product_line'])}",
+        label=f"Top earning line: {fmt.plain(earner['member'])}",
         icon=":material/inventory_2:",
         help=f"{fmt.kes(earner['gross_profit'])} gross profit",
     )
-branches = cache.area("branches", view, version).filter(pl.col("net_sales") > 0)
-if branches.height:
-    lead = branches.row(0, named=True)
+if lead := leaders.get("branch"):
     answers[2].page_link(
         "views/branches.py",
-        label=f"Leading branch: {fmt.plain(lead['branch'])}",
+        label=f"Leading branch: {fmt.plain(lead['member'])}",
         icon=":material/storefront:",
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )

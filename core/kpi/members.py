@@ -129,3 +129,58 @@ def branch_month(store: SalesStore, view: View) -> pl.DataFrame:
         grain="month",
         measures=("net_sales", "gross_profit"),
     )
+
+
+# The member the Overview names per dimension, and the measure it leads by.
+LEADS_BY: dict[str, str] = {
+    "salesperson": "gross_profit",
+    "product_line": "gross_profit",
+    "branch": "net_sales",
+}
+
+
+def leaders(store: SalesStore, view: View) -> pl.DataFrame:
+    """Per dimension of `LEADS_BY`, its leading member among those with positive net sales.
+
+    One sums-only query grouped by every such dimension replaces a leaderboard
+    each (with its comparison window and distinct counts): the leader and its
+    figures are those of the first row of the leaderboard sorted by the lead
+    measure, ties to the smaller name. Columns: `dimension`, `member`,
+    `net_sales`, `gross_profit`, `gross_margin_pct`, `share_of_net_sales`;
+    no row for a dimension without a member with positive net sales.
+    """
+    schema = {
+        "dimension": pl.String,
+        "member": pl.String,
+        "net_sales": pl.Float64,
+        "gross_profit": pl.Float64,
+        "gross_margin_pct": pl.Float64,
+        "share_of_net_sales": pl.Float64,
+    }
+    if view.window is None:
+        return pl.DataFrame(schema=schema)
+    frame = store.aggregate(
+        view.scope, view.window, by=tuple(LEADS_BY), measures=("net_sales", "gross_profit")
+    )
+    rows = []
+    for key, lead in LEADS_BY.items():
+        known = frame.filter(pl.col(key).is_not_null())
+        total = known["net_sales"].sum()
+        per_member = (
+            known.group_by(key)
+            .agg(pl.col("net_sales", "gross_profit").sum())
+            .filter(pl.col("net_sales") > 0)
+            .sort([lead, key], descending=[True, False])
+        )
+        if per_member.height:
+            rows.append(
+                per_member.head(1).select(
+                    dimension=pl.lit(key),
+                    member=pl.col(key),
+                    net_sales="net_sales",
+                    gross_profit="gross_profit",
+                    gross_margin_pct=ratio(pl.col("gross_profit"), pl.col("net_sales")),
+                    share_of_net_sales=ratio(pl.col("net_sales"), pl.lit(total)),
+                )
+            )
+    return pl.concat(rows).cast(schema) if rows else pl.DataFrame(schema=schema)  # type: ignore[arg-type]

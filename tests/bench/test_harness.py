@@ -13,7 +13,7 @@ import pytest
 from bench.data import ROOT, store_data_dir
 from bench.queries import run_queries
 from bench.report import markdown, scaling
-from bench.sessions import OVERVIEW_AREAS, run_sessions
+from bench.sessions import OVERVIEW_AREAS, OVERVIEW_PANELS, run_sessions
 
 QUICK_ROWS = 200_000
 
@@ -56,6 +56,7 @@ def test_report_renders(records: list[dict]) -> None:
 def test_sessions_compute_what_the_overview_page_reads(data_dir: Path) -> None:
     page = (ROOT / "views" / "overview.py").read_text()
     assert set(re.findall(r'cache\.area\("([^"]+)"', page)) == set(OVERVIEW_AREAS)
+    assert set(re.findall(r'cache\.panel\("([^"]+)"', page)) == set(OVERVIEW_PANELS)
     result = run_sessions(data_dir, QUICK_ROWS, sessions=3, log=lambda _: None)
     assert result["together"]["runs"] == 3
     assert 0 < result["together"]["min"] <= result["together"]["p95"] <= result["wall_s"]

@@ -301,3 +301,23 @@ def test_edge_lines_fall_on_their_nairobi_day(store: EmbeddedStore) -> None:
 
 def test_sample_store_holds_every_line(store: EmbeddedStore) -> None:
     assert store.count_lines(Scope(), None) == sample_lines().height
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "no-branch-allowed"])
+def test_leaders_match_the_reference_leaderboards(
+    store: EmbeddedStore, engine: ReferenceEngine, case: str
+) -> None:
+    """The Overview's leaders are the reference leaderboards' first rows by their lead measure."""
+    view, ref = _view(store, case)
+    got = {row["dimension"]: row for row in member_kpis.leaders(store, view).iter_rows(named=True)}
+    for key, lead in member_kpis.LEADS_BY.items():
+        board = engine.leaderboard(ref, key, all_members=False).filter(pl.col("net_sales") > 0)
+        if not board.height:
+            assert key not in got
+            continue
+        want = board.sort([lead, key], descending=[True, False]).row(0, named=True)
+        assert got[key]["member"] == want[key]
+        for column in ("net_sales", "gross_profit"):
+            assert got[key][column] == pytest.approx(want[column], abs=MONEY_TOLERANCE)
+        for column in ("gross_margin_pct", "share_of_net_sales"):
+            assert got[key][column] == pytest.approx(want[column], rel=RATIO_TOLERANCE)

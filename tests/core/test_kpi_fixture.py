@@ -495,6 +495,28 @@ def test_branch_line_mix(store: EmbeddedStore) -> None:
     )
 
 
+def test_leaders_name_who_earns_most_and_the_leading_branch(store: EmbeddedStore) -> None:
+    # Salespeople by gross profit: Brian 2100 (on 6050) beats Carol 1725, who sells more.
+    # Product lines by gross profit (from the mix above): Dairy 1500 + 825 = 2325 on
+    # 4850 + 3025 = 7875; Beverages 2000, Cereals 900. Branches by net sales: Nairobi.
+    expect(
+        mk.leaders(store, view_of(store, **Q1)),
+        {
+            "dimension": ["salesperson", "product_line", "branch"],
+            "member": ["Brian", "Dairy", "Nairobi"],
+            "net_sales": [6050.0, 7875.0, 10750.0],
+            "gross_profit": [2100.0, 2325.0, 3500.0],
+            "gross_margin_pct": [2100 / 6050, 2325 / 7875, 3500 / 10750],
+            "share_of_net_sales": [6050 / 17375, 7875 / 17375, 10750 / 17375],
+        },
+    )
+
+
+def test_no_leaders_where_nothing_sold(store: EmbeddedStore) -> None:
+    # Kisumu sold only in 2024: in Q1 2025 it has no member with positive net sales.
+    assert mk.leaders(store, view_of(store, **Q1, branches=("Kisumu",))).height == 0
+
+
 def test_branch_month(store: EmbeddedStore) -> None:
     # Mombasa: Jan 103 1250 (gp 450); Feb 2400+1800-625 = 3575 (gp 600+300-225 = 675);
     #   Mar 110 1000 + 112 800 = 1800 (gp 400+200). Nairobi: Jan 2000+1100+600+1000 = 4700

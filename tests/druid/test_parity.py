@@ -52,6 +52,7 @@ PANELS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "salesperson-trend": lambda store, view: members.member_trend(store, view, "salesperson"),
     "branch-line-mix": members.branch_line_mix,
     "branch-month": members.branch_month,
+    "leaders": members.leaders,
     "new-vs-returning": customers.new_vs_returning,
     "clv": lambda store, view: pl.DataFrame([asdict(customers.clv(store, view))]),
 }
