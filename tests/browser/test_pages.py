@@ -107,7 +107,7 @@ def test_clicking_a_bar_drills_down_and_back_returns(page: Page, app_url: str) -
     bars = page.locator("[data-testid=stPlotlyChart] .bars .point path")
     # A chart redrawn by a late rerun detaches the bar under the click: try again.
     for attempt in range(3):
-        expect(bars.first).to_be_visible()
+        expect(bars.first).to_be_visible(timeout=LOAD_MS)
         try:
             bars.first.click(force=True)
             expect(page).to_have_url(re.compile(r"branch="), timeout=LOAD_MS // 3)
