@@ -136,7 +136,6 @@ def _run_sizes(
 
             if rows == args.sizes[-1]:
                 # Idle Druid JVMs still poll every few seconds: 10-30% on the page times.
-                druid_up = False
                 stop_druid()
             results["sessions"].append(run_sessions(data_dir, rows))
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import ROOT
-from bench.queries import LAST_12_MONTHS, Stat
+from bench.queries import LAST_12_MONTHS, Stat, p95
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The flags NOTES.md found necessary for Debian's Chromium on these machines.
@@ -319,8 +319,7 @@ def _stat(values: list[float | None]) -> dict[str, Any]:
     if not good:
         return {"failed": len(values)}
     stat = Stat.of(good).as_dict()
-    ordered = sorted(good)
-    stat["p95"] = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    stat["p95"] = p95(good)
     stat["failed"] = len(values) - len(good)
     return stat
 

@@ -71,6 +71,12 @@ class Stat:
         return {"median": self.median, "min": self.min, "max": self.max, "runs": self.runs}
 
 
+def p95(values: list[float]) -> float:
+    """The 95th percentile, as the nearest of `values` (no interpolation)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def timed(call: Callable[[], Any], runs: int) -> tuple[Stat, Any]:
     seconds, result = [], None
     for _ in range(runs):

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.queries import LAST_12_MONTHS, Stat
+from bench.queries import LAST_12_MONTHS, Stat, p95
 from core.exports import AREAS
 from core.filters import Filters
 from core.kpi import members, overview
@@ -64,8 +64,7 @@ def run_sessions(
         together = list(pool.map(session, range(sessions)))
     wall = time.perf_counter() - started
     stat = Stat.of(together).as_dict()
-    ordered = sorted(together)
-    stat["p95"] = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    stat["p95"] = p95(together)
     result = {"rows": rows, "sessions": sessions, "alone_s": alone, "together": stat,
               "wall_s": wall}  # fmt: skip
     log(
