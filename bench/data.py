@@ -27,6 +27,7 @@ LAYOUT_FILES = (
     "core/schema.py",
     "core/keys.py",
     "core/stores/embedded.py",
+    "core/stores/customer_ids.py",
     "ingest/parse.py",
     "ingest/read.py",
     "ingest/pipeline.py",

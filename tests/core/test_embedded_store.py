@@ -9,7 +9,7 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -259,3 +259,106 @@ def test_read_only_directory_gives_clear_error(tmp_path: Path, lines: pl.DataFra
     finally:
         os.chmod(path, 0o755)
     assert _totals(store)["lines"] == 100
+
+
+def test_customer_ids_come_from_the_file_or_else_the_lines(
+    tmp_path: Path, lines: pl.DataFrame
+) -> None:
+    """Grouped by customer, ids are joined from the file beside the table; a file that
+    lags the lines (missing, or written before a later batch) costs time, not ids."""
+    from core.stores.customer_ids import ids_file
+
+    path = tmp_path / "sales"
+    store = EmbeddedStore(path)
+    early = lines.filter(pl.col("sale_date") < date(2026, 1, 1))
+    store.write(early, "append")
+    recorded = pl.read_parquet(ids_file(path))
+    expected_pairs = early.select("customer_key", "customer_id").drop_nulls().unique()
+    assert recorded.sort("customer_key").equals(expected_pairs.sort("customer_key"))
+
+    store.write(lines.filter(pl.col("sale_date") >= date(2026, 1, 1)), "append")
+    expected = (
+        lines.group_by("customer_id")
+        .agg(net_sales=pl.col("net_sales").sum(), lines=pl.len())
+        .sort("customer_id", nulls_last=True)
+    )
+
+    def by_customer() -> pl.DataFrame:
+        return store.aggregate(Scope(), None, ("customer_id",), measures=("net_sales", "lines"))
+
+    def check(answer: pl.DataFrame) -> None:
+        assert answer["customer_id"].to_list() == expected["customer_id"].to_list()
+        assert answer["lines"].to_list() == expected["lines"].to_list()
+        assert answer["net_sales"].to_list() == pytest.approx(expected["net_sales"].to_list())
+
+    check(by_customer())
+    assert expected["customer_id"].null_count() == 1  # walk-ins keep a null id
+    # The file as it was after the first batch only: the later customers from the lines.
+    recorded.write_parquet(ids_file(path))
+    check(by_customer())
+    ids_file(path).unlink()
+    check(by_customer())
+    # A file that cannot be read is the same as none.
+    ids_file(path).write_bytes(b"not parquet")
+    check(by_customer())
+    # The next write starts the file again from its own lines.
+    store.write(lines.head(10), "append")
+    check(by_customer())
+    assert pl.read_parquet(ids_file(path)).height > 0
+
+
+def _latest_by_sorting(
+    lines: pl.DataFrame, by: list[str], column: str, grain: str | None
+) -> pl.DataFrame:
+    """The latest-value rule written plainly: per group, sort the lines that have a
+    value by time (newest first), ties by the value, and take the first."""
+    frame = lines
+    if grain is not None:
+        local = pl.col("sold_at").dt.convert_time_zone("Africa/Nairobi").dt.date()
+        frame = frame.with_columns(period=local.dt.truncate("1mo"))
+        by = [*by, "period"]
+    groups = frame.select(by).unique() if by else pl.DataFrame({"_": [0]})
+    ordered = frame.filter(pl.col(column).is_not_null()).sort(
+        ["sold_at", column], descending=[True, False]
+    )
+    if not by:
+        return pl.DataFrame({column: [ordered[column].first() if ordered.height else None]})
+    picked = ordered.unique(by, keep="first", maintain_order=True).select(*by, column)
+    return groups.join(picked, on=by, how="left", nulls_equal=True).sort(by, nulls_last=True)
+
+
+@pytest.mark.parametrize("few_groups", [32, 0], ids=["filter", "join"])
+def test_latest_values_match_the_plain_rule(
+    tmp_path: Path, lines: pl.DataFrame, few_groups: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Latest values against a plain sort, with the cases the fast path hands on to the
+    slow one: the last line of a group without a value, and two values at one moment;
+    the groups looked up again by a filter on their keys and by a join."""
+    from core.stores import latest
+
+    monkeypatch.setattr(latest, "FEW_GROUPS", few_groups)
+    from core.schema import CANONICAL_COLUMNS, with_derived_measures
+
+    # A newest invoice of two lines: no customer type, two names for its customer at one moment.
+    donor = lines.filter(pl.col("customer_id").is_not_null()).sort("sold_at").tail(2)
+    newest = donor.select(CANONICAL_COLUMNS).with_columns(
+        invoice_id=pl.lit("Z-NEWEST"),
+        line_no=pl.Series([1, 2]),
+        sold_at=lines["sold_at"].max() + timedelta(hours=1),
+        customer_id=pl.lit(donor["customer_id"].last()),
+        customer_type=pl.lit(None, dtype=pl.String),
+        customer_name=pl.Series(["ZZZ last by value", "AAA first by value"]),
+    )
+    doctored = pl.concat([lines, with_derived_measures(newest).select(lines.columns)])
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(doctored, "append")
+    for by, grain in [((), None), (("customer_id",), None), (("branch",), "month"), ((), "month")]:
+        for column in ("customer_name", "customer_type", "product_name"):
+            answer = store.aggregate(Scope(), None, by, grain, ("lines",), latest=(column,))
+            keys = [*by, "period"] if grain else list(by)
+            expected = _latest_by_sorting(doctored, list(by), column, grain)
+            got = answer.select(*keys, column).sort(keys, nulls_last=True) if keys else answer
+            assert got.select(*keys, column).to_dicts() == expected.to_dicts(), (by, grain, column)
+    overall = store.aggregate(Scope(), None, measures=(), latest=("customer_name", "customer_type"))
+    assert overall["customer_name"].item() == "AAA first by value"
+    assert overall["customer_type"].item() is not None  # from an older invoice
