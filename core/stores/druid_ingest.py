@@ -548,7 +548,9 @@ def with_flags(
     """
     inputs = list(heads.INPUT_COLUMNS)
     combined = pl.concat([incoming.select(inputs), others.select(inputs)])
-    flagged = heads.invoice_flags(combined, timezone).select(*IDENTITY, *FLAG_COLUMNS)
+    flagged = heads.invoice_flags(combined, heads.day_of_ms(timezone)).select(
+        *IDENTITY, *FLAG_COLUMNS
+    )
     incoming_flagged = incoming.join(flagged, on=IDENTITY, how="left").select(STAGED_COLUMNS)
     renewed = others.select(*IDENTITY, *FLAG_COLUMNS).join(flagged, on=IDENTITY, suffix="_new")
     changed = renewed.filter(

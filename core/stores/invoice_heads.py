@@ -22,6 +22,7 @@ instead: the flags make the common case fast, never a number wrong.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 FLAG_COLUMNS: tuple[str, ...] = ("invoice_head", "line_head", "product_head", "invoice_uniform")
@@ -44,21 +45,31 @@ HEAD_FOR: dict[frozenset[str], str] = {
 }
 
 
-def invoice_flags(lines: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """`lines` (every line of each invoice in it) with the four flags as 0/1 Int64."""
-    day = pl.from_epoch(pl.col("sold_ms"), time_unit="ms").dt.replace_time_zone("UTC")
-    header = pl.struct(day.dt.convert_time_zone(timezone).dt.date(), *HEADER_COLUMNS)
+def day_of_ms(timezone: str) -> pl.Expr:
+    """The business day of `sold_ms` (milliseconds since the epoch, UTC) in `timezone`."""
+    moment = pl.from_epoch(pl.col("sold_ms"), time_unit="ms").dt.replace_time_zone("UTC")
+    return moment.dt.convert_time_zone(timezone).dt.date()
+
+
+def invoice_flags(
+    lines: pl.DataFrame, day: pl.Expr, dtype: type[pl.DataType] = pl.Int64
+) -> pl.DataFrame:
+    """`lines` (every line of each invoice in it) with the four flags as 0/1 of `dtype`.
+
+    `day` is each line's business day (`day_of_ms` for lines timed in `sold_ms`).
+    """
+    header = pl.struct(day, *HEADER_COLUMNS)
 
     def first_of(*within: str) -> pl.Expr:
         return (pl.col("line_no") == pl.col("line_no").min().over("invoice_id", *within)).cast(
-            pl.Int64
+            dtype
         )
 
     return lines.with_columns(
         invoice_head=first_of(),
         line_head=first_of("product_line"),
         product_head=first_of("product_id"),
-        invoice_uniform=(header.n_unique().over("invoice_id") == 1).cast(pl.Int64),
+        invoice_uniform=(header.n_unique().over("invoice_id") == 1).cast(dtype),
     )
 
 
@@ -77,3 +88,63 @@ def head_column(by: tuple[str, ...], filters: list[tuple[str, tuple[str, ...]]])
     if head is None or not others <= set(by) | pinned:
         return None
     return head
+
+
+# The flags the embedded store keeps: its product line and product heads would cost more
+# to set at ingest (a partition of every line by invoice and product) than they save.
+ORDER_FLAGS: tuple[str, ...] = ("invoice_head", "invoice_uniform")
+
+
+def invoice_heads_in_order(
+    lines: pl.DataFrame, day: str, dtype: type[pl.DataType] = pl.Int64
+) -> pl.DataFrame:
+    """`lines` with `invoice_head` and `invoice_uniform` as `invoice_flags` sets them,
+    in time linear in the lines.
+
+    `invoice_flags` partitions every line by invoice: 9 s for 10M lines here.
+    Exports list an invoice's lines together and in line order; for such an
+    invoice the head is its first line, and it is uniform when no line's
+    header differs from the line before. Invoices split over the batch or out
+    of line order are flagged by `invoice_flags`. `day` names the business-day
+    column; `invoice_key` stands for `invoice_id` (one key per id in a batch,
+    see core/keys.py).
+    """
+    n = lines.height
+    if n == 0:
+        return invoice_flags(lines, pl.col(day), dtype).drop("line_head", "product_head")
+    keys = lines["invoice_key"].to_numpy()
+    start = np.ones(n, dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=start[1:])
+    firsts = np.flatnonzero(start)
+    # Within a batch customer_key stands for customer_id too: integers compare 15x faster.
+    header = [day, *(c if c != "customer_id" else "customer_key" for c in HEADER_COLUMNS)]
+    same = lines.select(
+        pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in header)
+    ).to_series()
+    line_no = lines["line_no"].to_numpy()
+    # Per line: its header differs from the line before; its number is not above it.
+    changed_at = ~same.fill_null(True).to_numpy()
+    disordered_at = np.zeros(n, dtype=bool)
+    disordered_at[1:] = line_no[1:] <= line_no[:-1]
+
+    def runs_with(faults: np.ndarray) -> np.ndarray:
+        """Per run, whether any of its lines but the first has the fault (faults are rare)."""
+        faults[firsts] = False  # a first line follows another invoice
+        marked = np.zeros(len(firsts), dtype=bool)
+        marked[np.searchsorted(firsts, np.flatnonzero(faults), side="right") - 1] = True
+        return marked
+
+    changed, disordered = runs_with(changed_at), runs_with(disordered_at)
+    flagged = lines.with_columns(
+        invoice_head=pl.Series(start).cast(dtype),
+        invoice_uniform=pl.Series(np.repeat(~changed, np.diff(np.append(firsts, n)))).cast(dtype),
+    )
+    run_keys = np.sort(keys[firsts])
+    split = run_keys[1:][run_keys[1:] == run_keys[:-1]]  # invoices in more than one run
+    irregular = np.union1d(split, keys[firsts][disordered])
+    if irregular.size == 0:
+        return flagged
+    indexed = flagged.with_row_index("_row")
+    others = indexed.filter(pl.col("invoice_key").is_in(pl.Series(irregular).implode()))
+    again = invoice_flags(others.drop(*ORDER_FLAGS), pl.col(day), dtype)
+    return indexed.update(again.select("_row", *ORDER_FLAGS), on="_row").drop("_row")

@@ -48,6 +48,7 @@ def pick_latest(combos: pl.DataFrame, keys: list[str], latest: tuple[str, ...]) 
         groups = groups.join(frame, on=keys, how="left", nulls_equal=True)
     return groups
 
+
 # Up to this many groups are looked up again by a filter on their keys, more by a
 # join: a filter lets Polars skip the text columns of other lines (110 -> 48 ms
 # for the walk-ins of a year of 10M lines, who have no name).

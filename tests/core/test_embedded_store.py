@@ -362,3 +362,34 @@ def test_latest_values_match_the_plain_rule(
     overall = store.aggregate(Scope(), None, measures=(), latest=("customer_name", "customer_type"))
     assert overall["customer_name"].item() == "AAA first by value"
     assert overall["customer_type"].item() is not None  # from an older invoice
+
+
+def test_distinct_values_follow_updates_and_scopes(tmp_path: Path, lines: pl.DataFrame) -> None:
+    """Pickers' values from the files' dictionaries (no filter, or one on the same column)
+    or from the lines (other filters): the same as the stored lines', also after an
+    update has removed a value from every line."""
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    renamed_from = lines["product_line"].unique().sort()[0]
+    corrected = lines.filter(pl.col("product_line") == renamed_from).with_columns(
+        product_line=pl.lit("Renamed line")
+    )
+    store.write(corrected, "append")
+    stored = pl.concat(
+        [lines.filter(pl.col("product_line") != renamed_from), corrected], how="vertical"
+    )
+    branch = stored["branch"].unique().sort()[0]
+    salesperson = stored["salesperson"].unique().sort()[0]
+    scopes = {
+        "everything": (Scope(), pl.lit(True)),
+        "restricted": (Scope(allowed_branches=(branch, "Nowhere")), pl.col("branch") == branch),
+        "one salesperson": (
+            Scope(salespeople=(salesperson,)),
+            pl.col("salesperson") == salesperson,
+        ),
+    }
+    for column in ("branch", "product_line", "product_id", "salesperson", "customer_id"):
+        for name, (scope, condition) in scopes.items():
+            expected = stored.filter(condition)[column].drop_nulls().unique().sort().to_list()
+            assert store.distinct_values(column, scope) == expected, (column, name)
+    assert renamed_from not in store.distinct_values("product_line", Scope())

@@ -6,8 +6,17 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from core.stores.invoice_heads import head_column, invoice_flags
+from core.keys import stable_key
+from core.stores.invoice_heads import (
+    ORDER_FLAGS,
+    day_of_ms,
+    head_column,
+    invoice_flags,
+    invoice_heads_in_order,
+)
 
 
 def _ms(text: str) -> int:
@@ -37,7 +46,7 @@ def test_heads_and_uniform_worked_by_hand() -> None:
         ("D", 1, "2026-02-02 10:00", "Eldoret", "Kiprop", "C3", "Flour", "P4"),
         ("D", 2, "2026-02-02 10:00", "Eldoret", "Chebet", "C3", "Flour", "P4"),
     )
-    flags = invoice_flags(frame, "Africa/Nairobi").sort("invoice_id", "line_no")
+    flags = invoice_flags(frame, day_of_ms("Africa/Nairobi")).sort("invoice_id", "line_no")
     expected = pl.DataFrame(
         {
             "invoice_id": ["A", "A", "A", "B", "B", "C", "C", "D", "D"],
@@ -76,3 +85,42 @@ def test_which_head_counts_orders(
     by: tuple[str, ...], filters: list[tuple[str, tuple[str, ...]]], head: str | None
 ) -> None:
     assert head_column(by, filters) == head
+
+
+_line = st.tuples(
+    st.integers(0, 4),  # invoice
+    st.integers(1, 6),  # line number
+    st.integers(0, 1),  # day
+    st.sampled_from(["Mombasa", "Kisumu"]),
+    st.sampled_from(["Ali", "Otieno"]),
+    st.sampled_from(["C1", "C2", None]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_line, min_size=1, max_size=30, unique_by=lambda r: (r[0], r[1])), st.data())
+def test_flags_in_order_match_the_general_rule(rows: list[tuple], data: st.DataObject) -> None:
+    """Invoices together and in order take the fast path, split or shuffled ones the
+    general rule; either way the flags are those `invoice_flags` sets."""
+    # As exports list them (each invoice's lines together, in line order), or shuffled.
+    in_order = data.draw(st.booleans())
+    rows = (
+        sorted(rows, key=lambda r: (r[0], r[1])) if in_order else data.draw(st.permutations(rows))
+    )
+    frame = pl.DataFrame(
+        rows,
+        schema=["invoice", "line_no", "day", "branch", "salesperson", "customer_id"],
+        orient="row",
+    ).with_columns(
+        invoice_id="INV-" + pl.col("invoice").cast(pl.String),
+        sale_date=pl.date(2026, 1, 1) + pl.duration(days=pl.col("day")),
+        product_line=pl.lit("Dairy"),
+        product_id=pl.lit("P1"),
+    )
+    frame = frame.with_columns(
+        invoice_key=stable_key(frame["invoice_id"]), customer_key=stable_key(frame["customer_id"])
+    )
+    fast = invoice_heads_in_order(frame, "sale_date")
+    general = invoice_flags(frame, pl.col("sale_date"))
+    assert fast.select(ORDER_FLAGS).to_dicts() == general.select(ORDER_FLAGS).to_dicts()
+    assert fast.drop(ORDER_FLAGS).equals(frame)
