@@ -17,7 +17,7 @@ _RULES: dict[str, str] = {
     "greater_than_or_equal_to(0)": "must be 0 or more",
     "greater_than_or_equal_to(1)": "must be 1 or more",
     "str_length(1, None)": "must not be empty",
-    "multiple_fields_uniqueness": "duplicate (invoice_id, line_no) in this file",
+    "duplicate (invoice_id, line_no) in this file": "duplicate (invoice_id, line_no) in this file",
     "must be a finite number": "must be a finite number",
     "discount must not exceed abs(quantity * unit_price)": "must not exceed the line value",
     "sold_at must not be in the future": "must not be in the future",
@@ -26,7 +26,7 @@ _RULES: dict[str, str] = {
 _FRAME_CHECK_COLUMNS: dict[str, str] = {
     "discount must not exceed abs(quantity * unit_price)": "discount",
     "sold_at must not be in the future": "sold_at",
-    "multiple_fields_uniqueness": "line_no",
+    "duplicate (invoice_id, line_no) in this file": "line_no",
 }
 
 
