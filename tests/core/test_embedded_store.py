@@ -393,3 +393,21 @@ def test_distinct_values_follow_updates_and_scopes(tmp_path: Path, lines: pl.Dat
             expected = stored.filter(condition)[column].drop_nulls().unique().sort().to_list()
             assert store.distinct_values(column, scope) == expected, (column, name)
     assert renamed_from not in store.distinct_values("product_line", Scope())
+
+
+def test_two_ids_sharing_a_key_are_refused(tmp_path: Path, lines: pl.DataFrame) -> None:
+    """Keys stand for ids in every grouping: a clash (two invoices, one key, one line
+    number) refuses the write instead of merging their lines."""
+    import pandera.errors
+
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines, "append")
+    before = _totals(store)
+    clash = lines.head(2).with_columns(
+        invoice_id=pl.Series(["CLASH-1", "CLASH-2"]),
+        invoice_key=pl.lit(42, dtype=pl.Int64),
+        line_no=pl.lit(1, dtype=pl.Int64),
+    )
+    with pytest.raises(pandera.errors.SchemaError, match=r"duplicate \(invoice_key, line_no\)"):
+        store.write(clash, "append")
+    assert _totals(store) == before
