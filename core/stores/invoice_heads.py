@@ -150,9 +150,10 @@ def invoice_heads_in_order(
         invoice_head=pl.Series(start).cast(dtype),
         invoice_uniform=pl.Series(np.repeat(~changed, np.diff(np.append(firsts, n)))).cast(dtype),
     )
-    run_keys = np.sort(keys[firsts])
-    split = run_keys[1:][run_keys[1:] == run_keys[:-1]]  # invoices in more than one run
-    irregular = np.union1d(split, keys[firsts][disordered])
+    run_keys = keys[firsts]
+    ordered = np.sort(run_keys)
+    split = ordered[1:][ordered[1:] == ordered[:-1]]  # invoices in more than one run
+    irregular = np.union1d(split, run_keys[disordered])
     if irregular.size == 0:
         return flagged
     indexed = flagged.with_row_index("_row")
