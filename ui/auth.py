@@ -1,7 +1,8 @@
 """Sign-in for every page: the login form, the re-login cookie, logout, role checks.
 
 Passwords are checked against the bcrypt hashes in `SALES_AUTH_FILE`; the
-signed cookie that keeps a browser signed in comes from streamlit-authenticator.
+signed cookie that keeps a browser signed in is written by
+streamlit-authenticator's cookie component and read back here from the request.
 The user's branch list goes into the session as `allowed_branches`, which
 core applies to every query.
 """
@@ -12,6 +13,7 @@ import math
 import secrets
 import time
 
+import jwt
 import streamlit as st
 from streamlit_authenticator.controllers import CookieController
 
@@ -62,13 +64,32 @@ def _cookies(settings: Settings, key: str) -> CookieController:
     return controller
 
 
+def cookie_username(token: str | None, key: str, now: float | None = None) -> str | None:
+    """The username a login cookie was signed for, if the signature holds and it has not expired.
+
+    Read from the request's cookies, not through the cookie component: the
+    component would load in an iframe and rerun the page once it has, about
+    half a second on every page opened in a new tab.
+    """
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    username, expires = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or not isinstance(expires, int | float):
+        return None
+    return username if expires > (time.time() if now is None else now) else None
+
+
 def _sign_in(user: User) -> None:
     st.session_state["username"] = user.username
     st.session_state["allowed_branches"] = user.branches
     st.session_state["logout"] = None
 
 
-def _login_form(users: UserFile, cookies: CookieController) -> User | None:
+def _login_form(users: UserFile, settings: Settings, key: str) -> User | None:
     """Draw the form; the user once the password is right, else None."""
     slot = st.empty()
     with slot.container():
@@ -96,7 +117,8 @@ def _login_form(users: UserFile, cookies: CookieController) -> User | None:
         throttle.succeeded(name)
     slot.empty()
     _sign_in(user)
-    cookies.set_cookie()  # signs st.session_state["username"] into the cookie
+    # The cookie component is drawn only here and at sign-out, never on a signed-in page.
+    _cookies(settings, key).set_cookie()  # signs st.session_state["username"] into the cookie
     return user
 
 
@@ -114,14 +136,14 @@ def _context() -> tuple[Settings, str, UserFile]:
 
 def signed_in_user() -> User | None:
     """The user of this session or of the browser's login cookie; draws nothing."""
-    settings, key, users = _context()
+    _, key, users = _context()
     state = st.session_state
     try:
         # Read on every run: a changed role or branch list applies at once, a removed user is out.
         user = users.get(state["username"]) if state.get("username") else None
         if user is None and not state.get("logout"):
-            token = _cookies(settings, key).get_cookie()
-            user = users.get(token["username"]) if token else None
+            username = cookie_username(st.context.cookies.get(COOKIE_NAME), key)
+            user = users.get(username) if username else None
     except UserError as exc:
         st.error(f"Cannot read the users file: {exc}")
         st.stop()
@@ -134,7 +156,7 @@ def sign_in_form() -> User:
     """Draw the login form; returns the user once signed in, otherwise stops the page."""
     settings, key, users = _context()
     try:
-        user = _login_form(users, _cookies(settings, key))
+        user = _login_form(users, settings, key)
     except UserError as exc:
         st.error(f"Cannot read the users file: {exc}")
         st.stop()

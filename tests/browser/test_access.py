@@ -24,6 +24,7 @@ from tests.conftest import (
     to_stored,
 )
 from ui import format as fmt
+from ui.auth import COOKIE_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.anonymous]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -211,3 +212,24 @@ def test_a_shared_link_survives_the_sign_in(page: Page, app_url: str) -> None:
     page.wait_for_function(IDLE, timeout=LOAD_MS)
     expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_have_count(1)
     expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_be_visible()
+
+
+def test_the_login_cookie_signs_in_a_new_tab_until_sign_out(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, ADMIN)
+    tab = page.context.new_page()
+    tab.goto(f"{app_url}/branches?start=2026-01-01&end=2026-03-31")
+    expect(tab.get_by_role("heading", name="Branches", exact=True)).to_be_visible(timeout=LOAD_MS)
+    expect(tab.get_by_test_id("stForm")).to_have_count(0)
+    tab.wait_for_function(IDLE, timeout=LOAD_MS)
+    # Signed in from the request's cookie: no cookie component (an iframe) on the page.
+    expect(tab.locator("iframe")).to_have_count(0)
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab.get_by_text("You have signed out.")).to_be_visible(timeout=LOAD_MS)
+    tab.wait_for_function(
+        "name => !document.cookie.includes(name + '=')", arg=COOKIE_NAME, timeout=LOAD_MS
+    )
+    tab.close()
+    again = page.context.new_page()
+    again.goto(f"{app_url}/branches")
+    expect(again.get_by_test_id("stForm")).to_be_visible(timeout=LOAD_MS)
+    expect(again.get_by_test_id("stMetric")).to_have_count(0)
