@@ -3,8 +3,8 @@
 The bench starts its own Streamlit server on the chosen data dir (as
 tests/conftest.py does) and drives Debian's Chromium through Playwright's
 sync API. A page is drawn when Streamlit reports its script run finished
-(`stApp[data-test-script-state=notRunning]`), every Plotly chart on it has
-its SVG and every Vega chart its canvas or SVG, and that state has held for
+(`stApp[data-test-script-state=notRunning]`), every chart on it has its SVG
+or canvas (ECharts, Vega), and that state has held for
 `SETTLE_S` (a cookie or widget rerun would otherwise end the clock early).
 
 cold: a window no earlier run asked for (the 12-month window shifted back a
@@ -64,10 +64,10 @@ DRAWN_JS = """() => {
         return false;
     if (main.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]'))
         return false;
-    const plotly = main.querySelectorAll('[data-testid="stPlotlyChart"]');
-    for (const c of plotly) if (!c.querySelector('.main-svg')) return false;
     const vega = main.querySelectorAll('[data-testid="stVegaLiteChart"]');
     for (const c of vega) if (!c.querySelector('canvas, svg')) return false;
+    const echarts = main.querySelectorAll('[data-testid="stEChartsChart"]');
+    for (const c of echarts) if (!c.querySelector('canvas, svg')) return false;
     return true;
 }"""
 # Set before a sidebar click: the clock stops only after a run that began after it.
@@ -139,7 +139,7 @@ def streamlit_server(
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # a cold start imports Polars, Plotly, Delta
+        deadline = time.monotonic() + 90  # a cold start imports Polars, Delta
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:

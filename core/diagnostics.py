@@ -17,7 +17,6 @@ LIBRARIES = (
     "pandera",
     "deltalake",
     "pyarrow",
-    "plotly",
     "pydruid",
     "streamlit-authenticator",
 )

@@ -14,8 +14,8 @@ from playwright.sync_api import sync_playwright
 
 PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
 DRAWN = """() => !document.querySelector('[data-testid=stStatusWidget]')
-    && [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
-         .every(chart => chart.querySelector('.main-svg'))"""
+    && [...document.querySelectorAll('[data-testid=stEChartsChart]')]
+         .every(chart => chart.querySelector('svg, canvas'))"""
 
 
 def main() -> None:

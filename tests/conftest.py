@@ -126,7 +126,7 @@ def serve_app(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60  # a cold start imports Polars, Plotly, Delta
+        deadline = time.monotonic() + 60  # a cold start imports Polars, Delta
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:

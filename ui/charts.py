@@ -1,15 +1,60 @@
-"""Plotly charts with one colour per branch and per product line on every page."""
+"""ECharts option objects with one colour per branch and per product line on every page.
+
+Each function returns a `Chart`: the option for `st.echarts_chart`, its height,
+and the member each selectable point stands for (for drill-down).
+
+ECharts, not Plotly: Streamlit's ECharts bundle is a quarter of Plotly's, and
+a page opened in a new tab drew five charts 1.2 s sooner with it on this machine.
+
+Names from the data never go into a template or a label's formatter (those
+are HTML); they travel as data and reach the screen through `{b}` and `{@[i]}`
+placeholders, which are inserted as escaped text, and through axis labels,
+which ECharts draws as text.
+"""
 
 from __future__ import annotations
 
-import plotly.express as px
-import plotly.graph_objects as go
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
 import polars as pl
 
-from ui import format as fmt
+# Colour-blind safe qualitative colours, then more (Plotly's Safe and Vivid sets).
+PALETTE = (
+    "#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499",
+    "#44AA99", "#999933", "#882255", "#661100", "#6699CC", "#888888",
+    "#E58606", "#5D69B1", "#52BCA3", "#99C945", "#CC61B0", "#24796C",
+    "#DAA51B", "#2F8AC4", "#764E9F", "#ED645A", "#CC3A8E", "#A5AA99",
+)  # fmt: skip
+HEIGHT = 350
+GRID = {"left": 10, "right": 20, "top": 30, "bottom": 10, "containLabel": True}
+BLUES = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
 
-PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Vivid
-PLOT_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+
+@dataclass(frozen=True)
+class Chart:
+    option: dict[str, Any]
+    height: int = HEIGHT
+    # The member behind each data index of series 0, for charts one can click to drill.
+    members: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The option as drawn: without the entry animation, which delays the final picture."""
+        return {"animation": False, **self.option}
+
+    def member_at(self, selection: Any) -> str | None:
+        """The member of the first selected point of series 0, if any."""
+        for group in selection.get("selected", []) if selection else []:
+            if group.get("series_index", 0) != 0:
+                continue
+            for index in group.get("data_indices", []):
+                if 0 <= index < len(self.members):
+                    return self.members[index]
+        return None
 
 
 def colour_map(members: list[str]) -> dict[str, str]:
@@ -17,64 +62,75 @@ def colour_map(members: list[str]) -> dict[str, str]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(members))}
 
 
-def styled(fig: go.Figure, title: str | None = None) -> go.Figure:
-    fig.update_layout(margin=PLOT_MARGIN, title=title, legend_title_text="", hovermode="x unified")
-    return names_as_text(fig)
+def kes_text(value: float | None) -> str:
+    return "–" if value is None else f"KES {value:,.0f}"
 
 
-# Trace attributes that carry names from the data into what Plotly draws.
-_NAMED_ATTRIBUTES = ("x", "y", "labels", "ids", "parents", "text", "hovertext")
+def pct_text(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}%}"
 
 
-def names_as_text(fig: go.Figure) -> go.Figure:
-    """Names from the data shown as typed: Plotly reads `<b>`, `<a href>` in any label.
+def compact(value: float | None) -> str:
+    """1.23M, 45.6k: short enough for a heat map cell."""
+    if value is None:
+        return ""
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.3g}"
 
-    `customdata` keeps the raw names: drill-down reads the member from it.
-    """
-    for trace in fig.data:
-        for attribute in _NAMED_ATTRIBUTES:
-            values = getattr(trace, attribute, None)
-            if values is None or isinstance(values, str):
-                continue
-            if any(isinstance(v, str) for v in values):
-                trace[attribute] = [fmt.chart_text(v) if isinstance(v, str) else v for v in values]
-        if isinstance(getattr(trace, "name", None), str):
-            trace.name = fmt.chart_text(trace.name)
-    return fig
+
+def _iso(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+def _rounded(value: float | None, digits: int = 2) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), digits)
+
+
+def _legend(names: Sequence[str]) -> dict[str, Any]:
+    return {"type": "scroll", "bottom": 0, "data": list(names)}
 
 
 def trend_with_comparison(
     current: pl.DataFrame, previous: pl.DataFrame | None, value: str, label: str
-) -> go.Figure:
+) -> Chart:
     """A line over the window; the comparison window's line aligned by bucket position."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=current["period"].to_list(),
-            y=current[value].to_list(),
-            name=label,
-            mode="lines+markers",
-        )
-    )
+    periods = [_iso(p) for p in current["period"].to_list()]
+    series: list[dict[str, Any]] = [
+        {
+            "type": "line",
+            "name": label,
+            "data": [[p, _rounded(v)] for p, v in zip(periods, current[value], strict=True)],
+            "showSymbol": True,
+        }
+    ]
     if previous is not None and not previous.is_empty():
         n = min(current.height, previous.height)
-        fig.add_trace(
-            go.Scatter(
-                x=current["period"].head(n).to_list(),
-                y=previous[value].head(n).to_list(),
-                name=f"{label} (comparison)",
-                mode="lines",
-                line={"dash": "dot"},
-                customdata=previous["period"].head(n).to_list(),
-                hovertemplate="%{customdata}: %{y:,.0f}",
-            )
+        series.append(
+            {
+                "type": "line",
+                "name": f"{label} (comparison)",
+                "data": [
+                    [p, _rounded(v)]
+                    for p, v in zip(periods[:n], previous[value].head(n), strict=True)
+                ],
+                "lineStyle": {"type": "dotted"},
+                "showSymbol": False,
+            }
         )
-    fig.update_yaxes(tickformat=",.0f")
-    return styled(fig)
-
-
-def _money_axis(fig: go.Figure, axis: str = "x") -> None:
-    (fig.update_xaxes if axis == "x" else fig.update_yaxes)(tickformat=",.0f", title_text="KES")
+    option = {
+        "grid": {**GRID, "top": 40, "bottom": 35},
+        "legend": _legend([s["name"] for s in series]),
+        "tooltip": {"trigger": "axis", "valueFormatter": "%,.0f"},
+        "xAxis": {"type": "time"},
+        "yAxis": {"type": "value", "name": "KES"},
+        "series": series,
+    }
+    return Chart(option)
 
 
 def leaderboard_bar(
@@ -84,56 +140,110 @@ def leaderboard_bar(
     label: str,
     colours: dict[str, str] | None = None,
     top: int = 15,
-) -> go.Figure:
+) -> Chart:
     """Horizontal bars of the top members, best on top; each bar carries its member to drill."""
     shown = frame.filter(pl.col(value).is_not_null()).sort(value, descending=True).head(top)
-    members = shown[key].to_list()
-    colour = [colours.get(m, PALETTE[0]) for m in members] if colours else PALETTE[0]
-    margin = (
+    members = [str(m) for m in shown[key].to_list()]
+    margins = (
         shown["gross_margin_pct"].to_list()
         if "gross_margin_pct" in shown.columns
         else [None] * len(members)
     )
-    fig = go.Figure(
-        go.Bar(
-            x=shown[value].to_list(),
-            y=members,
-            orientation="h",
-            marker_color=colour,
-            customdata=[[m, g] for m, g in zip(members, margin, strict=True)],
-            hovertemplate="%{y}<br>"
-            + label
-            + ": KES %{x:,.0f}<br>Margin: %{customdata[1]:.1%}<extra></extra>",
+    data = [
+        {
+            # x, y, then the tooltip's texts: the name travels as data, never as template.
+            "value": [_rounded(v), i, member, kes_text(v), pct_text(g)],
+            "itemStyle": {"color": (colours or {}).get(member, PALETTE[0])},
+        }
+        for i, (member, v, g) in enumerate(
+            zip(members, shown[value].to_list(), margins, strict=True)
         )
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    _money_axis(fig)
-    fig.update_layout(height=max(260, 28 * len(members) + 80), hovermode="closest")
-    return styled(fig)
+    ]
+    option = {
+        "grid": GRID,
+        "tooltip": {
+            "trigger": "item",
+            "formatter": f"{{@[2]}}<br/>{label}: {{@[3]}}<br/>Margin: {{@[4]}}",
+        },
+        "xAxis": {"type": "value", "name": "KES", "nameLocation": "middle", "nameGap": 25},
+        "yAxis": {"type": "category", "data": members, "inverse": True},
+        "series": [
+            {
+                "type": "bar",
+                "data": data,
+                "encode": {"x": 0, "y": 1},
+                "selectedMode": "single",
+                "cursor": "pointer",
+            }
+        ],
+    }
+    return Chart(option, height=max(260, 28 * len(members) + 80), members=tuple(members))
 
 
-def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = None) -> go.Figure:
+def _bubble_sizes(orders: list[int | None]) -> list[float]:
+    largest = max((o or 0 for o in orders), default=0) or 1
+    return [round(8 + 40 * math.sqrt((o or 0) / largest), 1) for o in orders]
+
+
+def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = None) -> Chart:
     """Net sales (x) against gross margin (y), bubble size = orders: who sells most profitably."""
     shown = frame.filter(pl.col("net_sales") > 0)
-    fig = px.scatter(
-        shown.to_pandas(),
-        x="net_sales",
-        y="gross_margin_pct",
-        size="orders",
-        color=key,
-        color_discrete_map=colours,
-        hover_name=key,
-        custom_data=[key],
-        labels={
-            "net_sales": "Net sales (KES)",
-            "gross_margin_pct": "Gross margin",
-            "orders": "Orders",
+    members = [str(m) for m in shown[key].to_list()]
+    orders = shown["orders"].to_list()
+    named = shown.height <= 12  # a label per bubble while they fit
+    data = [
+        {
+            "value": [
+                _rounded(net),
+                _rounded((g or 0) * 100),
+                member,
+                kes_text(net),
+                pct_text(g),
+                f"{o or 0:,}",
+            ],
+            "symbolSize": size,
+            "itemStyle": {"color": (colours or {}).get(member, PALETTE[0]), "opacity": 0.8},
+        }
+        for member, net, g, o, size in zip(
+            members,
+            shown["net_sales"].to_list(),
+            shown["gross_margin_pct"].to_list(),
+            orders,
+            _bubble_sizes(orders),
+            strict=True,
+        )
+    ]
+    option = {
+        "grid": {**GRID, "right": 40},
+        "tooltip": {
+            "trigger": "item",
+            "formatter": "{@[2]}<br/>Net sales: {@[3]}<br/>Gross margin: {@[4]}<br/>Orders: {@[5]}",
         },
-    )
-    fig.update_yaxes(tickformat=".1%")
-    fig.update_xaxes(tickformat=",.0f")
-    fig.update_layout(showlegend=shown.height <= 12, hovermode="closest")
-    return styled(fig)
+        "xAxis": {
+            "type": "value",
+            "name": "Net sales (KES)",
+            "nameLocation": "middle",
+            "nameGap": 25,
+            "scale": True,
+        },
+        "yAxis": {
+            "type": "value",
+            "name": "Gross margin",
+            "scale": True,
+            "axisLabel": {"formatter": "{value}%"},
+        },
+        "series": [
+            {
+                "type": "scatter",
+                "data": data,
+                "encode": {"x": 0, "y": 1},
+                "label": {"show": named, "formatter": "{@[2]}", "position": "right"},
+                "selectedMode": "single",
+                "cursor": "pointer",
+            }
+        ],
+    }
+    return Chart(option, members=tuple(members))
 
 
 def member_lines(
@@ -143,89 +253,181 @@ def member_lines(
     label: str,
     colours: dict[str, str] | None = None,
     members: list[str] | None = None,
-) -> go.Figure:
+) -> Chart:
     """One line per member over time (optionally only `members`)."""
     shown = frame.filter(pl.col(key).is_in(members)) if members is not None else frame
-    fig = px.line(
-        shown.sort("period").to_pandas(),
-        x="period",
-        y=value,
-        color=key,
-        color_discrete_map=colours,
-        markers=True,
-        labels={value: label, "period": ""},
-    )
-    fig.update_yaxes(tickformat=".0%" if value.endswith("_pct") else ",.0f")
-    return styled(fig)
+    percent = value.endswith("_pct")
+    series = []
+    for (member,), rows in sorted(
+        shown.sort("period").partition_by(key, as_dict=True).items(), key=lambda kv: str(kv[0])
+    ):
+        points = zip(rows["period"].to_list(), rows[value].to_list(), strict=True)
+        series.append(
+            {
+                "type": "line",
+                "name": str(member),
+                "data": [
+                    [_iso(p), _rounded(v * 100 if percent and v is not None else v)]
+                    for p, v in points
+                ],
+                "itemStyle": {"color": (colours or {}).get(str(member), PALETTE[0])},
+                "showSymbol": True,
+            }
+        )
+    option = {
+        "grid": {**GRID, "top": 40, "bottom": 35},
+        "legend": _legend([s["name"] for s in series]),
+        "tooltip": {"trigger": "axis", "valueFormatter": "%.1f%%" if percent else "%,.0f"},
+        "xAxis": {"type": "time"},
+        "yAxis": {"type": "value", "name": label},
+        "series": series,
+    }
+    if percent:
+        option["yAxis"]["axisLabel"] = {"formatter": "{value}%"}
+    return Chart(option)
 
 
-def pareto(products: pl.DataFrame) -> go.Figure:
+def pareto(products: pl.DataFrame) -> Chart:
     """Cumulative share of net sales against the share of products, with the 80% line."""
     ranked = products.filter(pl.col("cumulative_share").is_not_null())
     n = ranked.height
-    x = [(i + 1) / n for i in range(n)]
-    fig = go.Figure(
-        go.Scatter(
-            x=x,
-            y=ranked["cumulative_share"].to_list(),
-            mode="lines",
-            name="Cumulative share",
-            customdata=ranked.select("product_id", "product_name").rows(),
-            hovertemplate="%{customdata[1]} (%{customdata[0]})<br>Top %{x:.0%} of products: "
-            "%{y:.1%} of net sales<extra></extra>",
+    data = [
+        [round(100 * (i + 1) / n, 3), _rounded(100 * share, 3), f"{name} ({pid})",
+         f"{(i + 1) / n:.0%}", pct_text(share)]
+        for i, (share, pid, name) in enumerate(
+            ranked.select("cumulative_share", "product_id", "product_name").iter_rows()
         )
-    )
-    fig.add_hline(
-        y=0.8,
-        line_dash="dash",
-        annotation_text="80% of net sales",
-        annotation_position="bottom right",
-    )
-    fig.update_xaxes(tickformat=".0%", title_text="Share of products (best first)")
-    fig.update_yaxes(tickformat=".0%", title_text="Cumulative share of net sales", range=[0, 1.05])
-    fig.update_layout(hovermode="closest")
-    return styled(fig)
+    ]  # fmt: skip
+    option = {
+        "grid": {**GRID, "top": 40, "bottom": 30},
+        "tooltip": {
+            "trigger": "item",
+            "formatter": "{@[2]}<br/>Top {@[3]} of products: {@[4]} of net sales",
+        },
+        "xAxis": {
+            "type": "value",
+            "min": 0,
+            "max": 100,
+            "name": "Share of products (best first)",
+            "nameLocation": "middle",
+            "nameGap": 25,
+            "axisLabel": {"formatter": "{value}%"},
+        },
+        "yAxis": {
+            "type": "value",
+            "min": 0,
+            "max": 100,
+            "name": "Cumulative share",
+            "axisLabel": {"formatter": "{value}%"},
+        },
+        "series": [
+            {
+                "type": "line",
+                "name": "Cumulative share",
+                "data": data,
+                "encode": {"x": 0, "y": 1},
+                "showSymbol": False,
+                "markLine": {
+                    "silent": True,
+                    "symbol": "none",
+                    "lineStyle": {"type": "dashed"},
+                    "label": {"formatter": "80% of net sales", "position": "insideEndBottom"},
+                    "data": [{"yAxis": 80}],
+                },
+            }
+        ],
+    }
+    return Chart(option)
 
 
 ABC_COLOURS = {"A": "#1b7837", "B": "#f1a340", "C": "#b2182b"}
 
 
-def abc_bars(summary: pl.DataFrame) -> go.Figure:
+def abc_bars(summary: pl.DataFrame) -> Chart:
     """Products and share of net sales per ABC class."""
-    fig = go.Figure(
-        go.Bar(
-            x=summary["abc_class"].to_list(),
-            y=summary["share_of_net_sales"].to_list(),
-            marker_color=[ABC_COLOURS.get(c, PALETTE[0]) for c in summary["abc_class"].to_list()],
-            text=[f"{p:,} products" for p in summary["products"].to_list()],
-            textposition="auto",
-            hovertemplate="Class %{x}: %{y:.1%} of net sales, %{text}<extra></extra>",
+    classes = summary["abc_class"].to_list()
+    data = [
+        {
+            "value": [
+                c,
+                _rounded(100 * (share or 0), 2),
+                f"{products:,} products",
+                pct_text(share),
+            ],
+            "itemStyle": {"color": ABC_COLOURS.get(c, PALETTE[0])},
+        }
+        for c, share, products in zip(
+            classes, summary["share_of_net_sales"], summary["products"], strict=True
         )
-    )
-    fig.update_yaxes(tickformat=".0%", title_text="Share of net sales")
-    fig.update_layout(hovermode="closest")
-    return styled(fig)
+    ]
+    option = {
+        "grid": GRID,
+        "tooltip": {"trigger": "item", "formatter": "Class {@[0]}: {@[3]} of net sales, {@[2]}"},
+        "xAxis": {"type": "category", "data": classes},
+        "yAxis": {
+            "type": "value",
+            "name": "Share of sales",
+            "axisLabel": {"formatter": "{value}%"},
+        },
+        "series": [
+            {
+                "type": "bar",
+                "data": data,
+                "encode": {"x": 0, "y": 1},
+                "label": {"show": True, "position": "inside", "formatter": "{@[2]}"},
+            }
+        ],
+    }
+    return Chart(option)
 
 
-def line_product_treemap(products: pl.DataFrame, colours: dict[str, str]) -> go.Figure:
-    """Product lines split into their products, sized by net sales (negative totals shown as 0)."""
-    shown = products.filter(pl.col("net_sales") > 0).with_columns(
-        label=pl.col("product_name") + " (" + pl.col("product_id") + ")"
-    )
-    fig = px.treemap(
-        shown.to_pandas(),
-        path=[px.Constant("All product lines"), "product_line", "label"],
-        values="net_sales",
-        color="product_line",
-        color_discrete_map={"(?)": "#dddddd", **colours},
-        custom_data=["gross_margin_pct"],
-    )
-    fig.update_traces(
-        hovertemplate="%{label}<br>Net sales: KES %{value:,.0f}<extra></extra>",
-        root_color="#f3f3f3",
-    )
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    return names_as_text(fig)
+def _treemap(data: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    return {
+        "tooltip": {"trigger": "item", "formatter": f"{{b}}<br/>{label}: {{@[1]}}"},
+        "series": [
+            {
+                "type": "treemap",
+                "data": data,
+                "roam": False,
+                "nodeClick": False,
+                "breadcrumb": {"show": False},
+                "width": "100%",
+                "height": "100%",
+                "top": 0,
+                "left": 0,
+                "upperLabel": {"show": True, "height": 22},
+                "levels": [
+                    {"itemStyle": {"borderWidth": 2, "gapWidth": 2, "borderColor": "#f3f3f3"}},
+                    {"itemStyle": {"gapWidth": 1}},
+                ],
+            }
+        ],
+    }
+
+
+def line_product_treemap(products: pl.DataFrame, colours: dict[str, str]) -> Chart:
+    """Product lines split into their products, sized by net sales (negative totals left out)."""
+    shown = products.filter(pl.col("net_sales") > 0)
+    data = []
+    for (line,), rows in sorted(
+        shown.partition_by("product_line", as_dict=True).items(),
+        key=lambda kv: -float(kv[1]["net_sales"].sum()),
+    ):
+        total = float(rows["net_sales"].sum())
+        data.append(
+            {
+                "name": str(line),
+                "value": [round(total, 2), kes_text(total)],
+                "itemStyle": {"color": colours.get(str(line), "#dddddd")},
+                "children": [
+                    {"name": f"{name} ({pid})", "value": [round(float(v), 2), kes_text(v)]}
+                    for name, pid, v in rows.sort("net_sales", descending=True)
+                    .select("product_name", "product_id", "net_sales")
+                    .iter_rows()
+                ],
+            }
+        )
+    return Chart(_treemap(data, "Net sales"), height=450)
 
 
 def heatmap(
@@ -237,30 +439,55 @@ def heatmap(
     title: str,
     x_label: str = "",
     y_label: str = "",
-) -> go.Figure:
+) -> Chart:
     """A grid of `z` by `x` and `y` (missing cells blank), values printed in the cells."""
-    # Sorted by x first, so the pivot's discovery order is x order (names would sort "10" < "2").
-    grid = frame.sort(x).pivot(on=x, index=y, values=z).sort(y)
-    columns = [c for c in grid.columns if c != y]
-    values = grid.select(columns).to_numpy()
-    text_format = "%{z:.0%}" if value_format == "pct" else "%{z:,.3s}"
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=columns,
-            y=grid[y].to_list(),
-            colorscale="Blues",
-            texttemplate=text_format,
-            hovertemplate=f"{y_label or y}: %{{y}}<br>{x_label or x}: %{{x}}<br>{title}: "
-            + ("%{z:.1%}" if value_format == "pct" else "KES %{z:,.0f}")
-            + "<extra></extra>",
-            colorbar={"tickformat": ".0%" if value_format == "pct" else ",.2s"},
-        )
-    )
-    fig.update_yaxes(type="category", autorange="reversed", title_text=y_label)
-    fig.update_xaxes(type="category", title_text=x_label)
-    fig.update_layout(height=max(300, 34 * grid.height + 120), hovermode="closest")
-    return styled(fig)
+    xs = sorted({str(v) for v in frame[x].to_list()}, key=_natural)
+    ys = sorted({str(v) for v in frame[y].to_list()}, key=_natural)
+    x_index = {v: i for i, v in enumerate(xs)}
+    y_index = {v: i for i, v in enumerate(ys)}
+    pct = value_format == "pct"
+    data = [
+        [x_index[str(a)], y_index[str(b)], _rounded(c, 4), pct_text(c, 0) if pct else compact(c),
+         str(a), str(b), pct_text(c) if pct else kes_text(c)]
+        for a, b, c in frame.select(x, y, z).iter_rows()
+        if c is not None
+    ]  # fmt: skip
+    values = [row[2] for row in data if row[2] is not None]
+    option = {
+        "grid": {**GRID, "top": 10, "bottom": 35 if x_label else 10},
+        "tooltip": {
+            "trigger": "item",
+            "formatter": f"{y_label or y}: {{@[5]}}<br/>{x_label or x}: {{@[4]}}<br/>"
+            f"{title}: {{@[6]}}",
+        },
+        "xAxis": {"type": "category", "data": xs, "name": x_label, "nameLocation": "middle",
+                  "nameGap": 30, "splitArea": {"show": True}},
+        "yAxis": {"type": "category", "data": ys, "inverse": True, "splitArea": {"show": True}},
+        "visualMap": {
+            "show": False,
+            "dimension": 2,
+            "min": min(values, default=0),
+            "max": max(values, default=1),
+            "inRange": {"color": BLUES},
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "data": data,
+                "label": {"show": True, "formatter": "{@[3]}"},
+                "emphasis": {"itemStyle": {"borderColor": "#333", "borderWidth": 1}},
+            }
+        ],
+    }  # fmt: skip
+    return Chart(option, height=max(300, 34 * len(ys) + 120))
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """Numbers as numbers ("2" before "10"), everything else as text."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 SEGMENT_COLOURS = {
@@ -278,21 +505,25 @@ SEGMENT_COLOURS = {
 }
 
 
-def segment_map(summary: pl.DataFrame) -> go.Figure:
+def segment_map(summary: pl.DataFrame) -> Chart:
     """RFM segments as tiles sized by customers, with their net sales in the hover."""
     shown = summary.filter(pl.col("segment").is_not_null() & (pl.col("customers") > 0))
-    fig = px.treemap(
-        shown.to_pandas(),
-        path=["segment"],
-        values="customers",
-        color="segment",
-        color_discrete_map=SEGMENT_COLOURS,
-        custom_data=["monetary", "share_of_net_sales"],
-    )
-    fig.update_traces(
-        texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[1]:.0%} of sales",
-        hovertemplate="%{label}<br>%{value:,} customers<br>Net sales: KES %{customdata[0]:,.0f}"
-        "<br>%{customdata[1]:.1%} of customers' net sales<extra></extra>",
-    )
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    return fig
+    data = [
+        {
+            "name": segment,
+            "value": [
+                customers,
+                f"{customers:,} customers, {kes_text(monetary)}",
+                f"{customers:,} customers",
+                pct_text(share, 0),
+            ],
+            "itemStyle": {"color": SEGMENT_COLOURS.get(segment, "#bababa")},
+        }
+        for segment, customers, monetary, share in shown.select(
+            "segment", "customers", "monetary", "share_of_net_sales"
+        ).iter_rows()
+    ]
+    option = _treemap(data, "Customers")
+    option["series"][0]["label"] = {"formatter": "{b}\n{@[2]}\n{@[3]} of sales"}
+    option["series"][0]["upperLabel"] = {"show": False}
+    return Chart(option, height=400)

@@ -31,6 +31,8 @@ PRESETS = (
     "Last 12 months",
     "All data",
 )
+# Counts drills and Backs; chart widgets are keyed by it (see ui.page.show_chart).
+DRILL_GENERATION = "drill_generation"
 COMPARE_LABELS = {
     "previous": "Previous period",
     "yoy": "Same period last year",
@@ -209,6 +211,10 @@ def filter_bar() -> Filters:
     return new
 
 
+def _next_drill_generation() -> None:
+    st.session_state[DRILL_GENERATION] = st.session_state.get(DRILL_GENERATION, 0) + 1
+
+
 def drill(**members: tuple[str, ...]) -> None:
     """Narrow the filters to a member picked in a chart or table; `Back` undoes it."""
     filters: Filters = st.session_state["filters"]
@@ -216,6 +222,7 @@ def drill(**members: tuple[str, ...]) -> None:
     if narrowed == filters:
         return
     st.session_state.setdefault("drill_history", []).append(filters)
+    _next_drill_generation()
     set_filters(narrowed)
     st.session_state["filter_notices"] = ()
     st.rerun()
@@ -240,5 +247,6 @@ def _back_control(current: Filters) -> None:
     left.info("Focused on " + ("; ".join(focus) or "a narrower view"), icon=":material/filter_alt:")
     if right.button("Back", icon=":material/arrow_back:", key="drill_back", width="stretch"):
         set_filters(history.pop())
+        _next_drill_generation()
         st.session_state["filter_notices"] = ()
         st.rerun()

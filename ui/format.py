@@ -72,8 +72,3 @@ def plain(text: object) -> str:
     # Bare addresses are linked whatever their escapes: a zero-width space breaks them.
     unlinked = _AUTOLINK.sub("\u200b", str(text))
     return _MARKDOWN.sub(r"\\\1", unlinked)
-
-
-def chart_text(text: object) -> str:
-    """Text from the data for a Plotly label: its `<b>`, `<a href>` shown, not obeyed."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

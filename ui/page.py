@@ -14,8 +14,8 @@ from core.kpi.catalogue import BY_NAME
 from core.kpi.view import View
 from core.store import Scope, StoreError
 from ui import format as fmt
-from ui.charts import colour_map
-from ui.filter_bar import allowed_branches, drill, filter_bar
+from ui.charts import Chart, colour_map
+from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar
 
 EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
 
@@ -107,9 +107,18 @@ def colours(column: str, version: str) -> dict[str, str]:
     return colour_map(cache.members_of(column, Scope(allowed_branches=allowed_branches()), version))
 
 
-def chart_drill(event: Any, target: str) -> None:
-    """Drill into the member carried as customdata[0] by a clicked chart point."""
-    points = event.selection.points if event is not None else []
-    member = next((p["customdata"][0] for p in points if p.get("customdata")), None)
-    if member:
-        drill(**{target: (str(member),)})
+def show_chart(chart: Chart, key: str | None = None, drill_into: str | None = None) -> None:
+    """Draw `chart`; with `drill_into`, a click on a point narrows that filter to its member.
+
+    The chart's widget key changes with every drill and every Back, so a point
+    selected before is not read again as a new click.
+    """
+    options: dict[str, Any] = {"height": chart.height, "renderer": "svg"}
+    if drill_into is None:
+        st.echarts_chart(chart.spec, key=key, **options)
+        return
+    generation = st.session_state.get(DRILL_GENERATION, 0)
+    event = st.echarts_chart(chart.spec, key=f"{key}-{generation}", on_select="rerun", **options)
+    member = chart.member_at(event.selection if event is not None else None)
+    if member is not None:
+        drill(**{drill_into: (member,)})

@@ -6,7 +6,7 @@ import streamlit as st
 from core import cache
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, chart_drill, colours, fact_tile, stop_if_empty
+from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
@@ -54,20 +54,16 @@ fact_tile(
 left, right = st.columns(2)
 with left:
     st.subheader("Net sales and share")
-    event = st.plotly_chart(
+    show_chart(
         charts.leaderboard_bar(table, "branch", "net_sales", "Net sales", branch_colours),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
         key="branch_bar",
+        drill_into="branches",
     )
-    chart_drill(event, "branches")
 with right:
     st.subheader(f"Net sales by {state.filters.grain}")
     trend = cache.panel("branch_trend", state.view, state.version)
-    st.plotly_chart(
+    show_chart(
         charts.member_lines(trend, "branch", "net_sales", "Net sales (KES)", branch_colours),
-        width="stretch",
     )
 
 st.subheader("Branch by month")
@@ -80,7 +76,7 @@ metric = (
     )
     or "Net sales"
 )
-st.plotly_chart(
+show_chart(
     charts.heatmap(
         by_month,
         "month",
@@ -91,13 +87,12 @@ st.plotly_chart(
         x_label="Month",
         y_label="Branch",
     ),
-    width="stretch",
 )
 
 st.subheader("What each branch sells")
 st.caption("Each product line's share of the branch's net sales.")
 mix = cache.panel("branch_line_mix", state.view, state.version)
-st.plotly_chart(
+show_chart(
     charts.heatmap(
         mix,
         "product_line",
@@ -108,7 +103,6 @@ st.plotly_chart(
         x_label="Product line",
         y_label="Branch",
     ),
-    width="stretch",
 )
 
 st.subheader("All branches")

@@ -7,7 +7,7 @@ from core import cache
 from core.kpi import customers as kpi
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, fact_tile, stop_if_empty
+from ui.page import begin, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
 SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
@@ -65,7 +65,7 @@ fact_tile(
 left, right = st.columns([3, 2])
 with left:
     st.subheader("RFM segments")
-    st.plotly_chart(charts.segment_map(segments), width="stretch")
+    show_chart(charts.segment_map(segments))
 with right:
     st.subheader("New and returning")
     st.dataframe(
@@ -121,7 +121,7 @@ cohorts = cache.area("cohorts", state.view, state.version)
 if cohorts.is_empty():
     st.info("No customer made a first purchase inside this window.")
 else:
-    st.plotly_chart(
+    show_chart(
         charts.heatmap(
             cohorts,
             "months_since",
@@ -132,7 +132,6 @@ else:
             x_label="Months since first purchase",
             y_label="First purchase",
         ),
-        width="stretch",
     )
     data_table(cohorts, name="cohorts", filters=state.filters)
 

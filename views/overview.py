@@ -7,7 +7,7 @@ from core import cache
 from core.kpi.catalogue import BY_NAME
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, kpi_tiles, stop_if_empty
+from ui.page import begin, kpi_tiles, show_chart, stop_if_empty
 
 HEADLINE_TILES = (
     "net_sales",
@@ -74,9 +74,7 @@ answers[3].page_link(
 trend = cache.area("trend", view, version)
 previous = cache.panel("trend_comparison", view, version) if view.comparison else None
 st.subheader(f"Net sales by {state.filters.grain}")
-st.plotly_chart(
-    charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"), width="stretch"
-)
+show_chart(charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"))
 st.dataframe(
     trend.select("period", "net_sales", "gross_profit", "gross_margin_pct", "orders", "aov"),
     hide_index=True,

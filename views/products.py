@@ -7,7 +7,7 @@ from core import cache
 from core.kpi.products import SLOW_MOVER_DAYS
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, chart_drill, colours, fact_tile, stop_if_empty
+from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
 state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
@@ -53,35 +53,29 @@ fact_tile(
 st.subheader("Product lines")
 left, right = st.columns(2)
 with left:
-    event = st.plotly_chart(
+    show_chart(
         charts.leaderboard_bar(lines, "product_line", "net_sales", "Net sales", line_colours),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
         key="line_bar",
+        drill_into="product_lines",
     )
-    chart_drill(event, "product_lines")
 with right:
-    event = st.plotly_chart(
+    show_chart(
         charts.profit_map(lines.filter(pl.col("orders") > 0), "product_line", line_colours),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
         key="line_scatter",
+        drill_into="product_lines",
     )
-    chart_drill(event, "product_lines")
 data_table(lines, name="product-lines", filters=state.filters, drill_column="product_line")
 
 st.subheader("Where the sales come from")
-st.plotly_chart(charts.line_product_treemap(products, line_colours), width="stretch")
+show_chart(charts.line_product_treemap(products, line_colours))
 
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**Pareto: share of net sales by share of products**")
-    st.plotly_chart(charts.pareto(products), width="stretch")
+    show_chart(charts.pareto(products))
 with right:
     st.markdown("**ABC classes**")
-    st.plotly_chart(charts.abc_bars(summary), width="stretch")
+    show_chart(charts.abc_bars(summary))
 
 st.subheader("All products")
 data_table(products, name="products", filters=state.filters, drill_column="product_id")

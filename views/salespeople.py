@@ -6,7 +6,7 @@ import streamlit as st
 from core import cache
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, chart_drill, colours, fact_tile, kpi_tiles, stop_if_empty
+from ui.page import begin, colours, fact_tile, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
@@ -67,32 +67,25 @@ kpi_tiles(totals, ("net_sales", "gross_profit", "gross_margin_pct", "aov"))
 left, right = st.columns(2)
 with left:
     st.subheader("Leaderboard by net sales")
-    event = st.plotly_chart(
+    show_chart(
         charts.leaderboard_bar(selling, "salesperson", "net_sales", "Net sales", rep_colours),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
         key="rep_bar",
+        drill_into="salespeople",
     )
-    chart_drill(event, "salespeople")
 with right:
     st.subheader("Volume against margin")
     st.caption("Right is more sales, up is a better margin; bubble size is orders.")
-    event = st.plotly_chart(
+    show_chart(
         charts.profit_map(selling, "salesperson", rep_colours),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="points",
         key="rep_scatter",
+        drill_into="salespeople",
     )
-    chart_drill(event, "salespeople")
 
 st.subheader(f"Top {TREND_MEMBERS} salespeople by {state.filters.grain}")
 trend = cache.panel("salesperson_trend", state.view, state.version)
 leaders = selling.head(TREND_MEMBERS)["salesperson"].to_list()
-st.plotly_chart(
+show_chart(
     charts.member_lines(trend, "salesperson", "net_sales", "Net sales (KES)", rep_colours, leaders),
-    width="stretch",
 )
 
 st.subheader("All salespeople")

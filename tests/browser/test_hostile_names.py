@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
+from tests.browser.charts import longest_bar, tooltip
 from tests.browser.signin import LOAD_MS, sign_in
 from tests.conftest import ADMIN, add_test_users, serve_app
 from tests.fixtures.hand_fixture import canonical_frame
@@ -45,7 +46,8 @@ def test_names_are_text_never_markup(page: Page, hostile_app: str, path: str) ->
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in(page, f"{hostile_app}/{path}?{WINDOW}", ADMIN)
     main = page.get_by_test_id("stMain")
-    expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=LOAD_MS)
+    charts = main.get_by_test_id("stEChartsChart")
+    expect(charts.first.locator("svg text").first).to_be_visible(timeout=LOAD_MS)
     page.wait_for_timeout(500)  # the last charts draw after the first
 
     assert main.locator("a[href*='.invalid']").count() == 0, "a name became a link"
@@ -54,12 +56,24 @@ def test_names_are_text_never_markup(page: Page, hostile_app: str, path: str) ->
     for tag in ("b", "strong"):
         rendered = main.locator(tag).filter(has_text="Alice")
         assert rendered.count() == 0, f"a name became <{tag}>"
-    # Plotly draws the names' tags as characters, not as bold text or links.
-    assert main.locator(".js-plotly-plot svg a").count() == 0
+    # The charts draw the names' tags as characters, not as bold text or links.
+    assert charts.locator("svg a").count() == 0
     if path:  # the overview's one chart is a trend without names
-        drawn = " ".join(main.locator(".js-plotly-plot svg text").all_text_contents())
+        drawn = " ".join(charts.locator("svg text").all_text_contents())
         assert "<" in drawn and ">" in drawn, drawn[:300]
     else:
         # The overview's answers are page links whose labels would render Markdown.
         expect(main.get_by_text("[pay here](http://pay.invalid)").first).to_be_visible()
         expect(main.get_by_text("**").first).to_be_visible()
+
+
+def test_chart_tooltips_show_names_as_typed(page: Page, hostile_app: str) -> None:
+    sign_in(page, f"{hostile_app}/salespeople?{WINDOW}", ADMIN)
+    leaderboard = page.get_by_test_id("stMain").get_by_test_id("stEChartsChart").first
+    expect(leaderboard.locator("svg text").first).to_be_visible(timeout=LOAD_MS)
+    longest_bar(leaderboard).hover(force=True)
+    shown = tooltip(leaderboard)
+    expect(shown).to_contain_text("Net sales: KES", timeout=LOAD_MS)
+    expect(shown).to_contain_text("<b>")  # the tag typed into the name, as characters
+    expect(shown).to_contain_text("[pay here](http://pay.invalid)")
+    assert shown.locator("b, a").count() == 0, "a name became markup in the tooltip"

@@ -43,8 +43,8 @@ LINES_PER_UPLOAD = 400
 MEMORY_LIMIT_MB = 2048
 DRAWN = """() => !document.querySelector('[data-testid=stStatusWidget]')
     && document.querySelector('h1')
-    && [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
-         .every(chart => chart.querySelector('.main-svg'))"""
+    && [...document.querySelectorAll('[data-testid=stEChartsChart]')]
+         .every(chart => chart.querySelector('svg, canvas'))"""
 
 
 def rss_mb(pid: int) -> float:
