@@ -22,6 +22,8 @@ from typing import Any
 
 import polars as pl
 
+from ui import format as fmt
+
 # Colour-blind safe qualitative colours, then more (Plotly's Safe and Vivid sets).
 PALETTE = (
     "#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499",
@@ -60,14 +62,6 @@ class Chart:
 def colour_map(members: list[str]) -> dict[str, str]:
     """Colours by the member's position among all members, so they never change between charts."""
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(members))}
-
-
-def kes_text(value: float | None) -> str:
-    return "–" if value is None else f"KES {value:,.0f}"
-
-
-def pct_text(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}%}"
 
 
 def compact(value: float | None) -> str:
@@ -152,7 +146,7 @@ def leaderboard_bar(
     data = [
         {
             # x, y, then the tooltip's texts: the name travels as data, never as template.
-            "value": [_rounded(v), i, member, kes_text(v), pct_text(g)],
+            "value": [_rounded(v), i, member, fmt.kes(v), fmt.pct(g)],
             "itemStyle": {"color": (colours or {}).get(member, PALETTE[0])},
         }
         for i, (member, v, g) in enumerate(
@@ -197,8 +191,8 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
                 _rounded(net),
                 _rounded((g or 0) * 100),
                 member,
-                kes_text(net),
-                pct_text(g),
+                fmt.kes(net),
+                fmt.pct(g),
                 f"{o or 0:,}",
             ],
             "symbolSize": size,
@@ -293,7 +287,7 @@ def pareto(products: pl.DataFrame) -> Chart:
     n = ranked.height
     data = [
         [round(100 * (i + 1) / n, 3), _rounded(100 * share, 3), f"{name} ({pid})",
-         f"{(i + 1) / n:.0%}", pct_text(share)]
+         f"{(i + 1) / n:.0%}", fmt.pct(share)]
         for i, (share, pid, name) in enumerate(
             ranked.select("cumulative_share", "product_id", "product_name").iter_rows()
         )
@@ -352,7 +346,7 @@ def abc_bars(summary: pl.DataFrame) -> Chart:
                 c,
                 _rounded(100 * (share or 0), 2),
                 f"{products:,} products",
-                pct_text(share),
+                fmt.pct(share),
             ],
             "itemStyle": {"color": ABC_COLOURS.get(c, PALETTE[0])},
         }
@@ -417,10 +411,10 @@ def line_product_treemap(products: pl.DataFrame, colours: dict[str, str]) -> Cha
         data.append(
             {
                 "name": str(line),
-                "value": [round(total, 2), kes_text(total)],
+                "value": [round(total, 2), fmt.kes(total)],
                 "itemStyle": {"color": colours.get(str(line), "#dddddd")},
                 "children": [
-                    {"name": f"{name} ({pid})", "value": [round(float(v), 2), kes_text(v)]}
+                    {"name": f"{name} ({pid})", "value": [round(float(v), 2), fmt.kes(v)]}
                     for name, pid, v in rows.sort("net_sales", descending=True)
                     .select("product_name", "product_id", "net_sales")
                     .iter_rows()
@@ -447,8 +441,8 @@ def heatmap(
     y_index = {v: i for i, v in enumerate(ys)}
     pct = value_format == "pct"
     data = [
-        [x_index[str(a)], y_index[str(b)], _rounded(c, 4), pct_text(c, 0) if pct else compact(c),
-         str(a), str(b), pct_text(c) if pct else kes_text(c)]
+        [x_index[str(a)], y_index[str(b)], _rounded(c, 4), fmt.pct(c, 0) if pct else compact(c),
+         str(a), str(b), fmt.pct(c) if pct else fmt.kes(c)]
         for a, b, c in frame.select(x, y, z).iter_rows()
         if c is not None
     ]  # fmt: skip
@@ -513,9 +507,9 @@ def segment_map(summary: pl.DataFrame) -> Chart:
             "name": segment,
             "value": [
                 customers,
-                f"{customers:,} customers, {kes_text(monetary)}",
+                f"{customers:,} customers, {fmt.kes(monetary)}",
                 f"{customers:,} customers",
-                pct_text(share, 0),
+                fmt.pct(share, 0),
             ],
             "itemStyle": {"color": SEGMENT_COLOURS.get(segment, "#bababa")},
         }

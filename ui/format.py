@@ -30,8 +30,8 @@ def kes_compact(value: float | None) -> str:
     return f"KES {value:,.0f}"
 
 
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+def pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}%"
 
 
 def count(value: float | None) -> str:
