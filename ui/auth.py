@@ -89,7 +89,7 @@ def _sign_in(user: User) -> None:
     st.session_state["logout"] = None
 
 
-def _login_form(users: UserFile, settings: Settings, key: str) -> User | None:
+def _login_form(users: UserFile, cookies: CookieController) -> User | None:
     """Draw the form; the user once the password is right, else None."""
     slot = st.empty()
     with slot.container():
@@ -117,8 +117,7 @@ def _login_form(users: UserFile, settings: Settings, key: str) -> User | None:
         throttle.succeeded(name)
     slot.empty()
     _sign_in(user)
-    # The cookie component is drawn only here and at sign-out, never on a signed-in page.
-    _cookies(settings, key).set_cookie()  # signs st.session_state["username"] into the cookie
+    cookies.set_cookie()  # signs st.session_state["username"] into the cookie
     return user
 
 
@@ -156,7 +155,10 @@ def sign_in_form() -> User:
     """Draw the login form; returns the user once signed in, otherwise stops the page."""
     settings, key, users = _context()
     try:
-        user = _login_form(users, settings, key)
+        # The cookie component is drawn on the form (already mounted when the cookie is
+        # set: mounting both at once let the first one's rerun drop the second) and at
+        # sign-out, never on a signed-in page.
+        user = _login_form(users, _cookies(settings, key))
     except UserError as exc:
         st.error(f"Cannot read the users file: {exc}")
         st.stop()
