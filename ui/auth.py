@@ -100,6 +100,10 @@ def _login_form(users: UserFile, cookies: CookieController) -> User | None:
             password = st.text_input("Password", type="password", autocomplete="current-password")
             submitted = st.form_submit_button("Sign in", type="primary")
         if not submitted:
+            if st.session_state.get("logout"):
+                # Drawn on every run of the form after sign-out, so the component stays
+                # mounted until it has deleted the cookie (a rerun can drop it before).
+                cookies.delete_cookie()
             return None
         name = username.strip().lower()
         throttle = login_throttle()
