@@ -1,21 +1,52 @@
 """Screenshots of every page for the README: `python scripts/screenshots.py URL OUT_DIR`.
 
-Drives Debian's Chromium against a running dashboard (`make run`), waits until each
-page's charts are drawn, and writes OUT_DIR/<page>.png.
+Drives Debian's Chromium against a running dashboard (`make run`), signs in as
+`--username` with the password in SCREENSHOT_PASSWORD, waits until each page's
+charts are drawn, and writes OUT_DIR/<page>.png.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
 
 PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
-DRAWN = """() => !document.querySelector('[data-testid=stStatusWidget]')
-    && [...document.querySelectorAll('[data-testid=stEChartsChart]')]
-         .every(chart => chart.querySelector('svg, canvas'))"""
+IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
+DRAWN = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid=stSkeleton]')
+        && [...document.querySelectorAll('[data-testid=stEChartsChart]')]
+             .every(chart => chart.querySelector('svg, canvas'));
+}"""
+
+
+def sign_in(page: Page, url: str, username: str, password: str) -> None:
+    """Through the login form, if the dashboard shows one; the cookie then signs in each page."""
+    page.goto(url)
+    form = page.get_by_test_id("stForm")
+    signed_in = page.get_by_text("Signed in as")
+    form.or_(signed_in).first.wait_for(timeout=120_000)
+    if not form.count():
+        return
+    if not password:
+        raise SystemExit("The dashboard asks for a sign-in: set SCREENSHOT_PASSWORD.")
+    for _ in range(3):  # the cookie component's first rerun can swallow a click
+        page.wait_for_function(IDLE, timeout=120_000)
+        form.get_by_label("Username", exact=True).fill(username)
+        form.get_by_label("Password", exact=True).fill(password)
+        form.get_by_role("button", name="Sign in").click()
+        try:
+            signed_in.wait_for(timeout=20_000)
+            break
+        except PlaywrightError:
+            continue
+    page.wait_for_function("() => document.cookie.includes('login')", timeout=60_000)
 
 
 def main() -> None:
@@ -24,6 +55,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--query", default="", help="filters for every page, e.g. start=2026-01-01")
     parser.add_argument("--height", type=int, default=1800, help="viewport height in pixels")
+    parser.add_argument(
+        "--username", default="admin", help="who signs in (password: SCREENSHOT_PASSWORD)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -32,6 +66,7 @@ def main() -> None:
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": args.height})
+        sign_in(page, args.url, args.username, os.environ.get("SCREENSHOT_PASSWORD", ""))
         for name in PAGES:
             path = "" if name == "overview" else name  # the default page lives at the root
             page.goto(f"{args.url.rstrip('/')}/{path}?{args.query}")

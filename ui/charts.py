@@ -154,7 +154,7 @@ def leaderboard_bar(
         )
     ]
     option = {
-        "grid": GRID,
+        "grid": {**GRID, "right": 40, "bottom": 30},
         "tooltip": {
             "trigger": "item",
             "formatter": f"{{@[2]}}<br/>{label}: {{@[3]}}<br/>Margin: {{@[4]}}",
@@ -208,7 +208,7 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
         )
     ]
     option = {
-        "grid": {**GRID, "right": 40},
+        "grid": {**GRID, "right": 40, "bottom": 30},
         "tooltip": {
             "trigger": "item",
             "formatter": "{@[2]}<br/>Net sales: {@[3]}<br/>Gross margin: {@[4]}<br/>Orders: {@[5]}",
