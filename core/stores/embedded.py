@@ -353,34 +353,35 @@ class EmbeddedStore:
         one created before them keeps its layout (and exact distinct counts)."""
         return table is None or ORDER_FLAGS[0] in {f.name for f in table.schema().fields}
 
-    def _stored_of_invoices(self, lines: pl.DataFrame) -> pl.DataFrame:
-        """Every stored line, all columns, of the invoices in `lines`."""
-        if self._table() is None:
+    def _stored_of_invoices(self, lines: pl.DataFrame, table: DeltaTable | None) -> pl.DataFrame:
+        """Every stored line of `table`, all columns, of the invoices in `lines`."""
+        if table is None:
             return lines.clear()
+        stored = pl.scan_delta(table)
         wanted = lines.select("invoice_key", "invoice_id").unique()
         # Join on the integer key first (fast), then confirm on the text id; whole lines
         # are read only for the invoices found.
         found = (
-            self._scan()
-            .select("invoice_key", "invoice_id")
+            stored.select("invoice_key", "invoice_id")
             .join(wanted.lazy().select("invoice_key"), on="invoice_key", how="semi")
             .join(wanted.lazy(), on=["invoice_key", "invoice_id"], how="semi")
             .unique()
             .collect()
         )
         if found.is_empty():
-            return self._scan().head(0).collect()
+            return stored.head(0).collect()
         return (
-            self._scan()
-            .filter(pl.col("invoice_key").is_in(found["invoice_key"].implode()))
+            stored.filter(pl.col("invoice_key").is_in(found["invoice_key"].implode()))
             .join(found.lazy(), on=["invoice_key", "invoice_id"], how="semi")
             .collect()
         )
 
     def _append(self, lines: pl.DataFrame) -> WriteResult:
         window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        flagged = self._flagged(self._table())
-        stored = self._stored_of_invoices(lines)
+        # One snapshot of the table for the whole write (the write lock keeps it current).
+        table = self._table()
+        flagged = self._flagged(table)
+        stored = self._stored_of_invoices(lines, table)
         # Joins against an empty frame still hash every new line (1.7 s per 10M): skip them.
         updated = stored.join(lines, on=IDENTITY, how="semi").height if stored.height else 0
         rewrites = lines.clear()
@@ -391,7 +392,6 @@ class EmbeddedStore:
         if updated == 0 and rewrites.is_empty():
             self._add_files(lines)
             return WriteResult(len(lines), 0, 0, window)
-        table = self._table()
         assert table is not None
         (
             table.merge(
@@ -485,8 +485,9 @@ class EmbeddedStore:
                 f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
                 f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
             )
+        table = self._table()
         inside = pl.col("sale_date").is_between(window.start, window.end)
-        kept = self._stored_of_invoices(lines).filter(~inside)
+        kept = self._stored_of_invoices(lines, table).filter(~inside)
         elsewhere = kept.join(lines, on=IDENTITY, how="semi")
         if not elsewhere.is_empty():
             first = elsewhere.row(0, named=True)
@@ -495,7 +496,7 @@ class EmbeddedStore:
                 f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
                 f"{first['sale_date']}); widen the range or append instead"
             )
-        if self._flagged(self._table()):
+        if self._flagged(table):
             # An invoice keeping lines outside the window spans days: its new lines are
             # not uniform, and the kept ones need no new flags (core/stores/invoice_heads.py).
             lines = with_flags(lines, kept.head(0))[0].with_columns(
@@ -508,7 +509,7 @@ class EmbeddedStore:
         predicate = (
             f"sale_date >= '{window.start.isoformat()}' AND sale_date <= '{window.end.isoformat()}'"
         )
-        if self._table() is None:
+        if table is None:
             write_deltalake(
                 str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER
             )
