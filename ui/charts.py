@@ -85,6 +85,19 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
     return round(float(value), digits)
 
 
+def _value_axis(
+    name: str, *, percent: bool = False, below: bool = False, **settings: Any
+) -> dict[str, Any]:
+    """A value axis named `name`: `percent` for values already in percent (x100),
+    `below` for its name under the axis rather than at its end."""
+    axis: dict[str, Any] = {"type": "value", "name": name, **settings}
+    if below:
+        axis.update(nameLocation="middle", nameGap=25)
+    if percent:
+        axis["axisLabel"] = {"formatter": "{value}%"}
+    return axis
+
+
 def _legend(names: Sequence[str]) -> dict[str, Any]:
     return {"type": "scroll", "bottom": 0, "data": list(names)}
 
@@ -121,7 +134,7 @@ def trend_with_comparison(
         "legend": _legend([s["name"] for s in series]),
         "tooltip": {"trigger": "axis", "valueFormatter": "%,.0f"},
         "xAxis": {"type": "time"},
-        "yAxis": {"type": "value", "name": "KES"},
+        "yAxis": _value_axis("KES"),
         "series": series,
     }
     return Chart(option)
@@ -159,7 +172,7 @@ def leaderboard_bar(
             "trigger": "item",
             "formatter": f"{{@[2]}}<br/>{label}: {{@[3]}}<br/>Margin: {{@[4]}}",
         },
-        "xAxis": {"type": "value", "name": "KES", "nameLocation": "middle", "nameGap": 25},
+        "xAxis": _value_axis("KES", below=True),
         "yAxis": {"type": "category", "data": members, "inverse": True},
         "series": [
             {
@@ -213,19 +226,8 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
             "trigger": "item",
             "formatter": "{@[2]}<br/>Net sales: {@[3]}<br/>Gross margin: {@[4]}<br/>Orders: {@[5]}",
         },
-        "xAxis": {
-            "type": "value",
-            "name": "Net sales (KES)",
-            "nameLocation": "middle",
-            "nameGap": 25,
-            "scale": True,
-        },
-        "yAxis": {
-            "type": "value",
-            "name": "Gross margin",
-            "scale": True,
-            "axisLabel": {"formatter": "{value}%"},
-        },
+        "xAxis": _value_axis("Net sales (KES)", below=True, scale=True),
+        "yAxis": _value_axis("Gross margin", percent=True, scale=True),
         "series": [
             {
                 "type": "scatter",
@@ -273,11 +275,9 @@ def member_lines(
         "legend": _legend([s["name"] for s in series]),
         "tooltip": {"trigger": "axis", "valueFormatter": "%.1f%%" if percent else "%,.0f"},
         "xAxis": {"type": "time"},
-        "yAxis": {"type": "value", "name": label},
+        "yAxis": _value_axis(label, percent=percent),
         "series": series,
     }
-    if percent:
-        option["yAxis"]["axisLabel"] = {"formatter": "{value}%"}
     return Chart(option)
 
 
@@ -298,22 +298,10 @@ def pareto(products: pl.DataFrame) -> Chart:
             "trigger": "item",
             "formatter": "{@[2]}<br/>Top {@[3]} of products: {@[4]} of net sales",
         },
-        "xAxis": {
-            "type": "value",
-            "min": 0,
-            "max": 100,
-            "name": "Share of products (best first)",
-            "nameLocation": "middle",
-            "nameGap": 25,
-            "axisLabel": {"formatter": "{value}%"},
-        },
-        "yAxis": {
-            "type": "value",
-            "min": 0,
-            "max": 100,
-            "name": "Cumulative share",
-            "axisLabel": {"formatter": "{value}%"},
-        },
+        "xAxis": _value_axis(
+            "Share of products (best first)", percent=True, below=True, min=0, max=100
+        ),
+        "yAxis": _value_axis("Cumulative share", percent=True, min=0, max=100),
         "series": [
             {
                 "type": "line",
@@ -358,11 +346,7 @@ def abc_bars(summary: pl.DataFrame) -> Chart:
         "grid": GRID,
         "tooltip": {"trigger": "item", "formatter": "Class {@[0]}: {@[3]} of net sales, {@[2]}"},
         "xAxis": {"type": "category", "data": classes},
-        "yAxis": {
-            "type": "value",
-            "name": "Share of sales",
-            "axisLabel": {"formatter": "{value}%"},
-        },
+        "yAxis": _value_axis("Share of sales", percent=True),
         "series": [
             {
                 "type": "bar",
