@@ -57,8 +57,8 @@ class Parsed:
 def _text(column: str, dtype: pl.DataType) -> pl.Expr:
     # A typed source column (an integer invoice number in Parquet) becomes its text first.
     value = pl.col(column) if dtype == pl.String else pl.col(column).cast(pl.String)
-    value = value.str.strip_chars()
-    return pl.when(value.str.len_chars() > 0).then(value).otherwise(None).alias(column)
+    # Blank becomes null; `replace` costs far less than a when/then over every cell.
+    return value.str.strip_chars().replace("", None).alias(column)
 
 
 def _number(column: str, decimal_comma: bool) -> pl.Expr:
