@@ -12,6 +12,7 @@ from datetime import datetime
 import polars as pl
 
 from core.schema import CANONICAL_COLUMNS, NUMBER_COLUMNS, TEXT_COLUMNS
+from core.zones import local_to_utc
 from ingest.mapping import ColumnMapping
 
 FAILURE_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String}
@@ -98,9 +99,10 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
             cleaned = frame.select(_number(column, False)).to_series()
             typed = pl.select(pl.when(leftover).then(cleaned).otherwise(typed)).to_series()
     # "NaN" casts to a float that is not a number: it is as bad as "ten".
-    bad = text.str.strip_chars().str.len_chars().fill_null(0).gt(0) & (
-        typed.is_null() | typed.is_nan()
-    )
+    unread = typed.is_null() | typed.is_nan()
+    if not unread.any():  # the usual case: no need to look at the text
+        return typed.alias(column), unread
+    bad = text.str.strip_chars().str.len_bytes().fill_null(0).gt(0) & unread
     return typed.alias(column), bad
 
 
@@ -128,10 +130,13 @@ def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[
     reads both ways the Kenyan convention (day first) is used, with a note.
     """
     notes: list[str] = []
-    values = values.str.strip_chars()
+    # Exports rarely pad their dates: try them as they are before stripping every cell.
     local = _best_single_format(values, ISO_FORMATS)
+    if local is None:
+        values = values.str.strip_chars()
+        local = _best_single_format(values, ISO_FORMATS)
     if local is not None:
-        return local.dt.replace_time_zone(timezone).dt.convert_time_zone("UTC"), ()
+        return local_to_utc(local, timezone), ()
     day_first = _parse_all(values, DAY_FIRST, aware=False)
     month_first = _parse_all(values, MONTH_FIRST, aware=False)
     only_month_first = (day_first.is_null() & month_first.is_not_null()).sum()
@@ -160,9 +165,7 @@ def parse_datetimes(values: pl.Series, timezone: str) -> tuple[pl.Series, tuple[
     ).to_series()
     local = pl.select(pl.coalesce([iso, slashed, serial.cast(pl.Datetime("us"))])).to_series()
     aware = _parse_all(values, OFFSET_FORMATS, aware=True)
-    utc_from_local = local.dt.replace_time_zone(timezone, non_existent="null").dt.convert_time_zone(
-        "UTC"
-    )
+    utc_from_local = local_to_utc(local, timezone)
     return pl.select(pl.coalesce([aware, utc_from_local])).to_series(), tuple(notes)
 
 
@@ -181,7 +184,7 @@ def typed_datetimes(values: pl.Series, timezone: str) -> pl.Series | None:
         values = values.cast(pl.Datetime("us"))
     else:
         return None
-    return values.dt.replace_time_zone(timezone, non_existent="null").dt.convert_time_zone("UTC")
+    return local_to_utc(values, timezone)
 
 
 def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
@@ -270,7 +273,8 @@ def parse_lines(
         line_no_expr = line_no_expr.fill_null(pl.int_range(1, pl.len() + 1).over("invoice_id"))
     # A blank discount is no discount: empty, or spaces (an Excel cell holding "" or " ").
     no_discount = renamed["discount"].is_null()
-    if renamed.schema["discount"] == pl.String:
+    # Only a cell that did not read as a number can be blank.
+    if renamed.schema["discount"] == pl.String and typed["discount"].null_count():
         no_discount = no_discount | (renamed["discount"].str.strip_chars() == "")
     typed = typed.with_columns(
         line_no=pl.when(bad_line).then(None).otherwise(line_no_expr).cast(pl.Int64, strict=False),
