@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -122,10 +123,14 @@ def prepare_file(
     if len(data) > MAX_FILE_BYTES:
         raise IngestError(f"{filename}: {_too_big(len(data))}")
     report("reading", 0.05)
-    try:
-        raw = read_table(data, filename)
-    except ReadError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
+    # hashlib releases the GIL: the file's digest is taken while it is parsed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        try:
+            raw = read_table(data, filename)
+        except ReadError as exc:
+            raise IngestError(f"{filename}: {exc}") from exc
+        sha256 = digest.result()
     headers = raw.frame.columns
     try:
         mapping = propose_mapping(headers, explicit_map)
@@ -149,7 +154,7 @@ def prepare_file(
     return PreparedFile(
         filename=filename,
         size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         raw=raw,
         mapping=mapping,
         failures=failures,
