@@ -51,6 +51,7 @@ _PANELS = {
     "branch_month": members.branch_month,
     "leaders": members.leaders,
     "new_vs_returning": customers.new_vs_returning,
+    "segments": customers.segments,
 }
 
 

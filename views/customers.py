@@ -10,8 +10,6 @@ from ui import format as fmt
 from ui.page import begin, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
-SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
-
 state = begin(
     "Customers", "Which customers matter, and which are slipping away? (Walk-ins excluded.)"
 )
@@ -23,7 +21,7 @@ concentration = kpi.concentration(table)
 lifetime = cache.customer_lifetime_value(state.view, state.version)
 
 new = split.filter(pl.col("status") == "new").row(0, named=True)
-slipping = table.filter(pl.col("segment").is_in(SLIPPING))
+slipping, slipping_sales = kpi.slipping_away(table)
 top_tenth = concentration.filter(pl.col("top_pct") == 0.10).row(0, named=True)
 tiles = st.columns(5)
 fact_tile(
@@ -42,9 +40,9 @@ fact_tile(
 fact_tile(
     tiles[2],
     "Slipping away",
-    fmt.count(slipping.height),
+    fmt.count(slipping),
     "Customers in the At risk, Cannot lose them and About to sleep segments.",
-    delta=f"{fmt.kes_compact(slipping['monetary'].sum())} in sales",
+    delta=f"{fmt.kes_compact(slipping_sales)} in sales",
 )
 fact_tile(
     tiles[3],

@@ -1,9 +1,9 @@
 """Overview: headline KPIs against the comparison window, the trend, and the four answers."""
 
-import polars as pl
 import streamlit as st
 
 from core import cache
+from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
 from ui import charts
 from ui import format as fmt
@@ -19,7 +19,6 @@ HEADLINE_TILES = (
     "units",
     "discount_rate",
 )
-SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
 
 state = begin("Overview", "How is the business doing, and where should you look first?")
 view, version = state.view, state.version
@@ -62,13 +61,12 @@ if lead := leaders.get("branch"):
         icon=":material/storefront:",
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )
-customers = cache.area("customers", view, version)
-slipping = customers.filter(pl.col("segment").is_in(SLIPPING))
+slipping, slipping_sales = customer_kpis.slipping_away(cache.panel("segments", view, version))
 answers[3].page_link(
     "views/customers.py",
-    label=f"Customers slipping away: {slipping.height:,}",
+    label=f"Customers slipping away: {slipping:,}",
     icon=":material/groups:",
-    help=f"{fmt.kes(slipping['monetary'].sum())} of net sales in the window",
+    help=f"{fmt.kes(slipping_sales)} of net sales in the window",
 )
 
 trend = cache.area("trend", view, version)

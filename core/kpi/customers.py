@@ -54,6 +54,8 @@ SEGMENTS: tuple[tuple[str, int, int, float, float], ...] = (
     ("Lost", 1, 1, 1.0, 2.9),
 )
 SEGMENT_NAMES = tuple(s[0] for s in SEGMENTS)
+# The segments of customers who bought well before and are drifting off.
+SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
 # CLV's default discount rate d (DESIGN.md).
 DEFAULT_DISCOUNT_RATE = 0.10
 CONCENTRATION_TOPS = (0.10, 0.20)
@@ -103,19 +105,21 @@ CUSTOMER_SCHEMA = {
 }
 
 
-def rfm(store: SalesStore, view: View) -> pl.DataFrame:
-    """One row per customer with a purchase in the window: RFM values, scores, segment."""
+def _scored(
+    store: SalesStore, view: View, measures: tuple[str, ...], latest: tuple[str, ...]
+) -> pl.DataFrame | None:
+    """Active customers (in the window) with RFM values, scores and segment; None if none."""
     if view.window is None:
-        return pl.DataFrame(schema=CUSTOMER_SCHEMA)
+        return None
     active = store.aggregate(
         view.scope,
         view.window,
         by=("customer_id",),
-        measures=("net_sales", "gross_profit", "orders", "last_sale"),
-        latest=("customer_name", "customer_type"),  # as on the customer's latest sale
+        measures=("net_sales", "orders", "last_sale", *measures),
+        latest=latest,  # as on the customer's latest sale
     ).filter(pl.col("customer_id").is_not_null())
     if active.is_empty():
-        return pl.DataFrame(schema=CUSTOMER_SCHEMA)
+        return None
     table = active.rename(
         {"orders": "frequency", "net_sales": "monetary", "last_sale": "last_purchase"}
     )
@@ -127,13 +131,36 @@ def rfm(store: SalesStore, view: View) -> pl.DataFrame:
     table = _quintile_score(table, "recency_days", best_high=False, name="r_score")
     table = _quintile_score(table, "frequency", best_high=True, name="f_score")
     table = _quintile_score(table, "monetary", best_high=True, name="m_score")
-    table = table.with_columns(segment=segment_expr())
+    return table.with_columns(segment=segment_expr())
+
+
+def rfm(store: SalesStore, view: View) -> pl.DataFrame:
+    """One row per customer with a purchase in the window: RFM values, scores, segment."""
+    table = _scored(store, view, ("gross_profit",), ("customer_name", "customer_type"))
+    if table is None:
+        return pl.DataFrame(schema=CUSTOMER_SCHEMA)
     table = table.join(first_purchases(store, view), on="customer_id", how="left")
     return (
         table.select(list(CUSTOMER_SCHEMA))
         .cast(CUSTOMER_SCHEMA)  # type: ignore[arg-type]
         .sort(["monetary", "customer_id"], descending=[True, False])
     )
+
+
+def segments(store: SalesStore, view: View) -> pl.DataFrame:
+    """`customer_id`, `monetary` and `segment` of `rfm`, without the names and first
+    purchases it also reads (a third of its time): what the Overview needs."""
+    schema = {c: CUSTOMER_SCHEMA[c] for c in ("customer_id", "monetary", "segment")}
+    table = _scored(store, view, (), ())
+    if table is None:
+        return pl.DataFrame(schema=schema)
+    return table.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def slipping_away(customers: pl.DataFrame) -> tuple[int, float]:
+    """How many customers of `rfm` or `segments` are in `SLIPPING`, and their net sales."""
+    slipping = customers.filter(pl.col("segment").is_in(SLIPPING))
+    return slipping.height, float(slipping["monetary"].sum())
 
 
 def segment_summary(customers: pl.DataFrame) -> pl.DataFrame:

@@ -857,3 +857,14 @@ def test_clv_without_a_prior_year_is_empty(store: EmbeddedStore) -> None:
     assert value.retention is None and value.value is None
     # m: K01 600, K07 200, K05 250 over three customers.
     assert value.avg_yearly_gross_profit == pytest.approx(1050 / 3)
+
+
+def test_segments_alone_are_the_segments_of_rfm(store: EmbeddedStore) -> None:
+    for filters in (Q1, {}):
+        view = view_of(store, **filters)
+        full = ck.rfm(store, view).select("customer_id", "monetary", "segment")
+        lean = ck.segments(store, view)
+        assert lean.sort("customer_id").equals(full.sort("customer_id"))
+        assert ck.slipping_away(lean) == ck.slipping_away(full)
+    # By hand from the table above: K05 (At risk, 4,200) and K04 (About to sleep, 1,000).
+    assert ck.slipping_away(ck.segments(store, view_of(store, **Q1))) == (2, 5200.0)

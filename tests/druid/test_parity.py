@@ -54,6 +54,7 @@ PANELS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "branch-month": members.branch_month,
     "leaders": members.leaders,
     "new-vs-returning": customers.new_vs_returning,
+    "segments": customers.segments,
     "clv": lambda store, view: pl.DataFrame([asdict(customers.clv(store, view))]),
 }
 
