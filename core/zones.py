@@ -34,11 +34,17 @@ def steady_offset(timezone: str, first: datetime, last: datetime) -> timedelta |
 
 
 def local_to_utc(local: pl.Series, timezone: str) -> pl.Series:
-    """Naive wall-clock times in `timezone` as UTC instants; a time the zone skips is null."""
+    """Naive wall-clock times in `timezone` as UTC instants.
+
+    A time the zone skips, or repeats, at a change of its clocks is null: which
+    instant it meant cannot be known.
+    """
     first, last = local.min(), local.max()
     offset = steady_offset(timezone, first, last) if first is not None else None  # type: ignore[arg-type]
     if offset is None:
-        return local.dt.replace_time_zone(timezone, non_existent="null").dt.convert_time_zone("UTC")
+        return local.dt.replace_time_zone(
+            timezone, non_existent="null", ambiguous="null"
+        ).dt.convert_time_zone("UTC")
     return (local - offset).dt.replace_time_zone("UTC")
 
 

@@ -187,6 +187,15 @@ def typed_datetimes(values: pl.Series, timezone: str) -> pl.Series | None:
     return local_to_utc(values, timezone)
 
 
+def _instants(source: pl.Series, timezone: str) -> tuple[pl.Series, tuple[str, ...]]:
+    """`sold_at` cells as UTC instants (null where they do not read), and notes."""
+    typed = typed_datetimes(source, timezone)
+    if typed is not None:
+        return typed, ()
+    text = source if source.dtype == pl.String else source.cast(pl.String)
+    return parse_datetimes(text, timezone)
+
+
 def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
     return (
         frame.select(ROW, column)
@@ -240,19 +249,22 @@ def parse_lines(
             failures.append(_failures(renamed, column, bad, "must be a number"))
     typed = renamed.with_columns(list(numbers.values()))
 
-    sold_at = typed_datetimes(renamed["sold_at"], timezone)
-    notes: tuple[str, ...] = ()
-    if sold_at is None:
-        source = renamed["sold_at"]
-        text = source if source.dtype == pl.String else source.cast(pl.String)
-        sold_at, notes = parse_datetimes(text, timezone)
+    sold_at, notes = _instants(renamed["sold_at"], timezone)
     bad_date = renamed["sold_at"].is_not_null() & sold_at.is_null()
     if bad_date.any():
-        failures.append(
-            _failures(
-                renamed, "sold_at", bad_date, "must be a date such as 2024-01-31 or 31/01/2024"
-            )
-        )
+        # A time that reads in a zone without clock changes but not in `timezone` was
+        # skipped or repeated when its clocks changed: only an offset can place it.
+        clock_change = bad_date & _instants(renamed["sold_at"], "UTC")[0].is_not_null()
+        for rows, rule in (
+            (bad_date & ~clock_change, "must be a date such as 2024-01-31 or 31/01/2024"),
+            (
+                clock_change,
+                f"is skipped or repeated when clocks change in {timezone}: "
+                "give it with its UTC offset, such as 2025-10-26T01:30:00+01:00",
+            ),
+        ):
+            if rows.any():
+                failures.append(_failures(renamed, "sold_at", rows, rule))
     typed = typed.with_columns(sold_at=sold_at.alias("sold_at"))
 
     if renamed.schema["line_no"].is_integer():

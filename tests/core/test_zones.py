@@ -43,9 +43,11 @@ def test_conversions_match_the_zone_rules(timezone: str, first: datetime, last: 
     assert local_dates(instants, timezone).equals(instants.dt.convert_time_zone(timezone).dt.date())
 
 
-def test_the_skipped_hour_is_null_not_an_error() -> None:
-    local = pl.Series([datetime(2025, 3, 30, 1, 30), datetime(2025, 3, 30, 2, 30)])
-    assert local_to_utc(local, "Europe/London").null_count() == 1
+def test_skipped_and_repeated_times_are_null_not_an_error() -> None:
+    skipped = datetime(2025, 3, 30, 1, 30)  # clocks went from 01:00 to 02:00
+    repeated = datetime(2025, 10, 26, 1, 30)  # 01:00-02:00 came twice
+    local = pl.Series([skipped, datetime(2025, 3, 30, 2, 30), repeated])
+    assert local_to_utc(local, "Europe/London").is_null().to_list() == [True, False, True]
 
 
 def test_nulls_empty_and_far_years_use_the_rules() -> None:

@@ -144,3 +144,37 @@ def test_cli_loads_and_reports(tmp_path: Path) -> None:
 def test_unreadable_files(content: bytes, message: str) -> None:
     with pytest.raises(IngestError, match=message):
         prepare_file(content, "upload.csv")
+
+
+def test_times_lost_or_repeated_at_a_clock_change_are_named(tmp_path: Path) -> None:
+    """In a zone with summer time, 01:30 on 30 March 2025 never happened in London and
+    01:30 on 26 October happened twice: each row is refused with the reason, nothing
+    is written, and the same time with its offset is taken."""
+    header = MESSY.splitlines()[0]
+    line = "INV-{n},{when},Nairobi CBD,Wanjiku Kamau,C1,Baraka Ltd,BEV-1,Soda,Beverages,1,100,80,0,"
+    rows = ["2025-03-30 00:30", "2025-03-30 01:30", "2025-10-26 01:30", "2025-13-01 10:00"]
+    body = "\n".join([header, *(line.format(n=i, when=w) + "Cash" for i, w in enumerate(rows))])
+    store = _store(tmp_path)
+    result = ingest_file(body.encode(), store, filename="london.csv", timezone="Europe/London")
+    assert not result.ok
+    failures = result.prepared.failures.select("row", "column", "rule").rows()
+    clock = "is skipped or repeated when clocks change in Europe/London"
+    assert [(row, column) for row, column, _ in failures] == [
+        (3, "sold_at"),
+        (4, "sold_at"),
+        (5, "sold_at"),
+    ]
+    assert [rule.startswith(clock) for _, _, rule in failures] == [True, True, False]
+    assert store.date_range(Scope()) is None
+
+    with_offsets = (
+        body.replace("2025-03-30 01:30", "2025-03-30T01:30:00+00:00")
+        .replace("2025-10-26 01:30", "2025-10-26T01:30:00+01:00")
+        .replace("2025-13-01", "2025-12-01")
+    )
+    result = ingest_file(
+        with_offsets.encode(), store, filename="london.csv", timezone="Europe/London"
+    )
+    assert result.ok, result.prepared.failures
+    stored = store.aggregate(Scope(), None, by=("invoice_id",), measures=("lines",), latest=())
+    assert stored.height == 4
