@@ -50,7 +50,6 @@ _PANELS = {
     "branch_line_mix": members.branch_line_mix,
     "branch_month": members.branch_month,
     "leaders": members.leaders,
-    "new_vs_returning": customers.new_vs_returning,
     "segments": customers.segments,
 }
 
@@ -59,6 +58,12 @@ _PANELS = {
 def panel(name: str, view: View, version: str) -> pl.DataFrame:
     """A page panel that is not an export area (comparison trend, mixes, ...)."""
     return _PANELS[name](get_store(), view)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def cohorts(view: View, version: str) -> pl.DataFrame:
+    """The cohorts area, with the first purchases of the cached customers table."""
+    return customers.cohorts(get_store(), view, area("customers", view, version))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -16,7 +16,8 @@ state = begin(
 table = cache.area("customers", state.view, state.version)
 stop_if_empty(table.is_empty(), "customers")
 segments = kpi.segment_summary(table)
-split = cache.panel("new_vs_returning", state.view, state.version)
+# From the table above: as a panel of its own it computed the whole RFM table again.
+split = kpi.new_vs_returning(cache.get_store(), state.view, table)
 concentration = kpi.concentration(table)
 lifetime = cache.customer_lifetime_value(state.view, state.version)
 
@@ -115,7 +116,7 @@ st.caption(
     "Customers first buying in each month of the window, and the share still buying "
     "each month after."
 )
-cohorts = cache.area("cohorts", state.view, state.version)
+cohorts = cache.cohorts(state.view, state.version)
 if cohorts.is_empty():
     st.info("No customer made a first purchase inside this window.")
 else:

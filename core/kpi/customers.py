@@ -181,7 +181,7 @@ def segment_summary(customers: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
+def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None) -> pl.DataFrame:
     """Retention by month of first-ever purchase, for cohorts starting in the window.
 
     A cohort is the customers whose first-ever purchase is inside the window
@@ -190,6 +190,9 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     month 0 is always 100% and nothing outside the window is counted.
     `customers` is how many of the cohort bought in that month, `cohort_size`
     how many the cohort has, `retention_pct` their ratio.
+
+    `customers` (`rfm` of the same view) saves reading the first purchases
+    again: a customer whose first purchase is in the window is active in it.
     """
     schema = {
         "cohort": pl.String,
@@ -200,8 +203,9 @@ def cohorts(store: SalesStore, view: View) -> pl.DataFrame:
     }
     if view.window is None:
         return pl.DataFrame(schema=schema)
+    known = customers.select("customer_id", "first_purchase") if customers is not None else None
     firsts = (
-        first_purchases(store, view)
+        (known if known is not None else first_purchases(store, view))
         .with_columns(cohort_start=pl.col("first_purchase").dt.truncate("1mo"))
         .filter(pl.col("first_purchase").is_between(view.window.start, view.window.end))
     )

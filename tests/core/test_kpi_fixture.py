@@ -809,16 +809,16 @@ def test_new_vs_returning_is_relative_to_the_filtered_slice(store: EmbeddedStore
 def test_cohorts(store: EmbeddedStore) -> None:
     # First purchases inside Q1 2025: January K02 (15 Jan), K03 (31 Jan); March K04, K06.
     # K02 bought again in February (INV-109, a return invoice); nobody else came back.
-    expect(
-        ck.cohorts(store, view_of(store, **Q1)),
-        {
-            "cohort": ["2025-01", "2025-01", "2025-03"],
-            "months_since": [0, 1, 0],
-            "customers": [2, 1, 2],
-            "cohort_size": [2, 2, 2],
-            "retention_pct": [1.0, 0.5, 1.0],
-        },
-    )
+    view = view_of(store, **Q1)
+    expected = {
+        "cohort": ["2025-01", "2025-01", "2025-03"],
+        "months_since": [0, 1, 0],
+        "customers": [2, 1, 2],
+        "cohort_size": [2, 2, 2],
+        "retention_pct": [1.0, 0.5, 1.0],
+    }
+    expect(ck.cohorts(store, view), expected)
+    expect(ck.cohorts(store, view, ck.rfm(store, view)), expected)
 
 
 def test_concentration(store: EmbeddedStore) -> None:
