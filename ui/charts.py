@@ -64,17 +64,6 @@ def colour_map(members: list[str]) -> dict[str, str]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(members))}
 
 
-def compact(value: float | None) -> str:
-    """1.23M, 45.6k: short enough for a heat map cell."""
-    if value is None:
-        return ""
-    size = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if size >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:.3g}"
-
-
 def _iso(value: date | datetime) -> str:
     return value.isoformat()
 
@@ -425,7 +414,7 @@ def heatmap(
     y_index = {v: i for i, v in enumerate(ys)}
     pct = value_format == "pct"
     data = [
-        [x_index[str(a)], y_index[str(b)], _rounded(c, 4), fmt.pct(c, 0) if pct else compact(c),
+        [x_index[str(a)], y_index[str(b)], _rounded(c, 4), fmt.pct(c, 0) if pct else fmt.compact(c),
          str(a), str(b), fmt.pct(c) if pct else fmt.kes(c)]
         for a, b, c in frame.select(x, y, z).iter_rows()
         if c is not None

@@ -19,15 +19,28 @@ def kes(value: float | None) -> str:
     return f"{sign}KES {abs(value):,.0f}"
 
 
+def _scaled(value: float, thousands: str) -> tuple[float, str]:
+    """`value` in billions, millions or thousands if that large, with the suffix."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, thousands)):
+        if abs(value) >= limit:
+            return value / limit, suffix
+    return value, ""
+
+
 def kes_compact(value: float | None) -> str:
     """KES in a metric tile: 94.1M, 870K, 950."""
     if value is None:
         return "–"
-    size = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if size >= limit:
-            return f"KES {value / limit:,.1f}{suffix}"
-    return f"KES {value:,.0f}"
+    scaled, suffix = _scaled(value, "K")
+    return f"KES {scaled:,.1f}{suffix}" if suffix else f"KES {value:,.0f}"
+
+
+def compact(value: float | None) -> str:
+    """1.23M, 45.6k: short enough for a heat map cell."""
+    if value is None:
+        return ""
+    scaled, suffix = _scaled(value, "k")
+    return f"{scaled:.3g}{suffix}"
 
 
 def pct(value: float | None, digits: int = 1) -> str:

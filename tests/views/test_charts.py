@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from ui import charts
+from ui import format as fmt
 
 HOSTILE = "<b>Alice</b> {b} {@[0]}"
 
@@ -124,7 +125,7 @@ def test_heatmap_cells_in_natural_order_with_blanks_left_out() -> None:
     ("value", "text"), [(None, ""), (950.0, "950"), (12_340.0, "12.3k"), (-2.5e9, "-2.5B")]
 )
 def test_compact_numbers(value: float | None, text: str) -> None:
-    assert charts.compact(value) == text
+    assert fmt.compact(value) == text
 
 
 def test_treemap_lines_hold_their_products_and_leave_out_losses() -> None:
