@@ -33,14 +33,19 @@ def steady_offset(timezone: str, first: datetime, last: datetime) -> timedelta |
     return offsets.item() if len(offsets) == 1 else None
 
 
+def _steady_offset_of(values: pl.Series, timezone: str) -> timedelta | None:
+    """`steady_offset` over the span of `values` (None when they are all null)."""
+    first, last = values.min(), values.max()
+    return steady_offset(timezone, first, last) if first is not None else None  # type: ignore[arg-type]
+
+
 def local_to_utc(local: pl.Series, timezone: str) -> pl.Series:
     """Naive wall-clock times in `timezone` as UTC instants.
 
     A time the zone skips, or repeats, at a change of its clocks is null: which
     instant it meant cannot be known.
     """
-    first, last = local.min(), local.max()
-    offset = steady_offset(timezone, first, last) if first is not None else None  # type: ignore[arg-type]
+    offset = _steady_offset_of(local, timezone)
     if offset is None:
         return local.dt.replace_time_zone(
             timezone, non_existent="null", ambiguous="null"
@@ -50,8 +55,7 @@ def local_to_utc(local: pl.Series, timezone: str) -> pl.Series:
 
 def local_dates(instants: pl.Series, timezone: str) -> pl.Series:
     """The calendar day in `timezone` of each UTC instant."""
-    first, last = instants.min(), instants.max()
-    offset = steady_offset(timezone, first, last) if first is not None else None  # type: ignore[arg-type]
+    offset = _steady_offset_of(instants, timezone)
     if offset is None:
         return instants.dt.convert_time_zone(timezone).dt.date()
     return (instants.dt.replace_time_zone(None) + offset).dt.date()
