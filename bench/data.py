@@ -28,6 +28,7 @@ LAYOUT_FILES = (
     "core/keys.py",
     "core/stores/embedded.py",
     "core/stores/customer_ids.py",
+    "core/stores/first_sales.py",
     "core/stores/invoice_heads.py",
     "ingest/parse.py",
     "ingest/read.py",

@@ -42,7 +42,7 @@ from core.store import (
     WriteMode,
     WriteResult,
 )
-from core.stores import customer_ids
+from core.stores import customer_ids, first_sales
 from core.stores.buckets import bucket_start
 from core.stores.invoice_heads import ORDER_FLAGS, head_column, invoice_heads_in_order
 from core.stores.latest import LATEST_TIME, latest_values
@@ -70,6 +70,11 @@ IDENTITY = ["invoice_id", "line_no"]
 # text bounds would need truncation rules and prune nothing here.
 STATS_COLUMNS = ("sale_date", "line_no", "invoice_key", "customer_key")
 
+
+# A grouping by period splits the window into at most this many buckets
+# (`_grouped_by_period`): a year of months or quarters, not its days or weeks.
+MAX_SPLIT_BUCKETS = 36
+_LINES = "_lines"
 
 # Lines in a group whose invoice heads do not count (see invoice_heads.py); any, and
 # the group's orders are counted again exactly.
@@ -121,6 +126,43 @@ def _recount_if_unsure(result: pl.DataFrame, lines: pl.LazyFrame, keys: list[str
         .with_columns(orders=pl.coalesce("orders_exact", "orders"))
         .drop("orders_exact")
     )
+
+
+def _buckets(window: Window, grain: Grain) -> pl.DataFrame:
+    """`period` (bucket start), `first` and `last` day of each bucket the window touches."""
+    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
+    return days.group_by(
+        bucket_start(pl.col("day"), grain).alias("period"), maintain_order=True
+    ).agg(first=pl.col("day").min(), last=pl.col("day").max())
+
+
+def _grouped_by_period(
+    lines: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr], window: Window, grain: Grain
+) -> pl.DataFrame:
+    """`exprs` per `keys` and `period` over the window's lines, one bucket at a time.
+
+    Each bucket's lines are a date range (the files are in time order, so each
+    reads only its own row groups), its period is a constant instead of every
+    line's date truncated, and its hash table is small. Over every line of a
+    year of 10M, by month: by customer 270 -> 200 ms, the totals 180 -> 140 ms.
+    Under a member filter the buckets' scans cost more than they save (one
+    branch by customer 90 -> 130 ms), so the caller groups those in one pass;
+    so does this past `MAX_SPLIT_BUCKETS` buckets (the days of a year).
+    """
+    buckets = _buckets(window, grain)
+    if len(buckets) > MAX_SPLIT_BUCKETS:
+        period = bucket_start(pl.col("sale_date"), grain).alias("period")
+        return lines.group_by(*keys, period).agg(exprs).collect()
+    parts = []
+    for start, first, last in buckets.iter_rows():
+        part = lines.filter(pl.col("sale_date").is_between(first, last))
+        if keys:
+            grouped = part.group_by(keys).agg(exprs)
+        else:  # one row, unless the bucket has no line (as a group-by would have none)
+            grouped = part.select(*exprs, pl.len().alias(_LINES)).filter(pl.col(_LINES) > 0)
+            grouped = grouped.drop(_LINES)
+        parts.append(grouped.with_columns(period=pl.lit(start, pl.Date())))
+    return pl.concat(pl.collect_all(parts))
 
 
 def check_latest(columns: tuple[str, ...]) -> None:
@@ -199,14 +241,18 @@ class EmbeddedStore:
             return None
         return DeltaTable(str(self.path))
 
-    def _scan(self) -> pl.LazyFrame:
-        table = self._table()
+    def _scan(self, table: DeltaTable | None = None) -> pl.LazyFrame:
+        """The lines of `table` (default: the table as it is now)."""
+        if table is None:
+            table = self._table()
         if table is None:
             return _empty_lines().lazy()
         return pl.scan_delta(table)
 
-    def _select(self, scope: Scope, window: Window | None) -> pl.LazyFrame:
-        frame = self._scan()
+    def _select(
+        self, scope: Scope, window: Window | None, table: DeltaTable | None = None
+    ) -> pl.LazyFrame:
+        frame = self._scan(table)
         if window is not None:
             frame = frame.filter(pl.col("sale_date").is_between(window.start, window.end))
         for column, values in scope.member_filters():
@@ -222,7 +268,9 @@ class EmbeddedStore:
         measures: tuple[str, ...] = MEASURES,
         latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
-        frame = self._select(scope, window)
+        table = self._table()
+        lines = self._select(scope, window, table)
+        frame = lines
         # Customers are grouped by their integer key (one key per id, see core/keys.py):
         # hashing an Int64 is cheaper than hashing the text id (456 -> 357 ms, 10M lines),
         # and the ids are joined on afterwards (core/stores/customer_ids.py).
@@ -241,8 +289,13 @@ class EmbeddedStore:
         check_latest(latest)
         if latest:
             exprs.append(pl.col("sold_at").max().alias(LATEST_TIME))
-        if not names:
-            result: pl.DataFrame = frame.select(exprs).collect()
+        recorded = self._recorded_first_sales(table, scope, window, by, grain, measures, latest)
+        if recorded is not None:
+            result: pl.DataFrame = recorded
+        elif grain is not None and window is not None and not scope.member_filters():
+            result = _grouped_by_period(lines, names[:-1], exprs, window, grain)
+        elif not names:
+            result = frame.select(exprs).collect()
         else:
             result = frame.group_by(names).agg(exprs).collect()
         if head is not None:
@@ -258,6 +311,30 @@ class EmbeddedStore:
         order = [*by, "period"] if grain is not None else list(by)
         period = ["period"] if grain is not None else []
         return result.select(*by, *period, *measures, *latest).sort(order, nulls_last=True)
+
+    def _recorded_first_sales(
+        self,
+        table: DeltaTable | None,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        measures: tuple[str, ...],
+        latest: tuple[str, ...],
+    ) -> pl.DataFrame | None:
+        """Every customer's first sale from the file beside the table (first_sales.py),
+        when that is the question and the file describes this version of the table."""
+        asked = (
+            window is None
+            and by == ("customer_id",)
+            and grain is None
+            and measures == ("first_sale",)
+            and not latest
+            and not scope.member_filters()
+        )
+        if table is None or not asked:
+            return None
+        return first_sales.read(self.path, table.version())
 
     def _customer_ids(self, keys: pl.Series) -> pl.DataFrame:
         """(customer_key, customer_id) of the stored lines with these keys."""
@@ -327,15 +404,26 @@ class EmbeddedStore:
         try:
             with self._write_lock():
                 report("writing", 0.0)
+                before = self._table()
                 if mode == "replace":
                     result = self._replace(lines, replace_window)
                 else:
                     result = self._append(lines)
                 customer_ids.record(self.path, lines)
+                # Lines only added: their first sales fold into the file's; else regrouped.
+                added = lines if mode == "append" and result.updated == 0 else None
+                self._refresh_first_sales(before, added)
                 report("written", 1.0)
                 return result
         except (DeltaError, OSError) as exc:
             raise self._write_failure(exc) from exc
+
+    def _refresh_first_sales(self, before: DeltaTable | None, added: pl.DataFrame | None) -> None:
+        after = self._table()
+        if after is None:  # a replace of nothing on an empty store
+            return
+        was = None if before is None else before.version()
+        first_sales.refresh(self.path, was, after.version(), added, pl.scan_delta(after))
 
     def _write_failure(self, exc: DeltaError | OSError) -> StoreError:
         """A failed write as a message fit for a user (deltalake wraps OS errors in text)."""
