@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from core.kpi.catalogue import BY_NAME
 
@@ -19,27 +20,35 @@ def kes(value: float | None) -> str:
     return f"{sign}KES {abs(value):,.0f}"
 
 
-def _scaled(value: float, thousands: str) -> tuple[float, str]:
-    """`value` in billions, millions or thousands if that large, with the suffix."""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, thousands)):
-        if abs(value) >= limit:
+# A number as a tile or heat map cell shows it, in a unit: (magnitude, suffix) -> shown.
+Shown = Callable[[float, str], float]
+
+
+def _scaled(value: float, thousands: str, shown: Shown) -> tuple[float, str]:
+    """`value` in the smallest unit (none, thousands, M, B) in which it shows below 1,000.
+
+    Chosen by the value as shown, rounding included: 999,960 shown to one
+    decimal is 1.0M, not 1,000.0K; 999.99 to three digits is 1k, not 1e+03.
+    """
+    for limit, suffix in ((1.0, ""), (1e3, thousands), (1e6, "M")):
+        if shown(abs(value) / limit, suffix) < 1000:
             return value / limit, suffix
-    return value, ""
+    return value / 1e9, "B"
 
 
 def kes_compact(value: float | None) -> str:
-    """KES in a metric tile: 94.1M, 870K, 950."""
+    """KES in a metric tile: 94.1M, 870.0K, 950."""
     if value is None:
         return "–"
-    scaled, suffix = _scaled(value, "K")
+    scaled, suffix = _scaled(value, "K", lambda v, unit: round(v, 1 if unit else 0))
     return f"KES {scaled:,.1f}{suffix}" if suffix else f"KES {value:,.0f}"
 
 
 def compact(value: float | None) -> str:
-    """1.23M, 45.6k: short enough for a heat map cell."""
+    """1.23M, 45.6k: short enough for a heat map cell (three significant digits)."""
     if value is None:
         return ""
-    scaled, suffix = _scaled(value, "k")
+    scaled, suffix = _scaled(value, "k", lambda v, _unit: float(f"{v:.3g}"))
     return f"{scaled:.3g}{suffix}"
 
 

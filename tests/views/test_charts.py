@@ -122,10 +122,39 @@ def test_heatmap_cells_in_natural_order_with_blanks_left_out() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(None, ""), (950.0, "950"), (12_340.0, "12.3k"), (-2.5e9, "-2.5B")]
+    ("value", "text"),
+    [
+        (None, ""),
+        (950.0, "950"),
+        (12_340.0, "12.3k"),
+        (-2.5e9, "-2.5B"),
+        # Rounding to three digits reaches the next unit: never "1e+03" or "1e+03k".
+        (999.99, "1k"),
+        (-999.7, "-1k"),
+        (999_999.0, "1M"),
+        (999.4, "999"),
+    ],
 )
 def test_compact_numbers(value: float | None, text: str) -> None:
     assert fmt.compact(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "–"),
+        (950.0, "KES 950"),
+        (870_000.0, "KES 870.0K"),
+        (94_123_456.0, "KES 94.1M"),
+        (-1_250.0, "KES -1.2K"),
+        # One decimal of a unit that rounds up to a thousand is the next unit.
+        (999_960.0, "KES 1.0M"),
+        (999.96, "KES 1.0K"),
+        (999_940.0, "KES 999.9K"),
+    ],
+)
+def test_kes_in_tiles(value: float | None, text: str) -> None:
+    assert fmt.kes_compact(value) == text
 
 
 def test_treemap_lines_hold_their_products_and_leave_out_losses() -> None:
