@@ -106,7 +106,8 @@ class SalesLine(pa.DataFrameModel):
     sold_at: DateTime(time_zone="UTC", time_unit="us") = pa.Field()  # type: ignore[valid-type]
     branch: str = pa.Field(str_length=NON_EMPTY)
     salesperson: str = pa.Field(str_length=NON_EMPTY)
-    customer_id: str = pa.Field(nullable=True)
+    # A walk-in's id is null, never blank: the stores count distinct ids without a blank.
+    customer_id: str = pa.Field(nullable=True, str_length=NON_EMPTY)
     customer_name: str = pa.Field(nullable=True)
     customer_type: str = pa.Field(nullable=True)
     product_id: str = pa.Field(str_length=NON_EMPTY)

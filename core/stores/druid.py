@@ -127,7 +127,7 @@ class DruidStore:
         raw = {name: pl.String() if dtype == pl.Date() else dtype for name, dtype in schema.items()}
         frame = pl.DataFrame(rows, schema=raw, orient="row")
         return frame.with_columns(
-            pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date()
+            druid_sql.day_of(pl.col(c)) for c, t in schema.items() if t == pl.Date()
         )
 
     def aggregate(
@@ -218,7 +218,7 @@ class DruidStore:
         answer = self._query(sql, params, scope=scope)
         combos = pl.DataFrame(answer[1] if answer else [], schema=schema, orient="row")
         if grain is not None:
-            combos = combos.with_columns(pl.col("period").str.to_date("%Y-%m-%d"))
+            combos = combos.with_columns(druid_sql.day_of(pl.col("period")))
         return pick_latest(combos.rename({druid_sql.LATEST_TIME: LATEST_TIME}), keys, latest)
 
     def _recount_if_unsure(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import polars as pl
+
 from core.store import DIMENSIONS, LATEST_COLUMNS, MEASURES, Grain, Scope, Window
 from core.stores.druid_http import SqlParameter, parameter
 
@@ -52,8 +54,10 @@ MEASURE_SQL: dict[str, str] = {
     "units": 'SUM("quantity")',
     "lines": "COUNT(*)",
     "orders": 'COUNT(DISTINCT "invoice_id")',
-    # Ingest stores a blank id as null; the CASE also keeps a stray '' out.
-    "customers": 'COUNT(DISTINCT CASE WHEN "customer_id" <> \'\' THEN "customer_id" END)',
+    # A walk-in's id is null (the data contract refuses a blank one), which COUNT(DISTINCT)
+    # leaves out. A CASE keeping '' out as well was an expression per line that Druid cannot
+    # vectorize: a year of 10M lines 0.55 -> 0.25 s without it.
+    "customers": 'COUNT(DISTINCT "customer_id")',
     "first_sale": f'TIME_FORMAT(MIN("__time"), {DAY})',
     "last_sale": f'TIME_FORMAT(MAX("__time"), {DAY})',
 }
@@ -113,14 +117,27 @@ def where(scope: Scope, window: Window | None) -> tuple[str, list[SqlParameter]]
 
 
 def group_keys(by: tuple[str, ...], grain: Grain | None) -> tuple[list[str], list[str]]:
-    """GROUP BY expressions and their SELECT items: the `by` columns, then `period`."""
+    """GROUP BY expressions and their SELECT items: the `by` columns, then `period`.
+
+    The period is grouped as the bare TIME_FLOOR, which Druid turns into the
+    query's granularity; grouped as its TIME_FORMAT text it is a string per
+    line (10M lines, a year by month: sums 0.67 -> 0.32 s, distinct customers
+    2.6 -> 1.1 s). It comes back as the bucket's local start with its offset,
+    `2025-11-01T00:00:00.000+03:00`, whose first ten characters are the day
+    (`day_of`).
+    """
     keys = [quote(check_dimension(column, TEXT_COLUMNS)) for column in by]
     select = list(keys)
     if grain is not None:
-        period = f"TIME_FORMAT(TIME_FLOOR(\"__time\", '{PERIODS[grain]}'), {DAY})"
+        period = f"TIME_FLOOR(\"__time\", '{PERIODS[grain]}')"
         keys.append(period)
         select.append(f'{period} AS "period"')
     return keys, select
+
+
+def day_of(text: pl.Expr) -> pl.Expr:
+    """A period (local timestamp with offset) or a first/last sale (a formatted day) as a date."""
+    return text.str.slice(0, len("yyyy-MM-dd")).str.to_date("%Y-%m-%d")
 
 
 # Lines among a query's lines whose invoice heads cannot be trusted: the invoice is not

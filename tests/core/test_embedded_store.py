@@ -411,3 +411,17 @@ def test_two_ids_sharing_a_key_are_refused(tmp_path: Path, lines: pl.DataFrame) 
     with pytest.raises(pandera.errors.SchemaError, match=r"duplicate \(invoice_key, line_no\)"):
         store.write(clash, "append")
     assert _totals(store) == before
+
+
+def test_a_blank_customer_id_is_refused_and_nothing_is_written(
+    tmp_path: Path, lines: pl.DataFrame
+) -> None:
+    """A walk-in is a null id; a blank one would be counted as a customer by both stores."""
+    import pandera.errors
+
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(lines.head(20), "append")
+    blank = lines.slice(20, 5).with_columns(customer_id=pl.lit(""))
+    with pytest.raises(pandera.errors.SchemaError, match="customer_id"):
+        store.write(blank, "append")
+    assert _totals(store)["lines"] == 20
