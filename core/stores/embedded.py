@@ -72,7 +72,7 @@ STATS_COLUMNS = ("sale_date", "line_no", "invoice_key", "customer_key")
 
 
 # A grouping by period splits the window into at most this many buckets
-# (`_grouped_by_period`): a year of months or quarters, not its days or weeks.
+# (`_grouped_by_bucket`): a year of months or quarters, not its days or weeks.
 MAX_SPLIT_BUCKETS = 36
 # ... and only if its buckets hold this many lines on average: a bucket reads whole
 # row groups, so smaller ones decode lines of their neighbours' too.
@@ -139,27 +139,28 @@ def _buckets(window: Window, grain: Grain) -> pl.DataFrame:
     ).agg(first=pl.col("day").min(), last=pl.col("day").max())
 
 
-def _grouped_by_period(
+def _grouped_by_bucket(
     lines: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr], window: Window, grain: Grain
-) -> pl.DataFrame:
-    """`exprs` per `keys` and `period` over the window's lines, one bucket at a time.
+) -> pl.DataFrame | None:
+    """`exprs` per `keys` and `period` over the window's lines, one bucket at a time,
+    or None where grouping them in one pass is faster.
 
     Each bucket's lines are a date range (the files are in time order, so each
     reads only its own row groups), its period is a constant instead of every
     line's date truncated, and its hash table is small. Over every line of a
     year of 10M, by month: by customer 400 -> 290 ms, the totals 240 -> 180 ms.
     Under a member filter the buckets' scans cost more than they save (one
-    branch by customer 90 -> 130 ms), so the caller groups those in one pass.
-    So does this past `MAX_SPLIT_BUCKETS` buckets (the days of a year), and
-    for buckets smaller than `MIN_BUCKET_LINES`, each reading whole row groups
+    branch by customer 90 -> 130 ms), so the caller does not ask. One pass is
+    also faster past `MAX_SPLIT_BUCKETS` buckets (the days of a year), and for
+    buckets smaller than `MIN_BUCKET_LINES`, each reading whole row groups
     mostly of other buckets' lines (a year of 1M lines by month, 30,000 lines
     each: 38 ms in one pass, 75 ms split).
     """
     buckets = _buckets(window, grain)
-    too_many = len(buckets) > MAX_SPLIT_BUCKETS
-    if too_many or lines.select(pl.len()).collect().item() < len(buckets) * MIN_BUCKET_LINES:
-        period = bucket_start(pl.col("sale_date"), grain).alias("period")
-        return lines.group_by(*keys, period).agg(exprs).collect()
+    if len(buckets) > MAX_SPLIT_BUCKETS:
+        return None
+    if lines.select(pl.len()).collect().item() < len(buckets) * MIN_BUCKET_LINES:
+        return None
     parts = []
     for start, first, last in buckets.iter_rows():
         part = lines.filter(pl.col("sale_date").is_between(first, last))
@@ -277,7 +278,7 @@ class EmbeddedStore:
     ) -> pl.DataFrame:
         table = self._table()
         lines = self._select(scope, window, table)
-        frame = lines
+        frame = lines  # with `period` if grouped by time; `lines` stays without
         # Customers are grouped by their integer key (one key per id, see core/keys.py):
         # hashing an Int64 is cheaper than hashing the text id (456 -> 357 ms, 10M lines),
         # and the ids are joined on afterwards (core/stores/customer_ids.py).
@@ -296,15 +297,13 @@ class EmbeddedStore:
         check_latest(latest)
         if latest:
             exprs.append(pl.col("sold_at").max().alias(LATEST_TIME))
-        recorded = self._recorded_first_sales(table, scope, window, by, grain, measures, latest)
-        if recorded is not None:
-            result: pl.DataFrame = recorded
-        elif grain is not None and window is not None and not scope.member_filters():
-            result = _grouped_by_period(lines, names[:-1], exprs, window, grain)
-        elif not names:
-            result = frame.select(exprs).collect()
-        else:
-            result = frame.group_by(names).agg(exprs).collect()
+        filtered = bool(scope.member_filters())
+        result = self._recorded_first_sales(table, scope, window, by, grain, measures, latest)
+        if result is None and grain is not None and window is not None and not filtered:
+            result = _grouped_by_bucket(lines, names[:-1], exprs, window, grain)
+        if result is None:
+            grouped = frame.group_by(names).agg(exprs) if names else frame.select(exprs)
+            result = grouped.collect()
         if head is not None:
             result = _recount_if_unsure(result, frame, names)
         if latest:

@@ -1,6 +1,6 @@
 """The embedded store's grouping by period, bucket by bucket, against one plain group-by.
 
-`_grouped_by_period` splits an unfiltered window into its buckets (here
+`_grouped_by_bucket` splits an unfiltered window into its buckets (here
 whatever their size: the store itself splits only large ones). Every
 grain, windows cut mid-bucket, a bucket with no line, and groupings with and
 without keys must give exactly what Polars gives grouping the stored lines
@@ -10,7 +10,6 @@ in one pass, and what the store gives with the split turned off.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
