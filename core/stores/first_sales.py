@@ -46,16 +46,16 @@ def _merged(*first_sales: pl.LazyFrame) -> pl.LazyFrame:
 def read(table: Path, version: int) -> pl.DataFrame | None:
     """The recorded first sales if they describe table version `version`, else None."""
     path = sales_file(table)
-    if not path.exists():
-        return None
     try:
-        stamp = (pq.read_schema(path).metadata or {}).get(VERSION_KEY)
-        if stamp != str(version).encode():
-            return None
-        return pl.read_parquet(path, columns=list(SCHEMA))
+        recorded = pq.read_table(path, columns=list(SCHEMA))  # one open: stamp and rows
+    except FileNotFoundError:
+        return None
     except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
         log.warning("ignoring the unreadable first sales file %s: %s", path, exc)
         return None
+    if (recorded.schema.metadata or {}).get(VERSION_KEY) != str(version).encode():
+        return None
+    return pl.DataFrame(pl.from_arrow(recorded))
 
 
 def record(table: Path, version: int, first_sales: pl.DataFrame) -> None:
@@ -79,14 +79,12 @@ def refresh(
     other write (`added` None), or no such file, groups all `stored` lines.
     """
     try:
-        known = None
+        plan = of_lines(stored)
         if added is not None:
             known = pl.DataFrame(schema=SCHEMA) if before is None else read(table, before)
-        if known is None:
-            first_sales = of_lines(stored).collect()
-        else:
-            first_sales = _merged(known.lazy(), of_lines(added.lazy())).collect()
-        record(table, after, first_sales)
+            if known is not None:
+                plan = _merged(known.lazy(), of_lines(added.lazy()))
+        record(table, after, plan.collect())
     except (OSError, pl.exceptions.PolarsError) as exc:
         # The lines are stored; reads group them until a later write records the file.
         log.warning("could not record first sales in %s: %s", table, exc)
