@@ -45,7 +45,8 @@ def _expected(lines: pl.DataFrame) -> list[dict[str, object]]:
     )
 
 
-def _answer(store: EmbeddedStore, scope: Scope = Scope()) -> list[dict[str, object]]:
+def _answer(store: EmbeddedStore, scope: Scope | None = None) -> list[dict[str, object]]:
+    scope = scope or Scope()
     return store.aggregate(scope, None, ("customer_id",), measures=("first_sale",)).to_dicts()
 
 
@@ -59,7 +60,8 @@ def test_appends_are_folded_into_the_file(tmp_path: Path, lines: pl.DataFrame) -
     path = tmp_path / "sales"
     store = EmbeddedStore(path)
     # The later half first: the earlier half then moves many customers' first sale back.
-    late, early = lines.filter(pl.col("sale_date") >= SPLIT), lines.filter(pl.col("sale_date") < SPLIT)
+    late = lines.filter(pl.col("sale_date") >= SPLIT)
+    early = lines.filter(pl.col("sale_date") < SPLIT)
     store.write(late, "append")
     assert _answer(store) == _expected(late)
     store.write(early, "append")
@@ -77,7 +79,8 @@ def test_the_file_is_what_answers(tmp_path: Path, lines: pl.DataFrame) -> None:
     store.write(lines, "append")
     marked = first_sales.read(path, _version(store))
     assert marked is not None
-    first_sales.record(path, _version(store), marked.with_columns(first_sale=pl.lit(date(2000, 1, 1))))
+    bogus = marked.with_columns(first_sale=pl.lit(date(2000, 1, 1)))
+    first_sales.record(path, _version(store), bogus)
     assert {row["first_sale"] for row in _answer(store)} == {date(2000, 1, 1)}
     mombasa = Scope(branches=("Mombasa",))
     assert _answer(store, mombasa) == _expected(lines.filter(pl.col("branch") == "Mombasa"))
