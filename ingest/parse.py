@@ -6,6 +6,7 @@ person sees in a spreadsheet (the header is row 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +56,25 @@ class Parsed:
     notes: tuple[str, ...]
 
 
+def _on_all_cores(values: pl.Series, operation: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`operation`, element by element, with the column cut into pieces for every core.
+
+    The in-memory engine runs an element-wise function of one column on one
+    thread; the streaming engine shares it out. 10M dates: `strptime` 1.6 ->
+    0.85 s.
+    """
+    return (
+        values.alias("value")
+        .to_frame()
+        .lazy()
+        .select(operation(pl.col("value")))
+        .collect(engine="streaming")
+        .to_series()
+        .rechunk()
+        .alias(values.name)
+    )
+
+
 def _text(column: str, dtype: pl.DataType) -> pl.Expr:
     # A typed source column (an integer invoice number in Parquet) becomes its text first.
     value = pl.col(column) if dtype == pl.String else pl.col(column).cast(pl.String)
@@ -91,9 +111,9 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
         return typed, typed.is_nan().fill_null(False)  # NaN is not a number, as in text
     text = source if source.dtype == pl.String else source.cast(pl.String)
     if decimal_comma:
-        typed = frame.select(_number(column, True)).to_series()
+        typed = frame.lazy().select(_number(column, True)).collect(engine="streaming").to_series()
     else:
-        typed = text.cast(pl.Float64, strict=False)
+        typed = _on_all_cores(text, lambda value: value.cast(pl.Float64, strict=False))
         leftover = typed.is_null() & text.is_not_null()
         if leftover.any():
             cleaned = frame.select(_number(column, False)).to_series()
@@ -106,9 +126,13 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
     return typed.alias(column), bad
 
 
+def _parsed(values: pl.Series, dtype: pl.Datetime, fmt: str) -> pl.Series:
+    return _on_all_cores(values, lambda value: value.str.strptime(dtype, fmt, strict=False))
+
+
 def _parse_all(values: pl.Series, formats: tuple[str, ...], aware: bool) -> pl.Series:
     dtype = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
-    parsed = [values.str.strptime(dtype, f, strict=False) for f in formats]
+    parsed = [_parsed(values, dtype, f) for f in formats]
     return pl.select(pl.coalesce(parsed)).to_series() if parsed else values
 
 
@@ -117,7 +141,7 @@ def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> pl.Serie
     sample = values.drop_nulls().head(1000)
     for fmt in formats:
         if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0:
-            parsed = values.str.strptime(pl.Datetime("us"), fmt, strict=False)
+            parsed = _parsed(values, pl.Datetime("us"), fmt)
             if parsed.null_count() == values.null_count():
                 return parsed
     return None
