@@ -57,7 +57,7 @@ format: dev-deps
 
 # Pictures of every page for the README, from the dashboard `make run` serves.
 screenshots: dev-deps chromium
-	$(PY) scripts/screenshots.py http://localhost:$(PORT) docs --query "$(SCREENSHOT_QUERY)"
+	$(PY) -m scripts.screenshots http://localhost:$(PORT) docs --query "$(SCREENSHOT_QUERY)"
 
 bench: dev-deps chromium
 	$(PY) -m bench

@@ -217,30 +217,15 @@ def bench_users(work_dir: Path) -> Path | None:
 
 def sign_in(browser: Any, url: str) -> dict[str, Any] | None:
     """Sign in through the real form once; the browser state (login cookie) to reuse."""
+    from bench import signin  # Playwright is imported only by a run that drives Chromium
+
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(url)
-    form = page.get_by_test_id("stForm")
     try:
-        form.wait_for(timeout=60_000)
-    except Exception:  # no form: the app has no sign-in
+        if not signin.sign_in(context.new_page(), url, BENCH_USER, required=False):
+            return None  # no form: the app has no sign-in
+        state: dict[str, Any] = context.storage_state()
+    finally:
         context.close()
-        return None
-    for _ in range(3):  # the cookie component's first rerun can swallow a click
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000
-        )
-        form.get_by_label("Username", exact=True).fill(BENCH_USER[0])
-        form.get_by_label("Password", exact=True).fill(BENCH_USER[1])
-        form.get_by_role("button", name="Sign in").click()
-        try:
-            page.get_by_text("Signed in as").wait_for(timeout=20_000)
-            break
-        except Exception:
-            continue
-    page.wait_for_function("() => document.cookie.includes('login')", timeout=60_000)
-    state: dict[str, Any] = context.storage_state()
-    context.close()
     return state
 
 

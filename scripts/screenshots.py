@@ -1,4 +1,4 @@
-"""Screenshots of every page for the README: `python scripts/screenshots.py URL OUT_DIR`.
+"""Screenshots of every page for the README: `python -m scripts.screenshots URL OUT_DIR`.
 
 Drives Debian's Chromium against a running dashboard (`make run`), signs in as
 `--username` with the password in SCREENSHOT_PASSWORD, waits until each page's
@@ -12,11 +12,11 @@ import os
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
+
+from bench.signin import sign_in
 
 PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
-IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
 DRAWN = """() => {
     const app = document.querySelector('[data-testid=stApp]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -24,29 +24,6 @@ DRAWN = """() => {
         && [...document.querySelectorAll('[data-testid=stEChartsChart]')]
              .every(chart => chart.querySelector('svg, canvas'));
 }"""
-
-
-def sign_in(page: Page, url: str, username: str, password: str) -> None:
-    """Through the login form, if the dashboard shows one; the cookie then signs in each page."""
-    page.goto(url)
-    form = page.get_by_test_id("stForm")
-    signed_in = page.get_by_text("Signed in as")
-    form.or_(signed_in).first.wait_for(timeout=120_000)
-    if not form.count():
-        return
-    if not password:
-        raise SystemExit("The dashboard asks for a sign-in: set SCREENSHOT_PASSWORD.")
-    for _ in range(3):  # the cookie component's first rerun can swallow a click
-        page.wait_for_function(IDLE, timeout=120_000)
-        form.get_by_label("Username", exact=True).fill(username)
-        form.get_by_label("Password", exact=True).fill(password)
-        form.get_by_role("button", name="Sign in").click()
-        try:
-            signed_in.wait_for(timeout=20_000)
-            break
-        except PlaywrightError:
-            continue
-    page.wait_for_function("() => document.cookie.includes('login')", timeout=60_000)
 
 
 def main() -> None:
@@ -66,7 +43,13 @@ def main() -> None:
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": args.height})
-        sign_in(page, args.url, args.username, os.environ.get("SCREENSHOT_PASSWORD", ""))
+        password = os.environ.get("SCREENSHOT_PASSWORD", "")
+        try:
+            sign_in(page, args.url, (args.username, password), required=False)
+        except AssertionError as exc:
+            raise SystemExit(
+                f"could not sign in as {args.username}: set SCREENSHOT_PASSWORD to their password"
+            ) from exc
         for name in PAGES:
             path = "" if name == "overview" else name  # the default page lives at the root
             page.goto(f"{args.url.rstrip('/')}/{path}?{args.query}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.signin import sign_in
+from bench.signin import sign_in
 from tests.conftest import ADMIN
 
 

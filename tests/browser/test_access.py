@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from bench.signin import IDLE, LOAD_MS, sign_in
 from core.stores.embedded import EmbeddedStore
 from ingest.sample import generate_sales
-from tests.browser.signin import IDLE, LOAD_MS, sign_in
 from tests.conftest import (
     ADMIN,
     MOMBASA_VIEWER,

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.signin import LOAD_MS, sign_in
 from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
 from tests.browser.charts import longest_bar, tooltip
-from tests.browser.signin import LOAD_MS, sign_in
 from tests.conftest import ADMIN, add_test_users, serve_app
 from tests.fixtures.hand_fixture import canonical_frame
 

@@ -19,10 +19,10 @@ import polars as pl
 import pytest
 from playwright.sync_api import sync_playwright
 
+from bench.signin import sign_in
 from core.store import Scope
 from core.stores.embedded import EmbeddedStore
 from ingest.sample import generate_sales
-from tests.browser.signin import sign_in
 from tests.conftest import (
     ADMIN,
     CHROMIUM,

@@ -1,4 +1,8 @@
-"""Signing in through the real login form."""
+"""Signing in through the dashboard's real login form, in Chromium.
+
+One helper for everything that drives the app in a browser: the browser
+tests, the page bench and the README's screenshots.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,24 @@ ATTEMPTS = 3
 IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
 
 
-def sign_in(page: Page, url: str, credentials: tuple[str, str]) -> None:
-    """Open `url`, sign in, and wait for the page behind the form.
+def sign_in(page: Page, url: str, credentials: tuple[str, str], required: bool = True) -> bool:
+    """Open `url`, sign in, and wait for the page behind the form and the login cookie.
+
+    Returns False, signing nothing, if the dashboard shows no form and it is not
+    `required` (one without sign-in, or a browser already signed in).
 
     The cookie component's first message triggers a rerun right after the page
     loads; a click that lands during it can be lost, so the form is retried.
     """
     page.goto(url)
     form = page.get_by_test_id("stForm")
+    signed_in = page.get_by_text("Signed in as")
+    if not required:
+        form.or_(signed_in).first.wait_for(timeout=LOAD_MS)
+        if not form.count():
+            return False
     expect(form).to_be_visible(timeout=LOAD_MS)
     username, password = credentials
-    signed_in = page.get_by_text("Signed in as")
     for attempt in range(ATTEMPTS):
         page.wait_for_function(IDLE, timeout=LOAD_MS)
         try:
@@ -39,3 +50,4 @@ def sign_in(page: Page, url: str, credentials: tuple[str, str]) -> None:
     # The login cookie is set by a component a moment after the page shows: wait for it,
     # so the next navigation (a new Streamlit session) is signed in by the cookie.
     page.wait_for_function(f"() => document.cookie.includes('{COOKIE_NAME}=')", timeout=LOAD_MS)
+    return True
