@@ -68,7 +68,8 @@ def cohorts(view: View, version: str) -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_lifetime_value(view: View, version: str) -> customers.Clv:
-    return customers.clv(get_store(), view)
+    """CLV, with the cached customers table where it covers the last 365 days."""
+    return customers.clv(get_store(), view, customers=area("customers", view, version))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

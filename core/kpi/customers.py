@@ -314,16 +314,30 @@ class Clv:
     customers_prior_year: int
 
 
-def clv(store: SalesStore, view: View, discount_rate: float = DEFAULT_DISCOUNT_RATE) -> Clv:
+def clv(
+    store: SalesStore,
+    view: View,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    customers: pl.DataFrame | None = None,
+) -> Clv:
     """m = gross profit per active customer over the last 365 days of the window;
     r = share of customers active in the 365 days before that who bought again
-    in the last 365 days."""
+    in the last 365 days.
+
+    `customers` (`rfm` of the same view) is those 365 days' customers when the
+    window is exactly that long, as the default 12 months are: one read fewer.
+    """
     if view.window is None:
         return Clv(None, None, discount_rate, None, 0, 0)
     end = view.window.end
     last_year = Window(end - timedelta(days=364), end)
     prior_year = Window(end - timedelta(days=729), end - timedelta(days=365))
-    recent = store.aggregate(view.scope, last_year, by=("customer_id",), measures=("gross_profit",))
+    if customers is not None and view.window == last_year:
+        recent = customers.select("customer_id", "gross_profit")
+    else:
+        recent = store.aggregate(
+            view.scope, last_year, by=("customer_id",), measures=("gross_profit",)
+        )
     recent = recent.filter(pl.col("customer_id").is_not_null())
     # Membership only: a line count is cheaper than distinct orders.
     prior = store.aggregate(view.scope, prior_year, by=("customer_id",), measures=("lines",))

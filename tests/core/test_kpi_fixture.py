@@ -850,6 +850,24 @@ def test_clv(store: EmbeddedStore) -> None:
     assert value.value == pytest.approx(114500 / 91, rel=1e-12)
 
 
+def test_clv_takes_the_customers_table_only_when_it_is_the_last_365_days(
+    store: EmbeddedStore,
+) -> None:
+    year = view_of(store, start=date(2024, 4, 1), end=date(2025, 3, 31))  # 365 days
+    table = ck.rfm(store, year)
+    assert ck.clv(store, year, customers=table) == ck.clv(store, year)
+    assert ck.clv(store, year).avg_yearly_gross_profit == pytest.approx(5725 / 7, rel=1e-12)
+    # A doubled table doubles m: for the 365-day window the table is what answers ...
+    doubled = table.with_columns(pl.col("gross_profit") * 2)
+    assert ck.clv(store, year, customers=doubled).avg_yearly_gross_profit == pytest.approx(
+        2 * 5725 / 7, rel=1e-12
+    )
+    # ... and for Q1, whose table holds one quarter, it is left aside.
+    quarter = view_of(store, **Q1)
+    quarter_doubled = ck.rfm(store, quarter).with_columns(pl.col("gross_profit") * 2)
+    assert ck.clv(store, quarter, customers=quarter_doubled) == ck.clv(store, quarter)
+
+
 def test_clv_without_a_prior_year_is_empty(store: EmbeddedStore) -> None:
     # Window ending 30 Jun 2024: its prior year (Jul 2022..Jun 2023) has no customers.
     value = ck.clv(store, view_of(store, start=date(2024, 1, 1), end=date(2024, 6, 30)))
