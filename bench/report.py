@@ -155,15 +155,18 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"## Pages in Chromium, {label(p['rows'])} rows (s, navigation to last chart drawn)",
             "",
-            "open = the page's link in a new tab (app load and sign-in cookie included); "
-            "switch = a sidebar click in a tab already showing another page.",
+            "open = the page's link in a new browser (first visit: app load, every bundle "
+            "downloaded, sign-in cookie); tab = the link in a new tab of a browser that has "
+            "shown the app before (bundles cached); switch = a sidebar click in a tab "
+            "already showing another page.",
             "",
-            "| page | open cold | open warm | switch cold | switch warm |",
-            "|---|---|---|---|---|",
+            "| page | open cold | open warm | tab cold | tab warm | switch cold | switch warm |",
+            "|---|---|---|---|---|---|---|",
         ]
         for page in p["pages"]:
             out.append(
                 f"| {page['page']} | {_s(page['cold'])} | {_s(page['warm'])} "
+                f"| {_s(page.get('tab_cold'))} | {_s(page.get('tab_warm'))} "
                 f"| {_s(page.get('switch_cold'))} | {_s(page.get('switch_warm'))} |"
             )
         c = p.get("concurrency")
@@ -247,7 +250,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
         for x in p["pages"]:
             y = old_p.get((p["rows"], x["page"]))
             if y:
-                for kind in ("cold", "warm", "switch_cold", "switch_warm"):
+                for kind in ("cold", "warm", "tab_cold", "tab_warm", "switch_cold", "switch_warm"):
                     if kind in x and kind in y:
                         row(f"page {label(p['rows'])} {x['page']} {kind} s",
                             y[kind].get("median"), x[kind].get("median"), "s")  # fmt: skip
