@@ -21,19 +21,15 @@ from typing import Any
 from bench.queries import LAST_12_MONTHS, Stat, p95
 from core.exports import AREAS
 from core.filters import Filters
-from core.kpi import customers, members, overview
-from core.kpi.view import View, resolve_view
+from core.kpi.panels import PANELS
+from core.kpi.view import resolve_view
 from core.store import SalesStore
 from core.stores.embedded import EmbeddedStore
 
 SESSIONS = 10
 # The areas and panels views/overview.py reads (tests/bench checks they agree).
-OVERVIEW_AREAS = ("overview", "trend")
-OVERVIEW_PANELS: dict[str, Callable[[SalesStore, View], object]] = {
-    "leaders": members.leaders,
-    "trend_comparison": lambda store, view: overview.trend(store, view, comparison=True),
-    "segments": customers.segments,
-}
+OVERVIEW_AREAS = ("overview",)
+OVERVIEW_PANELS = ("leaders", "sales_trend", "trend_comparison", "segments")
 
 
 def overview_session(store: SalesStore, shift_days: int) -> float:
@@ -45,8 +41,8 @@ def overview_session(store: SalesStore, shift_days: int) -> float:
     view = resolve_view(store, filters)
     for area in OVERVIEW_AREAS:
         AREAS[area](store, view)
-    for panel in OVERVIEW_PANELS.values():
-        panel(store, view)
+    for panel in OVERVIEW_PANELS:
+        PANELS[panel](store, view)
     return time.perf_counter() - started
 
 

@@ -11,7 +11,8 @@ import streamlit as st
 
 from core.exports import area_table
 from core.filters import Filters
-from core.kpi import customers, members, overview, products
+from core.kpi import customers, products
+from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
 from core.settings import load_settings
 from core.store import SalesStore, Scope, Window
@@ -42,22 +43,10 @@ def area(name: str, view: View, version: str) -> pl.DataFrame:
     return area_table(name, get_store(), view)
 
 
-_PANELS = {
-    "trend_comparison": lambda store, view: overview.trend(store, view, comparison=True),
-    "branch_trend": lambda store, view: members.member_trend(store, view, "branch"),
-    "salesperson_trend": lambda store, view: members.member_trend(store, view, "salesperson"),
-    "line_trend": lambda store, view: members.member_trend(store, view, "product_line"),
-    "branch_line_mix": members.branch_line_mix,
-    "branch_month": members.branch_month,
-    "leaders": members.leaders,
-    "segments": customers.segments,
-}
-
-
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def panel(name: str, view: View, version: str) -> pl.DataFrame:
     """A page panel that is not an export area (comparison trend, mixes, ...)."""
-    return _PANELS[name](get_store(), view)
+    return PANELS[name](get_store(), view)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

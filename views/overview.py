@@ -69,7 +69,7 @@ answers[3].page_link(
     help=f"{fmt.kes(slipping_sales)} of net sales in the window",
 )
 
-trend = cache.area("trend", view, version)
+trend = cache.panel("sales_trend", view, version)
 previous = cache.panel("trend_comparison", view, version) if view.comparison else None
 st.subheader(f"Net sales by {state.filters.grain}")
 show_chart(charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"))

@@ -35,21 +35,31 @@ def overview(store: SalesStore, view: View) -> pl.DataFrame:
     )
 
 
-def trend(store: SalesStore, view: View, comparison: bool = False) -> pl.DataFrame:
-    """Headline KPIs per time bucket (`period` = bucket start) over the window.
+# The trend the Overview draws and tabulates. Without customer counts, whose distinct
+# count per period was the dearest part of its query (a year by month at 10M lines:
+# 230-314 ms with every headline measure, 155-208 ms without the customers).
+SALES_TREND: tuple[str, ...] = ("net_sales", "gross_profit", "gross_margin_pct", "orders", "aov")
+
+
+def trend(
+    store: SalesStore, view: View, comparison: bool = False, kpis: tuple[str, ...] = HEADLINE
+) -> pl.DataFrame:
+    """The KPIs `kpis` per time bucket (`period` = bucket start) over the window.
 
     With `comparison=True`, the same over the comparison window, so pages can
-    overlay it (aligned by bucket position).
+    overlay it (aligned by bucket position). The store is asked only for the
+    measures `kpis` need.
     """
     window = view.comparison if comparison else view.window
     if window is None:
-        return pl.DataFrame(schema={"period": pl.Date, **{k: pl.Float64 for k in HEADLINE}})
-    frame = store.aggregate(view.scope, window, grain=view.grain, measures=store_measures())
+        return pl.DataFrame(schema={"period": pl.Date, **{k: pl.Float64 for k in kpis}})
+    measures = store_measures(kpis)
+    frame = store.aggregate(view.scope, window, grain=view.grain, measures=measures)
     calendar = bucket_calendar(window, view.grain)
     filled = calendar.join(frame, on="period", how="left").with_columns(
-        pl.col(m).fill_null(0) for m in store_measures()
+        pl.col(m).fill_null(0) for m in measures
     )
-    return add_kpis(filled).select("period", *HEADLINE).sort("period")
+    return add_kpis(filled, kpis).select("period", *kpis).sort("period")
 
 
 def bucket_calendar(window: Window, grain: Grain) -> pl.DataFrame:

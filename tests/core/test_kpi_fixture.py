@@ -340,6 +340,38 @@ def test_trend_by_month(store: EmbeddedStore) -> None:
     )
 
 
+class MeasureLog(EmbeddedStore):
+    """The real store, noting the measures each aggregate asks for."""
+
+    asked: list[tuple[str, ...]]
+
+    def aggregate(self, *args: object, **kwargs: object) -> pl.DataFrame:
+        self.asked.append(tuple(kwargs.get("measures", ())))  # type: ignore[arg-type]
+        return super().aggregate(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_sales_trend_is_the_trend_without_asking_for_customers(store: EmbeddedStore) -> None:
+    logged = MeasureLog(store.path)
+    for filters in (
+        {**Q1, "compare": "previous"},
+        {"start": date(2024, 10, 1), "end": date(2025, 3, 31), "grain": "week"},
+        {**Q1, "branches": ("Nairobi",), "grain": "day", "compare": "yoy"},
+    ):
+        view = view_of(store, **filters)
+        for comparison in (False, True):
+            logged.asked = []
+            lean = ok.trend(logged, view, comparison=comparison, kpis=ok.SALES_TREND)
+            full = ok.trend(store, view, comparison=comparison)
+            assert lean.columns == ["period", *ok.SALES_TREND]
+            assert_frame_equal(lean, full.select(lean.columns))
+            assert all("customers" not in measures for measures in logged.asked)
+    # By hand, Q1 by month (see test_trend_by_month).
+    expect(
+        ok.trend(store, view_of(store, **Q1), kpis=ok.SALES_TREND),
+        {"net_sales": [5950.0, 5075.0, 6350.0], "orders": [4, 5, 5]},
+    )
+
+
 def test_trend_by_quarter_and_week_buckets(store: EmbeddedStore) -> None:
     view = view_of(store, start=date(2024, 10, 1), end=date(2025, 3, 31), grain="quarter")
     expect(
