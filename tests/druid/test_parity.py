@@ -17,7 +17,8 @@ import pytest
 
 from core.exports import AREAS
 from core.filters import Filters
-from core.kpi import customers, members, overview
+from core.kpi import customers, overview
+from core.kpi.panels import PANELS as PAGE_PANELS
 from core.kpi.view import View, resolve_view
 from core.store import DIMENSIONS, GRAINS, MEASURES, SalesStore, Scope, Window
 from core.stores.druid import DruidStore
@@ -46,15 +47,11 @@ FILTERS: dict[str, tuple[Filters, tuple[str, ...] | None]] = {
     "years-no-branch-allowed": (Filters(None, None, "year", "none"), ()),
 }
 
+# Every page panel, and what the pages compute beside them.
 PANELS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
+    **PAGE_PANELS,
     "trend-with-comparison": lambda store, view: overview.trend(store, view, comparison=True),
-    "branch-trend": lambda store, view: members.member_trend(store, view, "branch"),
-    "salesperson-trend": lambda store, view: members.member_trend(store, view, "salesperson"),
-    "branch-line-mix": members.branch_line_mix,
-    "branch-month": members.branch_month,
-    "leaders": members.leaders,
     "new-vs-returning": customers.new_vs_returning,
-    "segments": customers.segments,
     "clv": lambda store, view: pl.DataFrame([asdict(customers.clv(store, view))]),
 }
 
