@@ -82,8 +82,8 @@ def _text(column: str, dtype: pl.DataType) -> pl.Expr:
     return value.str.strip_chars().replace("", None).alias(column)
 
 
-def _number(column: str, decimal_comma: bool) -> pl.Expr:
-    value = pl.col(column).str.strip_chars().str.replace(r"(?i)^(kes|ksh|kshs)\.?\s*", "")
+def _number(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    value = text.str.strip_chars().str.replace(r"(?i)^(kes|ksh|kshs)\.?\s*", "")
     value = value.str.replace_all(r"\s", "")
     if decimal_comma:
         value = value.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
@@ -111,12 +111,12 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
         return typed, typed.is_nan().fill_null(False)  # NaN is not a number, as in text
     text = source if source.dtype == pl.String else source.cast(pl.String)
     if decimal_comma:
-        typed = frame.lazy().select(_number(column, True)).collect(engine="streaming").to_series()
+        typed = _on_all_cores(text, lambda value: _number(value, True))
     else:
         typed = _on_all_cores(text, lambda value: value.cast(pl.Float64, strict=False))
         leftover = typed.is_null() & text.is_not_null()
         if leftover.any():
-            cleaned = frame.select(_number(column, False)).to_series()
+            cleaned = frame.select(_number(pl.col(column), False)).to_series()
             typed = pl.select(pl.when(leftover).then(cleaned).otherwise(typed)).to_series()
     # "NaN" casts to a float that is not a number: it is as bad as "ten".
     unread = typed.is_null() | typed.is_nan()
@@ -126,14 +126,13 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
     return typed.alias(column), bad
 
 
-def _parsed(values: pl.Series, dtype: pl.Datetime, fmt: str) -> pl.Series:
-    return _on_all_cores(values, lambda value: value.str.strptime(dtype, fmt, strict=False))
-
-
 def _parse_all(values: pl.Series, formats: tuple[str, ...], aware: bool) -> pl.Series:
+    """Each value read by the first of `formats` that reads it (null if none does)."""
     dtype = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
-    parsed = [_parsed(values, dtype, f) for f in formats]
-    return pl.select(pl.coalesce(parsed)).to_series() if parsed else values
+    return _on_all_cores(
+        values,
+        lambda value: pl.coalesce([value.str.strptime(dtype, f, strict=False) for f in formats]),
+    )
 
 
 def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> pl.Series | None:
@@ -141,7 +140,7 @@ def _best_single_format(values: pl.Series, formats: tuple[str, ...]) -> pl.Serie
     sample = values.drop_nulls().head(1000)
     for fmt in formats:
         if sample.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() == 0:
-            parsed = _parsed(values, pl.Datetime("us"), fmt)
+            parsed = _parse_all(values, (fmt,), aware=False)
             if parsed.null_count() == values.null_count():
                 return parsed
     return None
