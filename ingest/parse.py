@@ -116,7 +116,8 @@ def _numbers(frame: pl.DataFrame, column: str, decimal_comma: bool) -> tuple[pl.
         typed = _on_all_cores(text, lambda value: value.cast(pl.Float64, strict=False))
         leftover = typed.is_null() & text.is_not_null()
         if leftover.any():
-            cleaned = frame.select(_number(pl.col(column), False)).to_series()
+            # The text, not the source: a column of another type (true/false) has no .str.
+            cleaned = _on_all_cores(text, lambda value: _number(value, False))
             typed = pl.select(pl.when(leftover).then(cleaned).otherwise(typed)).to_series()
     # "NaN" casts to a float that is not a number: it is as bad as "ten".
     unread = typed.is_null() | typed.is_nan()

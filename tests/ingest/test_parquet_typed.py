@@ -61,6 +61,18 @@ def test_typed_parquet_reports_the_failures_csv_reports() -> None:
     assert (5, "sold_at") in found
 
 
+def test_a_number_column_of_another_type_is_named_not_a_crash() -> None:
+    # A Parquet column of true/false where quantities belong: each cell, read as its
+    # text, is not a number.
+    frame = _bad_frame().head(2).with_columns(quantity=pl.Series([True, False]))
+    prepared = prepare_file(_parquet(frame), "flags.parquet")
+    quantity = prepared.failures.filter(pl.col("column") == "quantity")
+    assert quantity.select("row", "value", "rule").rows() == [
+        (2, "true", "must be a number"),
+        (3, "false", "must be a number"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "expected_utc"),
     [
