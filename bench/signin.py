@@ -51,3 +51,16 @@ def sign_in(page: Page, url: str, credentials: tuple[str, str], required: bool =
     # so the next navigation (a new Streamlit session) is signed in by the cookie.
     page.wait_for_function(f"() => document.cookie.includes('{COOKIE_NAME}=')", timeout=LOAD_MS)
     return True
+
+
+def expect_settled_heading(page: Page, name: str) -> None:
+    """Wait for the page titled `name` to finish its run, then check it shows one title.
+
+    While a rerun draws, Streamlit keeps the last run's elements beside the new
+    ones until the run ends, so the title can briefly be there twice.
+    """
+    heading = page.get_by_role("heading", name=name, exact=True)
+    expect(heading.first).to_be_visible(timeout=LOAD_MS)
+    page.wait_for_function(IDLE, timeout=LOAD_MS)
+    expect(heading).to_have_count(1, timeout=LOAD_MS)
+    expect(heading).to_be_visible()

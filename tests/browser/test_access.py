@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from bench.signin import IDLE, LOAD_MS, sign_in
+from bench.signin import IDLE, LOAD_MS, expect_settled_heading, sign_in
 from core.stores.embedded import EmbeddedStore
 from ingest.sample import generate_sales
 from tests.conftest import (
@@ -155,9 +155,7 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
     before = exact_figures(page)
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
-    expect(page.get_by_role("heading", name="Upload sales", exact=True)).to_be_visible(
-        timeout=LOAD_MS
-    )
+    expect_settled_heading(page, "Upload sales")
     bad = tmp_path / "october.csv"
     bad.write_text(HEADER + GOOD_ROWS[0] + GOOD_ROWS[1].replace(",250,", ",-250,") + GOOD_ROWS[2])
     upload(page, bad)
@@ -206,10 +204,8 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
 
 def test_a_shared_link_survives_the_sign_in(page: Page, app_url: str) -> None:
     sign_in(page, f"{app_url}/branches?start=2026-01-01&end=2026-03-31&branch=Thika", ADMIN)
-    expect(page.get_by_role("heading", name="Branches", exact=True)).to_be_visible(timeout=LOAD_MS)
+    expect_settled_heading(page, "Branches")
     expect(page).to_have_url(re.compile(r"/branches\?.*branch=Thika"))
-    # While a rerun draws, the last run's caption can still show beside the new one.
-    page.wait_for_function(IDLE, timeout=LOAD_MS)
     expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_have_count(1)
     expect(page.get_by_text("01 Jan 2026 to 31 Mar 2026")).to_be_visible()
 
@@ -218,7 +214,7 @@ def test_the_login_cookie_signs_in_a_new_tab_until_sign_out(page: Page, app_url:
     sign_in(page, app_url, ADMIN)
     tab = page.context.new_page()
     tab.goto(f"{app_url}/branches?start=2026-01-01&end=2026-03-31")
-    expect(tab.get_by_role("heading", name="Branches", exact=True)).to_be_visible(timeout=LOAD_MS)
+    expect_settled_heading(tab, "Branches")
     expect(tab.get_by_test_id("stForm")).to_have_count(0)
     tab.wait_for_function(IDLE, timeout=LOAD_MS)
     # Signed in from the request's cookie: no cookie component (an iframe) on the page.

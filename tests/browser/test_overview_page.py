@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.signin import expect_settled_heading
 from tests.conftest import run_cli
 from ui import format as fmt
 
@@ -32,7 +33,7 @@ def _export(data_dir: Path, *args: str) -> dict[str, float]:
 
 def test_overview_headline_equals_export(page: Page, app_url: str, sample_data_dir: Path) -> None:
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Mombasa")
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible(timeout=30_000)
+    expect_settled_heading(page, "Overview")
     expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
     figures = _exact_figures(page)
     ARTIFACTS.mkdir(exist_ok=True)
