@@ -59,7 +59,7 @@ def expect_settled_heading(page: Page, name: str) -> None:
     While a rerun draws, Streamlit keeps the last run's elements beside the new
     ones until the run ends, so the title can briefly be there twice.
     """
-    heading = page.get_by_role("heading", name=name, exact=True)
+    heading = page.get_by_role("heading", name=name, exact=True, level=1)
     expect(heading.first).to_be_visible(timeout=LOAD_MS)
     page.wait_for_function(IDLE, timeout=LOAD_MS)
     expect(heading).to_have_count(1, timeout=LOAD_MS)

@@ -13,13 +13,13 @@ from playwright.sync_api import Locator, Page, expect
 from bench.signin import IDLE, LOAD_MS, expect_settled_heading, sign_in
 from core.stores.embedded import EmbeddedStore
 from ingest.sample import generate_sales
+from tests.browser.figures import exact_figures, export_overview
 from tests.conftest import (
     ADMIN,
     MOMBASA_VIEWER,
     SAMPLE_END,
     VIEWER,
     add_test_users,
-    run_cli,
     serve_app,
     to_stored,
 )
@@ -28,16 +28,6 @@ from ui.auth import COOKIE_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.anonymous]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
-
-
-def exact_figures(page: Page) -> dict[str, str]:
-    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=LOAD_MS)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
-    page.get_by_text("Exact figures").click()
-    rows = page.get_by_test_id("stTable").locator("tbody tr")
-    expect(rows.first).to_be_visible(timeout=LOAD_MS)
-    cells = [rows.nth(i).locator("td") for i in range(rows.count())]
-    return {c.nth(0).inner_text().strip(): c.nth(1).inner_text().strip() for c in cells}
 
 
 def test_no_page_shows_data_before_sign_in(page: Page, app_url: str) -> None:
@@ -79,23 +69,9 @@ def test_branch_restricted_user_sees_only_their_branch(
         timeout=LOAD_MS
     )
     figures = exact_figures(page)
-    exported = run_cli(
-        [
-            "core",
-            "export",
-            "overview",
-            "--format",
-            "json",
-            "--start",
-            "2026-01-01",
-            "--end",
-            "2026-06-30",
-            "--branch",
-            "Mombasa",
-        ],
-        sample_data_dir,
+    expected = export_overview(
+        sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30", "--branch", "Mombasa"
     )
-    expected = json.loads(exported.stdout)[0]
     assert figures["Net sales"] == fmt.kes(expected["net_sales"])
     assert figures["Orders"] == fmt.count(expected["orders"])
     branches = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first

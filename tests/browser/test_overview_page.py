@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from bench.signin import expect_settled_heading
-from tests.conftest import run_cli
+from tests.browser.figures import exact_figures, export_overview
 from ui import format as fmt
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
-def _exact_figures(page: Page) -> dict[str, str]:
-    page.get_by_text("Exact figures").click()
-    table = page.get_by_test_id("stTable")
-    expect(table).to_be_visible()
-    rows = table.locator("tbody tr")
-    cells = [rows.nth(i).locator("td") for i in range(rows.count())]
-    return {c.nth(0).inner_text().strip(): c.nth(1).inner_text().strip() for c in cells}
-
-
-def _export(data_dir: Path, *args: str) -> dict[str, float]:
-    result = run_cli(["core", "export", "overview", "--format", "json", *args], data_dir)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]
-
-
 def test_overview_headline_equals_export(page: Page, app_url: str, sample_data_dir: Path) -> None:
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Mombasa")
     expect_settled_heading(page, "Overview")
     expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
-    figures = _exact_figures(page)
+    figures = exact_figures(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
-    expected = _export(
+    expected = export_overview(
         sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30", "--branch", "Mombasa"
     )
     assert figures["Net sales"] == fmt.kes(expected["net_sales"])
