@@ -9,6 +9,7 @@ from core.settings import load_settings
 from core.store import StoreError
 from ui.auth import logout_control, sign_in_form, signed_in_user
 from ui.page import store_error
+from ui.warmup import start_warmer
 
 st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
 
@@ -19,7 +20,9 @@ def _logging_configured(level: str) -> bool:
     return True
 
 
-_logging_configured(load_settings().log_level)
+settings = load_settings()
+_logging_configured(settings.log_level)
+start_warmer(settings)
 log = logging.getLogger("app")
 request_id = new_request_id()
 st.session_state["request_id"] = request_id

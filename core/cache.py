@@ -2,6 +2,11 @@
 
 Cache keys include the store's data version, so a write shows at once
 without clearing anything; `clear()` is there for the Diagnostics page.
+Entries do not expire with time: a result stays right until the version
+changes, and a manager's view of yesterday evening is still warm in the
+morning (`ui/warmup.py` fills the default views after each change). Each
+function keeps at most `MAX_ENTRIES` results, the least recently used
+going first, which bounds the memory that old versions and rare filters hold.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from core.settings import load_settings
 from core.store import SalesStore, Scope, Window
 from core.stores import open_store
 
-# Cached results live ten minutes: data changes bump the version key anyway.
-TTL_SECONDS = 600
+# Per cached function. The default views of a few branch restrictions take about ten
+# entries per version; the rest is room for the filters managers pick.
+MAX_ENTRIES = 64
 
 
 @st.cache_resource
@@ -32,41 +38,41 @@ def data_version() -> str:
     return get_store().data_version()
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def view_for(filters: Filters, allowed: tuple[str, ...] | None, version: str) -> View:
     return resolve_view(get_store(), filters, allowed)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def area(name: str, view: View, version: str) -> pl.DataFrame:
     """One area's table (the same one `python -m core export` writes)."""
     return area_table(name, get_store(), view)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def panel(name: str, view: View, version: str) -> pl.DataFrame:
     """A page panel that is not an export area (comparison trend, mixes, ...)."""
     return PANELS[name](get_store(), view)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def cohorts(view: View, version: str) -> pl.DataFrame:
     """The cohorts area, with the first purchases of the cached customers table."""
     return customers.cohorts(get_store(), view, area("customers", view, version))
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def customer_lifetime_value(view: View, version: str) -> customers.Clv:
     """CLV, with the cached customers table where it covers the last 365 days."""
     return customers.clv(get_store(), view, customers=area("customers", view, version))
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def members_of(column: str, scope: Scope, version: str) -> list[str]:
     return get_store().distinct_values(column, scope)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def data_range(scope: Scope, version: str) -> Window | None:
     return get_store().date_range(scope)
 

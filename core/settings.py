@@ -37,11 +37,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SALES_COOKIE_KEY", "", "secret that signs login cookies (or `cookie_key` in secrets.toml)"
     ),
+    Setting(
+        "SALES_WARM_UP",
+        "on",
+        "`on` or `off`: compute every page's default view after each data change",
+    ),
 )
 
 BACKENDS = ("embedded", "druid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENVIRONMENTS = ("development", "production")
+SWITCHES = {"on": True, "off": False}
 # A cookie key shorter than this is refused: it would be guessable.
 MIN_COOKIE_KEY_LENGTH = 32
 
@@ -63,6 +69,7 @@ class Settings:
     log_level: str = "INFO"
     environment: str = "development"
     cookie_key: str = field(default="", repr=False)
+    warm_up: bool = True
 
     @property
     def production(self) -> bool:
@@ -116,7 +123,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SALES_LOG_LEVEL={log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
         )
+    warm_up = _value("SALES_WARM_UP", env).lower()
+    if warm_up not in SWITCHES:
+        raise SettingsError(f"SALES_WARM_UP={warm_up!r}: expected on or off")
     return Settings(
+        warm_up=SWITCHES[warm_up],
         log_level=log_level,
         environment=environment,
         cookie_key=cookie_key,

@@ -93,15 +93,19 @@ def app_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def serve_app(
-    data_dir: Path, tmp_path_factory: pytest.TempPathFactory, pids: list[int] | None = None
+    data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    pids: list[int] | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
     """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards.
 
-    The server's process id is appended to `pids` when given (memory checks).
+    The server's process id is appended to `pids` when given (memory checks);
+    its output goes to `log` when given.
     """
     sample_data_dir = data_dir
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "streamlit.log"
+    log = log or tmp_path_factory.mktemp("app") / "streamlit.log"
     with open(log, "w") as handle:
         process = subprocess.Popen(
             [

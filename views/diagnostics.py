@@ -9,6 +9,7 @@ from core import cache, diagnostics
 from core import health as health_check
 from core.settings import load_settings
 from core.store import StoreError
+from ui.warmup import start_warmer, warm_up_status
 
 st.title("Diagnostics")
 st.caption("What the dashboard runs on, and whether it is healthy.")
@@ -63,9 +64,10 @@ if facts:
 
 st.subheader("Cache")
 st.write(
-    f"Query results are cached for {cache.TTL_SECONDS // 60} minutes per filter combination "
-    "and data version."
+    "Query results are cached per filter combination and data version, so they stay "
+    f"right until the data changes; each kind keeps its {cache.MAX_ENTRIES} most recent."
 )
+st.caption(warm_up_status(start_warmer(settings)))
 if st.button("Clear cached results", icon=":material/delete_sweep:"):
     cache.clear()
     st.toast("Cache cleared: the next page view recomputes from the store.")

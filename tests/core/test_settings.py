@@ -26,6 +26,8 @@ def test_defaults() -> None:
     assert settings.druid_datasource == "sales_analytics"
     assert settings.timezone == "Africa/Nairobi"
     assert settings.auth_file == Path("./data/users.yaml")
+    assert settings.warm_up
+    assert not load_settings({"SALES_WARM_UP": "OFF"}).warm_up
 
 
 @pytest.mark.parametrize(
@@ -34,6 +36,7 @@ def test_defaults() -> None:
         ({"SALES_BACKEND": "oracle"}, "SALES_BACKEND='oracle'"),
         ({"SALES_TIMEZONE": "Mars/Olympus"}, "SALES_TIMEZONE='Mars/Olympus'"),
         ({"DRUID_URL": "localhost:8888"}, "DRUID_URL='localhost:8888'"),
+        ({"SALES_WARM_UP": "sometimes"}, "SALES_WARM_UP='sometimes'"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:

@@ -25,6 +25,8 @@ WINDOW = {"start": "2026-01-01", "end": "2026-06-30"}
 
 def _use(monkeypatch: pytest.MonkeyPatch, data_dir: Path, url: str, datasource: str) -> None:
     monkeypatch.setenv("SALES_BACKEND", "druid")
+    # In-process pages: a warm-up thread would fill the shared cache behind the tests.
+    monkeypatch.setenv("SALES_WARM_UP", "off")
     monkeypatch.setenv("DRUID_URL", url)
     monkeypatch.setenv("DRUID_DATASOURCE", datasource)
     monkeypatch.setenv("SALES_DATA_DIR", str(data_dir))

@@ -1,0 +1,171 @@
+"""Compute every page's default view after each data change, before anyone asks.
+
+The first person to open a page after an upload (or on a new day, when no
+one has looked since) would otherwise wait for its store work: at 10M lines
+the Overview's is about a second. One background thread per server process
+watches the store's data version and, when it changes, fills the cache
+(`core/cache.py`) with what each page asks for when opened without filters:
+for every branch restriction in the users file, unrestricted first. A page
+then asks the cache the same questions with the same arguments and gets
+answers at once.
+
+Streamlit runs no code of ours before the first session, so that session
+starts the thread, which waits a moment before warming so as not to slow the
+page that person is opening.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import cache
+from core.filters import Filters, from_query_params
+from core.settings import Settings
+from core.store import Scope, StoreError
+from core.users import UserError, UserFile
+
+log = logging.getLogger("ui.warmup")
+
+POLL_SECONDS = 30.0
+FIRST_DELAY_SECONDS = 5.0
+# Each page's cached questions for a view, in the order the pages ask them.
+PAGE_AREAS: tuple[str, ...] = (
+    "overview",
+    "salespeople",
+    "products",
+    "product-lines",
+    "branches",
+    "customers",
+)
+PAGE_PANELS: tuple[str, ...] = (
+    "leaders",
+    "segments",
+    "sales_trend",
+    "trend_comparison",
+    "salesperson_trend",
+    "branch_trend",
+    "branch_month",
+    "branch_line_mix",
+)
+# The filter bar's member lists (`ui/filter_bar.py`).
+MEMBER_COLUMNS: tuple[str, ...] = ("branch", "product_line", "salesperson", "product_id")
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """What the last warm-up did, for the Diagnostics page."""
+
+    version: str
+    finished_at: float  # time.time()
+    seconds: float
+    views: int
+
+
+def restrictions(settings: Settings) -> list[tuple[str, ...] | None]:
+    """Every branch restriction a user can have: none first, then each user's list."""
+    try:
+        users = UserFile(settings.auth_file).users()
+    except (OSError, UserError) as exc:
+        log.warning("warm-up reads no users file: %s", exc)
+        users = []
+    lists = {user.branches for user in users if user.branches is not None}
+    return [None, *sorted(lists)]
+
+
+def default_filters(allowed: tuple[str, ...] | None, version: str) -> Filters:
+    """The filters of a page opened without parameters, as the filter bar reads them."""
+    restriction = Scope(allowed_branches=allowed)
+    known = {
+        key: cache.members_of(column, restriction, version)
+        for key, column in zip(("branch", "line", "rep", "product"), MEMBER_COLUMNS, strict=True)
+    }
+    cache.data_range(restriction, version)
+    return from_query_params({}, known).filters
+
+
+def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
+    """Fill the cache for the default view under `allowed`; False if it matches no line."""
+    view = cache.view_for(default_filters(allowed, version), allowed, version)
+    if view.window is None:
+        return False
+    for name in PAGE_AREAS:
+        cache.area(name, view, version)
+    for name in PAGE_PANELS:
+        if name != "trend_comparison" or view.comparison is not None:
+            cache.panel(name, view, version)
+    cache.customer_lifetime_value(view, version)
+    cache.cohorts(view, version)
+    return True
+
+
+class Warmer:
+    """The background thread: warm once the version changes, then poll again."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        poll_seconds: float = POLL_SECONDS,
+        first_delay: float = FIRST_DELAY_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.poll_seconds = poll_seconds
+        self.first_delay = first_delay
+        self.sleep = sleep
+        self.last: WarmUp | None = None
+        self.thread = threading.Thread(target=self._run, name="cache-warm-up", daemon=True)
+
+    def start(self) -> Warmer:
+        self.thread.start()
+        return self
+
+    def warm_once(self, version: str) -> WarmUp:
+        started = time.perf_counter()
+        views = sum(warm_view(allowed, version) for allowed in restrictions(self.settings))
+        self.last = WarmUp(version, time.time(), time.perf_counter() - started, views)
+        log.info(
+            "warmed the default views",
+            extra={"version": version, "views": views, "seconds": round(self.last.seconds, 2)},
+        )
+        return self.last
+
+    def _run(self) -> None:
+        self.sleep(self.first_delay)
+        while True:
+            try:
+                version = cache.data_version()
+                if self.last is None or self.last.version != version:
+                    self.warm_once(version)
+            except StoreError as exc:  # Druid away: try again at the next poll
+                log.warning("warm-up skipped: %s", exc)
+            except Exception:  # never let the thread die silently
+                log.exception("warm-up failed")
+            self.sleep(self.poll_seconds)
+
+
+@st.cache_resource
+def start_warmer(settings: Settings) -> Warmer | None:
+    """The process's one warmer (None when `SALES_WARM_UP=off`)."""
+    if not settings.warm_up:
+        return None
+    return Warmer(settings).start()
+
+
+def warm_up_status(warmer: Warmer | None) -> str:
+    """One sentence for the Diagnostics page."""
+    if warmer is None:
+        return "Default views are not warmed ahead (SALES_WARM_UP=off)."
+    last = warmer.last
+    if last is None:
+        return "Default views are being warmed for the first time since the app started."
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(last.finished_at))
+    return (
+        f"Default views warmed at {when} for data version {last.version}: "
+        f"{last.views} branch restriction(s) in {last.seconds:.1f} s."
+    )
