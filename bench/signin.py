@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Error, Page, expect
 
-from ui.auth import COOKIE_NAME
+from ui.login_cookie import COOKIE_NAME
 
 LOAD_MS = 60_000
 ATTEMPTS = 3

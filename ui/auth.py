@@ -21,9 +21,7 @@ from core.login_throttle import LoginThrottle
 from core.settings import Settings, load_settings
 from core.users import User, UserError, UserFile
 from ui import format as fmt
-
-COOKIE_NAME = "sales_analytics_login"
-COOKIE_DAYS = 7.0
+from ui.login_cookie import COOKIE_DAYS, COOKIE_NAME
 
 
 @st.cache_resource

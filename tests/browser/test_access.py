@@ -24,7 +24,7 @@ from tests.conftest import (
     to_stored,
 )
 from ui import format as fmt
-from ui.auth import COOKIE_NAME
+from ui.login_cookie import COOKIE_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.anonymous]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
