@@ -45,6 +45,10 @@ HEADER = (
     "invoice_id,line_no,sold_at,branch,salesperson,customer_id,customer_name,customer_type,"
     "product_id,product_name,product_line,quantity,unit_price,unit_cost,discount,payment_method\n"
 )
+LATE_LINE = (
+    "WRM-1,1,2026-10-31 18:00:00,Mombasa,Warm Rep,C-WRM,Warm Shop,Retail,"
+    "WRM-P,Warm Tea,Beverages,4,250,150,0,Cash\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +137,7 @@ def test_a_data_change_is_warmed_before_the_next_visit(
     sign_in(page, url, ADMIN)
     before = _wait_for_warm_ups(log, 1, timeout=120)
     upload = tmp_path / "late-october.csv"
-    upload.write_text(
-        HEADER
-        + "WRM-1,1,2026-10-31 18:00:00,Mombasa,Warm Rep,C-WRM,Warm Shop,Retail,"
-        "WRM-P,Warm Tea,Beverages,4,250,150,0,Cash\n"
-    )
+    upload.write_text(HEADER + LATE_LINE)
     loaded = run_cli(["ingest", str(upload), "--mode", "append"], warm_data_dir)
     assert loaded.returncode == 0, loaded.stderr
     after = _wait_for_warm_ups(log, len(before) + 1, timeout=POLL_SECONDS + 90)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.settings import load_settings
 from core.users import UserFile
-from ui.warmup import WarmUp, Warmer, restrictions, warm_up_status
+from ui.warmup import Warmer, WarmUp, restrictions, warm_up_status
 
 
 def test_every_distinct_restriction_once_after_the_unrestricted_view(tmp_path: Path) -> None:
