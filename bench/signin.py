@@ -15,11 +15,14 @@ ATTEMPTS = 3
 IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
 
 
-def sign_in(page: Page, url: str, credentials: tuple[str, str], required: bool = True) -> bool:
+def sign_in(
+    page: Page, url: str, credentials: tuple[str, str] | None, required: bool = True
+) -> bool:
     """Open `url`, sign in, and wait for the page behind the form and the login cookie.
 
     Returns False, signing nothing, if the dashboard shows no form and it is not
-    `required` (one without sign-in, or a browser already signed in).
+    `required` (one without sign-in, or a browser already signed in). With no
+    `credentials`, a form is an AssertionError at once instead of three tries.
 
     The cookie component's first message triggers a rerun right after the page
     loads; a click that lands during it can be lost, so the form is retried.
@@ -32,6 +35,8 @@ def sign_in(page: Page, url: str, credentials: tuple[str, str], required: bool =
         if not form.count():
             return False
     expect(form).to_be_visible(timeout=LOAD_MS)
+    if credentials is None:
+        raise AssertionError(f"{url} asks to sign in and no credentials were given")
     username, password = credentials
     for attempt in range(ATTEMPTS):
         page.wait_for_function(IDLE, timeout=LOAD_MS)

@@ -45,7 +45,8 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": args.height})
         password = os.environ.get("SCREENSHOT_PASSWORD", "")
         try:
-            sign_in(page, args.url, (args.username, password), required=False)
+            credentials = (args.username, password) if password else None
+            sign_in(page, args.url, credentials, required=False)
         except AssertionError as exc:
             raise SystemExit(
                 f"could not sign in as {args.username}: set SCREENSHOT_PASSWORD to their password"
