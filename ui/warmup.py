@@ -137,15 +137,18 @@ class Warmer:
 
     def _run(self) -> None:
         self.sleep(self.first_delay)
+        failed: str | None = None  # a version whose warm-up raised: not retried every poll
         while True:
+            version: str | None = None
             try:
                 version = cache.data_version()
-                if self.last is None or self.last.version != version:
+                if version != failed and (self.last is None or self.last.version != version):
                     self.warm_once(version)
             except StoreError as exc:  # Druid away: try again at the next poll
                 log.warning("warm-up skipped: %s", exc)
             except Exception:  # never let the thread die silently
-                log.exception("warm-up failed")
+                log.exception("warm-up failed; tried again when the data changes")
+                failed = version
             self.sleep(self.poll_seconds)
 
 
