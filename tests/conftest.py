@@ -62,6 +62,17 @@ def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, sample_lines: pl.D
     return data_dir
 
 
+def own_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, name: str, lines: int, seed: int
+) -> Path:
+    """A data directory with a store of its own, for tests that write to it."""
+    data_dir = tmp_path_factory.mktemp(name)
+    generated = generate_sales(lines, seed=seed, end=SAMPLE_END)
+    EmbeddedStore(data_dir / "sales").write(to_stored(generated), "append")
+    add_test_users(data_dir)
+    return data_dir
+
+
 @pytest.fixture(scope="session")
 def sample_store(sample_data_dir: Path) -> EmbeddedStore:
     return EmbeddedStore(sample_data_dir / "sales")

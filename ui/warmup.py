@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -107,17 +106,8 @@ def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
 class Warmer:
     """The background thread: warm once the version changes, then poll again."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        poll_seconds: float = POLL_SECONDS,
-        first_delay: float = FIRST_DELAY_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.poll_seconds = poll_seconds
-        self.first_delay = first_delay
-        self.sleep = sleep
         self.last: WarmUp | None = None
         self.thread = threading.Thread(target=self._run, name="cache-warm-up", daemon=True)
 
@@ -136,7 +126,7 @@ class Warmer:
         return self.last
 
     def _run(self) -> None:
-        self.sleep(self.first_delay)
+        time.sleep(FIRST_DELAY_SECONDS)
         failed: str | None = None  # a version whose warm-up raised: not retried every poll
         while True:
             version: str | None = None
@@ -149,7 +139,7 @@ class Warmer:
             except Exception:  # never let the thread die silently
                 log.exception("warm-up failed; tried again when the data changes")
                 failed = version
-            self.sleep(self.poll_seconds)
+            time.sleep(POLL_SECONDS)
 
 
 @st.cache_resource

@@ -11,17 +11,13 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from bench.signin import IDLE, LOAD_MS, expect_settled_heading, sign_in
-from core.stores.embedded import EmbeddedStore
-from ingest.sample import generate_sales
 from tests.browser.figures import exact_figures, export_overview
 from tests.conftest import (
     ADMIN,
     MOMBASA_VIEWER,
-    SAMPLE_END,
     VIEWER,
-    add_test_users,
+    own_data_dir,
     serve_app,
-    to_stored,
 )
 from ui import format as fmt
 from ui.login_cookie import COOKIE_NAME
@@ -82,11 +78,7 @@ def test_branch_restricted_user_sees_only_their_branch(
 @pytest.fixture(scope="module")
 def upload_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of its own, so loading files does not move other tests' numbers."""
-    data_dir = tmp_path_factory.mktemp("upload-data")
-    lines = generate_sales(5_000, seed=5, end=SAMPLE_END)
-    EmbeddedStore(data_dir / "sales").write(to_stored(lines), "append")
-    add_test_users(data_dir)
-    return data_dir
+    return own_data_dir(tmp_path_factory, "upload-data", lines=5_000, seed=5)
 
 
 @pytest.fixture(scope="module")

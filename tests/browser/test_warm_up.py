@@ -17,17 +17,13 @@ import pytest
 from playwright.sync_api import Page
 
 from bench.signin import expect_settled_heading, sign_in
-from core.stores.embedded import EmbeddedStore
-from ingest.sample import generate_sales
 from tests.browser.figures import exact_figures, export_overview
 from tests.conftest import (
     ADMIN,
     MOMBASA_VIEWER,
-    SAMPLE_END,
-    add_test_users,
+    own_data_dir,
     run_cli,
     serve_app,
-    to_stored,
 )
 from ui import format as fmt
 from ui.warmup import POLL_SECONDS
@@ -54,11 +50,7 @@ LATE_LINE = (
 @pytest.fixture(scope="module")
 def warm_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of its own: the second test loads a file into it."""
-    data_dir = tmp_path_factory.mktemp("warm-data")
-    lines = generate_sales(5_000, seed=9, end=SAMPLE_END)
-    EmbeddedStore(data_dir / "sales").write(to_stored(lines), "append")
-    add_test_users(data_dir)
-    return data_dir
+    return own_data_dir(tmp_path_factory, "warm-data", lines=5_000, seed=9)
 
 
 @pytest.fixture(scope="module")

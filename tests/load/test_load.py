@@ -27,10 +27,9 @@ from tests.conftest import (
     ADMIN,
     CHROMIUM,
     SAMPLE_END,
-    add_test_users,
+    own_data_dir,
     run_cli,
     serve_app,
-    to_stored,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,12 +55,7 @@ def rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def load_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("load-data")
-    EmbeddedStore(data_dir / "sales").write(
-        to_stored(generate_sales(20_000, seed=3, end=SAMPLE_END)), "append"
-    )
-    add_test_users(data_dir)
-    return data_dir
+    return own_data_dir(tmp_path_factory, "load-data", lines=20_000, seed=3)
 
 
 @pytest.fixture(scope="module")
