@@ -78,7 +78,8 @@ def _business_today() -> date:
     return datetime.now(ZoneInfo(load_settings().timezone)).date()
 
 
-def _known_members(scope: Scope, version: str) -> dict[str, list[str]]:
+def known_members(scope: Scope, version: str) -> dict[str, list[str]]:
+    """The members a URL's `branch`, `line`, `rep` and `product` may name."""
     return {
         "branch": cache.members_of("branch", scope, version),
         "line": cache.members_of("product_line", scope, version),
@@ -108,14 +109,14 @@ def filter_bar() -> Filters:
     restriction = Scope(allowed_branches=allowed)
     url = _url_params()
     if "filters" not in state or (url and url != state.get("filters_written")):
-        parsed = from_query_params(url, _known_members(restriction, version))
+        parsed = from_query_params(url, known_members(restriction, version))
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
         state["drill_history"] = []  # a link opened from outside starts a fresh trail
     filters: Filters = state["filters"]
     generation = state.get("filter_generation", 0)
     span = cache.data_range(restriction, version)
-    known = _known_members(restriction, version)
+    known = known_members(restriction, version)
 
     with st.sidebar:
         st.header("Filters")

@@ -28,8 +28,11 @@ from core.filters import Filters, from_query_params
 from core.settings import Settings
 from core.store import Scope, StoreError
 from core.users import UserError, UserFile
+from ui.filter_bar import known_members
 
 log = logging.getLogger("ui.warmup")
+# Logged once the cache holds every default view (the bench and tests wait for it).
+WARMED = "warmed the default views"
 
 POLL_SECONDS = 30.0
 FIRST_DELAY_SECONDS = 5.0
@@ -52,8 +55,6 @@ PAGE_PANELS: tuple[str, ...] = (
     "branch_month",
     "branch_line_mix",
 )
-# The filter bar's member lists (`ui/filter_bar.py`).
-MEMBER_COLUMNS: tuple[str, ...] = ("branch", "product_line", "salesperson", "product_id")
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,8 @@ def restrictions(settings: Settings) -> list[tuple[str, ...] | None]:
 def default_filters(allowed: tuple[str, ...] | None, version: str) -> Filters:
     """The filters of a page opened without parameters, as the filter bar reads them."""
     restriction = Scope(allowed_branches=allowed)
-    known = {
-        key: cache.members_of(column, restriction, version)
-        for key, column in zip(("branch", "line", "rep", "product"), MEMBER_COLUMNS, strict=True)
-    }
     cache.data_range(restriction, version)
-    return from_query_params({}, known).filters
+    return from_query_params({}, known_members(restriction, version)).filters
 
 
 def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
@@ -120,7 +117,7 @@ class Warmer:
         views = sum(warm_view(allowed, version) for allowed in restrictions(self.settings))
         self.last = WarmUp(version, time.time(), time.perf_counter() - started, views)
         log.info(
-            "warmed the default views",
+            WARMED,
             extra={"version": version, "views": views, "seconds": round(self.last.seconds, 2)},
         )
         return self.last

@@ -26,10 +26,9 @@ from tests.conftest import (
     serve_app,
 )
 from ui import format as fmt
-from ui.warmup import POLL_SECONDS
+from ui.warmup import POLL_SECONDS, WARMED
 
 pytestmark = [pytest.mark.browser, pytest.mark.anonymous]
-WARMED = "warmed the default views"
 PAGES = {
     "Overview": "",
     "Salespeople": "salespeople",
