@@ -59,11 +59,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+VIEWPORT = {"width": 1400, "height": 1000}
 # A drawn state must hold this long: Streamlit may rerun right after a first run.
 SETTLE_S = 0.25
 # A page that takes longer than this is reported as failed, not waited for.
 PAGE_TIMEOUT_S = 120
-# The app logs this once it has filled the cache for the default views.
+# The app logs this (`ui.warmup.WARMED`) once it has filled the cache for the default
+# views; spelled out here because importing ui/ would bring Streamlit into the bench.
 WARMED_MESSAGE = '"message": "warmed the default views"'
 WARM_UP_TIMEOUT_S = 600
 SESSIONS = 10
@@ -232,7 +234,7 @@ def sign_in(browser: Any, url: str) -> dict[str, Any] | None:
     """Sign in through the real form once; the browser state (login cookie) to reuse."""
     from bench import signin  # Playwright is imported only by a run that drives Chromium
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         if not signin.sign_in(context.new_page(), url, BENCH_USER, required=False):
             return None  # no form: the app has no sign-in
@@ -245,10 +247,33 @@ def sign_in(browser: Any, url: str) -> dict[str, Any] | None:
 STATE: dict[str, Any] = {}
 
 
+def _signed_in_context(browser: Any) -> Any:
+    """A new browser context (its own HTTP cache) holding the bench user's login cookie."""
+    return browser.new_context(viewport=VIEWPORT, storage_state=STATE.get("signed_in"))
+
+
+@contextmanager
+def _returning_browser(browser: Any) -> Iterator[Callable[[str], float | None]]:
+    """One context whose tabs share its HTTP cache; yields: open a URL in a new tab,
+    seconds until drawn (None: failed)."""
+    context = _signed_in_context(browser)
+
+    def open_tab(target: str) -> float | None:
+        tab = context.new_page()
+        started = time.perf_counter()
+        tab.goto(target, wait_until="commit")
+        seconds = _wait_drawn(Drawn(tab), started)
+        tab.close()
+        return seconds
+
+    try:
+        yield open_tab
+    finally:
+        context.close()
+
+
 def _open(browser: Any, url: str) -> tuple[Any, Any, float]:
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, storage_state=STATE.get("signed_in")
-    )
+    context = _signed_in_context(browser)
     page = context.new_page()
     started = time.perf_counter()
     page.goto(url, wait_until="commit")
@@ -323,22 +348,10 @@ def time_returning_tabs(
     browser first visits every page once, so every chart bundle is cached;
     then {title: ([cold], [warm])} over `runs` windows no one asked for.
     """
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, storage_state=STATE.get("signed_in")
-    )
     timings: dict[str, tuple[list[float | None], list[float | None]]] = {
         page.title: ([], []) for page in pages
     }
-
-    def open_tab(target: str) -> float | None:
-        tab = context.new_page()
-        started = time.perf_counter()
-        tab.goto(target, wait_until="commit")
-        seconds = _wait_drawn(Drawn(tab), started)
-        tab.close()
-        return seconds
-
-    try:
+    with _returning_browser(browser) as open_tab:
         for page in pages:
             open_tab(page_url(url, page, shift))
         for run in range(runs):
@@ -347,8 +360,6 @@ def time_returning_tabs(
                 cold, warm = timings[page.title]
                 cold.append(open_tab(target))
                 warm.append(open_tab(target))
-    finally:
-        context.close()
     return timings
 
 
@@ -368,22 +379,13 @@ def time_default_tabs(
     browser: Any, url: str, pages: list[AppPage], runs: int
 ) -> dict[str, list[float | None]]:
     """Each page's plain link in a new tab of a returning browser: {title: [seconds]}."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, storage_state=STATE.get("signed_in")
-    )
     timings: dict[str, list[float | None]] = {page.title: [] for page in pages}
-    try:
+    with _returning_browser(browser) as open_tab:
         for run in range(runs + 1):  # the first round fills the browser's HTTP cache
             for page in pages:
-                tab = context.new_page()
-                started = time.perf_counter()
-                tab.goto(f"{url}/{page.path}", wait_until="commit")
-                seconds = _wait_drawn(Drawn(tab), started)
-                tab.close()
+                seconds = open_tab(f"{url}/{page.path}")
                 if run:
                     timings[page.title].append(seconds)
-    finally:
-        context.close()
     return timings
 
 
