@@ -58,14 +58,29 @@ def sign_in(
     return True
 
 
+# One title named `name`, no run in progress, both holding for `ms` milliseconds: checked
+# in one go in the page, since a rerun (the sign-in cookie's, a link's filters) can start
+# between two separate checks and draw the title twice again.
+SETTLED_TITLE = """([name, ms]) => {
+    const titles = [...document.querySelectorAll('h1')]
+        .filter(h => h.textContent.trim() === name);
+    const idle = !document.querySelector('[data-testid=stStatusWidget]');
+    if (!idle || titles.length !== 1) { window.__settledSince = null; return false; }
+    window.__settledSince = window.__settledSince ?? performance.now();
+    return performance.now() - window.__settledSince >= ms;
+}"""
+SETTLE_MS = 750
+
+
 def expect_settled_heading(page: Page, name: str) -> None:
-    """Wait for the page titled `name` to finish its run, then check it shows one title.
+    """Wait until the page titled `name` has finished its runs and shows its title once.
 
     While a rerun draws, Streamlit keeps the last run's elements beside the new
     ones until the run ends, so the title can briefly be there twice.
     """
-    heading = page.get_by_role("heading", name=name, exact=True, level=1)
-    expect(heading.first).to_be_visible(timeout=LOAD_MS)
-    page.wait_for_function(IDLE, timeout=LOAD_MS)
-    expect(heading).to_have_count(1, timeout=LOAD_MS)
-    expect(heading).to_be_visible()
+    try:
+        page.wait_for_function(SETTLED_TITLE, arg=[name, SETTLE_MS], timeout=LOAD_MS, polling=50)
+    except Error as exc:
+        titles = page.get_by_role("heading", level=1).all_inner_texts()
+        raise AssertionError(f"no settled page titled {name!r}; titles shown: {titles}") from exc
+    expect(page.get_by_role("heading", name=name, exact=True, level=1).first).to_be_visible()
