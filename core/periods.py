@@ -37,26 +37,42 @@ def _unit_end(start: date, unit: str) -> date:
     return _add_months(start, _unit_months(unit)) - timedelta(days=1)
 
 
+def _is_month_end(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def _months_back(day: date, months: int, to_month_end: bool) -> date:
+    """`day` moved back `months` calendar months: to that month's last day when
+    `to_month_end`, else to the same day of the month (clipped to its end)."""
+    moved = _add_months(day, -months)
+    if to_month_end:
+        return moved.replace(day=calendar.monthrange(moved.year, moved.month)[1])
+    return moved
+
+
 def previous_window(window: Window) -> Window:
     """The window just before `window`, like-for-like for calendar periods.
 
-    A whole month, quarter or year is compared with the whole one before it.
-    A period-to-date (starting on a month, quarter or year start and ending
-    inside it) is compared with the same number of days from the start of the
-    previous period (clipped to that period's end): 1-25 November against 1-25
-    October. Any other window is compared with the window of equal length
-    ending the day before it starts.
+    A single day is compared with the day before. A whole month, quarter or
+    year is compared with the whole one before it. A period-to-date (longer
+    than a day, starting on a month, quarter or year start and ending inside
+    it) is compared with the same calendar days of the previous period: 1-25
+    November against 1-25 October, 1 January-30 June against the same days a
+    year before, 1 October-30 November against 1 July-31 August (an end on a
+    month's last day stays on the last day), 1-30 March against all of
+    February (clipped to its end). Any other window is compared with the
+    window of equal length ending the day before it starts.
     """
-    for unit in ("month", "quarter", "year"):
-        start = _unit_start(window.start, unit)
-        end = _unit_end(start, unit)
-        if window.start == start and window.end <= end:
-            previous_start = _add_months(start, -_unit_months(unit))
-            previous_end = _unit_end(previous_start, unit)
-            if window.end == end:
-                return Window(previous_start, previous_end)
-            same_days = previous_start + timedelta(days=window.days - 1)
-            return Window(previous_start, min(same_days, previous_end))
+    if window.days > 1:
+        for unit in ("month", "quarter", "year"):
+            start = _unit_start(window.start, unit)
+            end = _unit_end(start, unit)
+            if window.start == start and window.end <= end:
+                months = _unit_months(unit)
+                previous_start = _add_months(start, -months)
+                previous_end = _unit_end(previous_start, unit)
+                same_days = _months_back(window.end, months, _is_month_end(window.end))
+                return Window(previous_start, min(same_days, previous_end))
     end = window.start - timedelta(days=1)
     return Window(end - timedelta(days=window.days - 1), end)
 
@@ -64,12 +80,14 @@ def previous_window(window: Window) -> Window:
 def year_ago_window(window: Window) -> Window:
     """The same calendar days one year earlier (29 February becomes the 28th).
 
-    A window ending on a month's last day ends on that month's last day a year
-    earlier, so February 2025 is compared with the whole of February 2024.
+    A window of whole months (starting on a month's first day and ending on a
+    month's last day) ends on that month's last day a year earlier, so
+    February 2025 is compared with the whole of February 2024; any other
+    window keeps its days, so 28 February 2025 alone is compared with 28
+    February 2024 alone.
     """
-    end = _shift_year(window.end, -1)
-    if window.end.day == calendar.monthrange(window.end.year, window.end.month)[1]:
-        end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+    whole_months = window.start.day == 1 and _is_month_end(window.end)
+    end = _months_back(window.end, 12, whole_months)
     return Window(_shift_year(window.start, -1), end)
 
 
