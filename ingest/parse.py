@@ -35,7 +35,10 @@ ISO_FORMATS = (
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
 )
-OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z")
+# `%#z` reads Z as well as +03:00, +0300 and +03 (exports from UTC systems end in Z).
+OFFSET_FORMATS = tuple(
+    f"%Y-%m-%d{sep}%H:%M{seconds}%#z" for sep in ("T", " ") for seconds in (":%S", ":%S%.f", "")
+)
 _DAY_FIRST_DATES = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 _TIMES = ("", " %H:%M", " %H:%M:%S")
 DAY_FIRST = tuple(d + t for d in _DAY_FIRST_DATES for t in _TIMES)

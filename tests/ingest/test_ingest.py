@@ -178,3 +178,32 @@ def test_times_lost_or_repeated_at_a_clock_change_are_named(tmp_path: Path) -> N
     assert result.ok, result.prepared.failures
     stored = store.aggregate(Scope(), None, by=("invoice_id",), measures=("lines",), latest=())
     assert stored.height == 4
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2024-03-31T20:30:00Z",  # UTC as most systems write it
+        "2024-03-31T20:30:00.000Z",
+        "2024-03-31 20:30:00Z",
+        "2024-03-31T20:30Z",
+        "2024-03-31T20:30+00:00",
+        "2024-03-31T23:30:00+03:00",
+        "2024-03-31 23:30:00+0300",
+        "2024-03-31T19:30:00-01:00",
+    ],
+)
+def test_instants_with_a_zone_land_on_their_nairobi_day(tmp_path: Path, written: str) -> None:
+    # 20:30 UTC on 31 March is 23:30 in Nairobi: still the 31st. 21:30 UTC is 1 April.
+    header = "invoice_id,sold_at,branch,salesperson,product_id,product_line,quantity,unit_price,unit_cost\n"  # noqa: E501
+    late = written.replace("20:30", "21:30").replace("23:30", "00:30").replace("19:30", "20:30")
+    late = late.replace("2024-03-31T00:30", "2024-04-01T00:30").replace(
+        "2024-03-31 00:30", "2024-04-01 00:30"
+    )
+    rows = f"A,{written},Nairobi,Amina,P1,Dairy,1,100,50\nB,{late},Nairobi,Amina,P1,Dairy,1,7,5\n"
+    store = _store(tmp_path)
+    result = ingest_file((header + rows).encode(), store, filename="utc.csv")
+    assert result.ok, result.prepared.failures
+    march = _totals(store, Window(date(2024, 3, 31), date(2024, 3, 31)))
+    april = _totals(store, Window(date(2024, 4, 1), date(2024, 4, 1)))
+    assert (march["net_sales"], april["net_sales"]) == (100.0, 7.0)
