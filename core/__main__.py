@@ -5,18 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
-from core.filters import COMPARES, from_query_params
+from core.filters import COMPARES, MEMBER_COLUMNS, from_query_params
 from core.kpi.view import resolve_view
 from core.settings import SettingsError, load_settings
-from core.store import GRAINS, StoreError
+from core.store import GRAINS, SalesStore, Scope, StoreError
 from core.stores import open_store
+
+# Known values a bad member's message lists before "...": enough to spot a typo.
+SHOWN_MEMBERS = 8
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line reason on bad input (not the usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see python -m core export --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m core")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     export = commands.add_parser("export", help="write one area's table")
     export.add_argument("area", choices=tuple(AREAS))
     export.add_argument("--start", help="first day, YYYY-MM-DD (default: first day with data)")
@@ -32,15 +43,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unknown_member(store: SalesStore, params: dict[str, list[str]]) -> str | None:
+    """Why a member option names nothing in the store (a typo in a scheduled report
+    would otherwise export an empty table and succeed), or None if all are known."""
+    for param, column in MEMBER_COLUMNS.items():
+        wanted = [v.strip() for v in params.get(param, []) if v.strip()]
+        if not wanted:
+            continue
+        known = store.distinct_values(column, Scope())
+        unknown = [v for v in wanted if v not in set(known)]
+        if unknown:
+            shown = ", ".join(known[:SHOWN_MEMBERS]) + (
+                ", ..." if len(known) > SHOWN_MEMBERS else ""
+            )
+            return f"--{param} {unknown[0][:60]!r} is not in the store" + (
+                f" (it has {shown})" if known else " (it holds no sales yet)"
+            )
+    return None
+
+
 def export(args: argparse.Namespace) -> int:
-    params: dict[str, str | list[str]] = {
-        "grain": args.grain,
-        "compare": args.compare,
-        "branch": args.branch,
-        "line": args.line,
-        "product": args.product,
-        "rep": args.rep,
-    }
+    members = {"branch": args.branch, "line": args.line, "product": args.product, "rep": args.rep}
+    params: dict[str, str | list[str]] = {"grain": args.grain, "compare": args.compare, **members}
     if args.start:
         params["start"] = args.start
     if args.end:
@@ -51,6 +75,9 @@ def export(args: argparse.Namespace) -> int:
         return 2
     settings = load_settings()
     store = open_store(settings)
+    if reason := unknown_member(store, members):
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
     view = resolve_view(store, parsed.filters)
     table = area_table(args.area, store, view)
     data = to_json_text(table).encode("utf-8") if args.format == "json" else to_csv_bytes(table)

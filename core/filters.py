@@ -28,6 +28,13 @@ _MEMBER_PARAMS: dict[str, str] = {
     "product": "products",
     "rep": "salespeople",
 }
+# The stored column each member parameter names values of.
+MEMBER_COLUMNS: dict[str, str] = {
+    "branch": "branch",
+    "line": "product_line",
+    "product": "product_id",
+    "rep": "salesperson",
+}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from core import cache
-from core.filters import COMPARES, Filters, from_query_params
+from core.filters import COMPARES, MEMBER_COLUMNS, Filters, from_query_params
 from core.settings import load_settings
 from core.store import GRAINS, Scope
 from ui import format as fmt
@@ -81,10 +81,7 @@ def _business_today() -> date:
 def known_members(scope: Scope, version: str) -> dict[str, list[str]]:
     """The members a URL's `branch`, `line`, `rep` and `product` may name."""
     return {
-        "branch": cache.members_of("branch", scope, version),
-        "line": cache.members_of("product_line", scope, version),
-        "rep": cache.members_of("salesperson", scope, version),
-        "product": cache.members_of("product_id", scope, version),
+        param: cache.members_of(column, scope, version) for param, column in MEMBER_COLUMNS.items()
     }
 
 
