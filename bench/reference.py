@@ -122,7 +122,7 @@ def _leaderboard(key: str, all_members: bool) -> Callable[[View], tuple[str, lis
                    coalesce(cur.net_sales, 0) / sum(coalesce(cur.net_sales, 0)) OVER ()
                        AS share_of_net_sales,
                    row_number() OVER (ORDER BY coalesce(cur.net_sales, 0) DESC, m.{key}) AS rank,
-                   prev.net_sales_prev, prev.rank_prev,
+                   coalesce(prev.net_sales_prev, 0) AS net_sales_prev, prev.rank_prev,
                    (coalesce(cur.net_sales, 0) - prev.net_sales_prev)
                        / nullif(prev.net_sales_prev, 0) AS growth_pct
             FROM members m LEFT JOIN cur USING ({key}) LEFT JOIN prev USING ({key})
@@ -153,6 +153,9 @@ def products(view: View) -> tuple[str, list[Any]]:
         ), ranked AS (
             SELECT *, sum(net_sales) OVER (ORDER BY net_sales DESC, product_id
                                            ROWS UNBOUNDED PRECEDING) AS running,
+                      sum(net_sales) OVER (ORDER BY net_sales DESC, product_id
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                          AS before,
                       sum(net_sales) OVER () AS total
             FROM joined
         )
@@ -160,8 +163,8 @@ def products(view: View) -> tuple[str, list[Any]]:
                gross_profit / nullif(net_sales, 0) AS gross_margin_pct, units,
                net_sales / nullif(units, 0) AS avg_selling_price,
                running / nullif(total, 0) AS cumulative_share,
-               CASE WHEN (running - net_sales) / nullif(total, 0) < 0.80 THEN 'A'
-                    WHEN (running - net_sales) / nullif(total, 0) < 0.95 THEN 'B'
+               CASE WHEN coalesce(before, 0) / nullif(total, 0) < 0.80 THEN 'A'
+                    WHEN coalesce(before, 0) / nullif(total, 0) < 0.95 THEN 'B'
                     ELSE 'C' END AS abc_class,
                orders, last_sale
         FROM ranked ORDER BY net_sales DESC, product_id
@@ -189,11 +192,11 @@ def customers(view: View) -> tuple[str, list[Any]]:
             FROM active
         ), rfm AS (
             SELECT *,
-              (row_number() OVER (ORDER BY recency_days DESC, customer_id) - 1) * 5 // n + 1
-                  AS r_score,
-              (row_number() OVER (ORDER BY frequency, customer_id) - 1) * 5 // n + 1
+              (row_number() OVER (ORDER BY recency_days DESC, customer_id DESC) * 5 + n - 1)
+                  // n AS r_score,
+              (row_number() OVER (ORDER BY frequency, customer_id DESC) * 5 + n - 1) // n
                   AS f_score,
-              (row_number() OVER (ORDER BY monetary, customer_id) - 1) * 5 // n + 1
+              (row_number() OVER (ORDER BY monetary, customer_id DESC) * 5 + n - 1) // n
                   AS m_score
             FROM scored
         )
@@ -233,15 +236,22 @@ def cohorts(view: View) -> tuple[str, list[Any]]:
             FROM lines WHERE sale_date BETWEEN ? AND ? AND customer_key IS NOT NULL {scope}
         ), sizes AS (
             SELECT cohort_start, count(*) AS cohort_size FROM cohort GROUP BY 1
+        ), counts AS (
+            SELECT c.cohort_start, date_diff('month', c.cohort_start, a.period) AS months_since,
+                   count(*) AS customers
+            FROM activity a JOIN cohort c USING (customer_key) GROUP BY 1, 2
+        ), grid AS (
+            SELECT cohort_start, cohort_size,
+                   unnest(range(0, date_diff('month', cohort_start, ?::DATE) + 1)) AS months_since
+            FROM sizes
         )
-        SELECT strftime(c.cohort_start, '%Y-%m') AS cohort,
-               date_diff('month', c.cohort_start, a.period) AS months_since,
-               count(*) AS customers, any_value(s.cohort_size) AS cohort_size,
-               count(*) / any_value(s.cohort_size) AS retention_pct
-        FROM activity a JOIN cohort c USING (customer_key) JOIN sizes s USING (cohort_start)
-        GROUP BY 1, 2 ORDER BY 1, 2
+        SELECT strftime(g.cohort_start, '%Y-%m') AS cohort, g.months_since,
+               coalesce(n.customers, 0) AS customers, g.cohort_size,
+               coalesce(n.customers, 0) / g.cohort_size AS retention_pct
+        FROM grid g LEFT JOIN counts n USING (cohort_start, months_since)
+        ORDER BY 1, 2
     """
-    return sql, [*sp, start, end, start, end, *sp]
+    return sql, [*sp, start, end, start, end, *sp, end]
 
 
 AREA_SQL: dict[str, Callable[[View], tuple[str, list[Any]]]] = {

@@ -130,27 +130,33 @@ def _last_of(index: int) -> date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
+def _back(day: date, months: int) -> date:
+    """`day` a number of calendar months earlier: a month's last day goes to the last
+    day of the month it lands in; any other day keeps its number where it exists."""
+    index = _month_index(day) - months
+    last = _last_of(index)
+    if day == _last_of(_month_index(day)):
+        return last
+    return last.replace(day=min(day.day, last.day))
+
+
 def ref_previous(start: date, end: date) -> tuple[date, date]:
-    """Previous period: whole calendar month/quarter/year against the whole one before;
-    a period-to-date against as many days from the previous period's start (never
-    past its end); anything else against the equal-length window ending the day before."""
+    """Previous period: a single day against the day before; a whole calendar
+    month/quarter/year against the whole one before; a period-to-date against the
+    same calendar days of the previous period (never past its end); anything else
+    against the equal-length window ending the day before."""
     for months, aligned in (
         (1, (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)),
         (3, (1, 4, 7, 10)),
         (12, (1,)),
     ):
-        if start.day != 1 or start.month not in aligned:
+        if start == end or start.day != 1 or start.month not in aligned:
             continue
         index = _month_index(start)
-        period_last = _last_of(index + months - 1)
-        if end > period_last:
+        if end > _last_of(index + months - 1):
             continue
-        previous_first = _first_of(index - months)
         previous_last = _last_of(index - 1)
-        if end == period_last:
-            return previous_first, previous_last
-        days = (end - start).days
-        return previous_first, min(previous_first + timedelta(days=days), previous_last)
+        return _first_of(index - months), min(_back(end, months), previous_last)
     length = (end - start).days + 1
     return start - timedelta(days=length), start - timedelta(days=1)
 
@@ -166,7 +172,9 @@ def ref_comparison(start: date, end: date, compare: str) -> tuple[date, date] | 
     if compare == "previous":
         return ref_previous(start, end)
     if compare == "yoy":
-        return _year_earlier(start), _year_earlier(end)
+        # Whole months against whole months: February 2025 against all of February 2024.
+        whole_months = start.day == 1 and end == _last_of(_month_index(end))
+        return _year_earlier(start), _back(end, 12) if whole_months else _year_earlier(end)
     return None
 
 
@@ -426,9 +434,9 @@ class ReferenceEngine:
             else ""
         )
         extra = (
-            """, p.net_sales_prev, p.rank_prev,
+            """, COALESCE(p.net_sales_prev, 0) AS net_sales_prev, p.rank_prev,
                 {growth} AS growth_pct, p.rank_prev - t.rank AS rank_change""".format(
-                growth=_div("t.net_sales - p.net_sales_prev", "p.net_sales_prev")
+                growth=_div("t.net_sales - COALESCE(p.net_sales_prev, 0)", "p.net_sales_prev")
             )
             if has_prev
             else ""
@@ -513,6 +521,9 @@ class ReferenceEngine:
                 SELECT *,
                     SUM(net_sales) OVER (ORDER BY net_sales DESC, product_id
                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,
+                    -- the share before an item: the running sum of the items above it
+                    COALESCE(SUM(net_sales) OVER (ORDER BY net_sales DESC, product_id
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
                     SUM(net_sales) OVER () AS total
                 FROM t
             )
@@ -523,8 +534,8 @@ class ReferenceEngine:
                 {_div("running", "total")} AS cumulative_share,
                 CASE
                     WHEN total = 0 THEN NULL
-                    WHEN (running - net_sales) / total < 0.80 THEN 'A'
-                    WHEN (running - net_sales) / total < 0.95 THEN 'B'
+                    WHEN before / total < 0.80 THEN 'A'
+                    WHEN before / total < 0.95 THEN 'B'
                     ELSE 'C'
                 END AS abc_class,
                 orders, last_sale,
@@ -545,12 +556,12 @@ class ReferenceEngine:
         params |= self._window_params(v)
 
         def score(value: str, best_high: bool) -> str:
-            # Worst to best, ties by customer_id ascending; position i of n scores
-            # floor(5 i / n) + 1.
+            # Worst to best, a tie to the alphabetically first customer (placed later);
+            # position p of n scores ceil(5 p / n).
             direction = "ASC" if best_high else "DESC"
             return (
-                f"CAST(FLOOR(5 * (ROW_NUMBER() OVER (ORDER BY {value} {direction}, customer) - 1)"
-                f" / COUNT(*) OVER ()) + 1 AS BIGINT)"
+                f"CAST(CEIL(5 * ROW_NUMBER() OVER (ORDER BY {value} {direction}, customer DESC)"
+                f" / COUNT(*) OVER ()) AS BIGINT)"
             )
 
         sql = f"""
@@ -614,18 +625,28 @@ class ReferenceEngine:
                 SELECT DISTINCT customer, year(day) * 12 + month(day) - 1 AS month_index
                 FROM scoped WHERE day BETWEEN $ws AND $we AND customer IS NOT NULL
             ),
-            sizes AS (SELECT cohort_index, COUNT(*) AS cohort_size FROM members GROUP BY 1)
+            sizes AS (SELECT cohort_index, COUNT(*) AS cohort_size FROM members GROUP BY 1),
+            returned AS (
+                SELECT m.cohort_index, a.month_index, COUNT(*) AS customers
+                FROM members m JOIN activity a USING (customer)
+                GROUP BY m.cohort_index, a.month_index
+            ),
+            -- every month from the cohort's to the window's last, bought in or not
+            months AS (
+                SELECT s.cohort_index, s.cohort_size, g.month_index
+                FROM sizes s,
+                    generate_series(s.cohort_index,
+                        year(CAST($we AS DATE)) * 12 + month(CAST($we AS DATE)) - 1)
+                        AS g(month_index)
+            )
             SELECT
                 strftime(make_date(CAST(m.cohort_index // 12 AS INTEGER),
                     CAST(m.cohort_index % 12 + 1 AS INTEGER), 1), '%Y-%m') AS cohort,
-                CAST(a.month_index - m.cohort_index AS BIGINT) AS months_since,
-                CAST(COUNT(*) AS BIGINT) AS customers,
-                CAST(ANY_VALUE(s.cohort_size) AS BIGINT) AS cohort_size,
-                COUNT(*) / ANY_VALUE(s.cohort_size) AS retention_pct
-            FROM members m
-            JOIN activity a USING (customer)
-            JOIN sizes s USING (cohort_index)
-            GROUP BY m.cohort_index, a.month_index
+                CAST(m.month_index - m.cohort_index AS BIGINT) AS months_since,
+                CAST(COALESCE(r.customers, 0) AS BIGINT) AS customers,
+                CAST(m.cohort_size AS BIGINT) AS cohort_size,
+                COALESCE(r.customers, 0) / m.cohort_size AS retention_pct
+            FROM months m LEFT JOIN returned r USING (cohort_index, month_index)
         """
         return self._query(sql, params)
 

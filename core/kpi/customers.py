@@ -3,9 +3,12 @@ concentration and a simple CLV.
 
 RFM as-of date is the window's last day. Each score is 1-5 by quintile of
 customers (5 = best): customers are ordered from worst to best (recency:
-most days first; frequency and monetary: smallest first), ties by
-`customer_id` ascending, and the customer at position i of n scores
-floor(5 i / n) + 1.
+most days first; frequency and monetary: smallest first), a tie going to
+the alphabetically first `customer_id` (as ranks do), and the customer at
+position p = 1..n scores ceil(5 p / n): the fifth of customers whose
+position is in ((k - 1) n / 5, k n / 5] scores k. The best customer always
+scores 5, also when there are fewer than five customers (a branch's few
+customers, one bought today, must not read as Lost).
 
 Segments come from R and FM = (F + M) / 2, first matching row wins:
 
@@ -62,12 +65,11 @@ CONCENTRATION_TOPS = (0.10, 0.20)
 
 
 def _quintile_score(frame: pl.DataFrame, value: str, best_high: bool, name: str) -> pl.DataFrame:
-    """Score 1-5 by position in the worst-to-best order (ties by customer_id)."""
-    n = frame.height
-    ordered = frame.sort([value, "customer_id"], descending=[not best_high, False])
-    position = pl.int_range(0, pl.len(), dtype=pl.Int64)
-    scored = ordered.with_columns(((position * 5) // max(n, 1) + 1).alias(name))
-    return scored
+    """Score 1-5 by position in the worst-to-best order (a tie to the smaller customer_id)."""
+    n = max(frame.height, 1)
+    ordered = frame.sort([value, "customer_id"], descending=[not best_high, True])
+    position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    return ordered.with_columns(((position * 5 + n - 1) // n).alias(name))  # ceil(5 p / n)
 
 
 def segment_expr() -> pl.Expr:
@@ -189,7 +191,9 @@ def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None
     window cut mid-month keeps only that month's in-window first purchases, so
     month 0 is always 100% and nothing outside the window is counted.
     `customers` is how many of the cohort bought in that month, `cohort_size`
-    how many the cohort has, `retention_pct` their ratio.
+    how many the cohort has, `retention_pct` their ratio. Each cohort has a
+    row for every month from its own to the window's last, 0 where none of
+    it bought.
 
     `customers` (`rfm` of the same view) saves reading the first purchases
     again: a customer whose first purchase is in the window is active in it.
@@ -224,8 +228,22 @@ def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None
         ).cast(pl.Int64)
     )
     counts = joined.group_by("cohort_start", "months_since").agg(customers=pl.len())
+    # Every month from the cohort's to the window's last: a month none of it bought in
+    # is 0% retained, a figure, not a gap.
+    last_month = view.window.end.year * 12 + view.window.end.month
+    grid = sizes.with_columns(
+        months_since=pl.int_ranges(
+            0,
+            last_month
+            - pl.col("cohort_start").dt.year().cast(pl.Int64) * 12
+            - pl.col("cohort_start").dt.month().cast(pl.Int64)
+            + 1,
+            dtype=pl.Int64,
+        )
+    ).explode("months_since")
     return (
-        counts.join(sizes, on="cohort_start")
+        grid.join(counts, on=["cohort_start", "months_since"], how="left")
+        .with_columns(pl.col("customers").fill_null(0))
         .with_columns(
             cohort=pl.col("cohort_start").dt.strftime("%Y-%m"),
             retention_pct=ratio(pl.col("customers"), pl.col("cohort_size")),

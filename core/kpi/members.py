@@ -61,9 +61,21 @@ def leaderboard(store: SalesStore, view: View, key: str, all_members: bool = Fal
     table = table.with_columns(share_of_net_sales=ratio(pl.col("net_sales"), pl.lit(total)))
     table = _ranked(table, key, "net_sales", "rank")
     if previous is not None:
-        table = table.join(previous, on=key, how="left").with_columns(
-            growth_pct=growth(pl.col("net_sales"), pl.col("net_sales_prev")),
-            rank_change=pl.col("rank_prev") - pl.col("rank"),
+        # A member without lines in the comparison window sold 0 there, and has no rank.
+        table = (
+            table.join(previous, on=key, how="left")
+            .with_columns(pl.col("net_sales_prev").fill_null(0.0))
+            .with_columns(
+                growth_pct=growth(pl.col("net_sales"), pl.col("net_sales_prev")),
+                rank_change=pl.col("rank_prev") - pl.col("rank"),
+            )
+        )
+    elif view.compare != "none":  # a comparison asked for, but nothing matches: same columns
+        table = table.with_columns(
+            net_sales_prev=pl.lit(None, dtype=pl.Float64),
+            rank_prev=pl.lit(None, dtype=pl.Int64),
+            growth_pct=pl.lit(None, dtype=pl.Float64),
+            rank_change=pl.lit(None, dtype=pl.Int64),
         )
     return table.sort(["net_sales", key], descending=[True, False], nulls_last=True)
 

@@ -6,7 +6,7 @@ import polars as pl
 
 from core.kpi.catalogue import HEADLINE, add_kpis, growth, store_measures
 from core.kpi.view import View
-from core.store import Grain, SalesStore, Window
+from core.store import MEASURE_DTYPES, Grain, SalesStore, Window
 from core.stores.buckets import bucket_start
 
 
@@ -15,20 +15,25 @@ def _headline_row(store: SalesStore, view: View, window: object) -> pl.DataFrame
     return add_kpis(frame).select(HEADLINE)
 
 
+def _nothing_row() -> pl.DataFrame:
+    """The headline of no lines: counts and sums 0, every ratio empty."""
+    measures = store_measures()
+    zeros = pl.DataFrame([[0] * len(measures)], schema=measures, orient="row")
+    return add_kpis(zeros.cast({m: MEASURE_DTYPES[m] for m in measures})).select(HEADLINE)
+
+
 def overview(store: SalesStore, view: View) -> pl.DataFrame:
-    """One row: every headline KPI, plus `<kpi>_prev` and `<kpi>_growth_pct` with a comparison."""
-    if view.window is None:
-        return (
-            add_kpis(pl.DataFrame({m: [0] for m in store_measures()}).cast(pl.Float64))
-            .select(HEADLINE)
-            .clear()
-        )
-    current = _headline_row(store, view, view.window)
-    if view.comparison is None:
+    """One row: every headline KPI, plus `<kpi>_prev` and `<kpi>_growth_pct` with a comparison.
+
+    Always one row, with the same columns: where nothing matches (no data in
+    an open-ended range) the sums and counts are 0 and every ratio is empty.
+    """
+    current = _nothing_row() if view.window is None else _headline_row(store, view, view.window)
+    if view.compare == "none":
         return current
-    previous = _headline_row(store, view, view.comparison).rename(
-        {k: f"{k}_prev" for k in HEADLINE}
-    )
+    previous = (
+        _nothing_row() if view.comparison is None else _headline_row(store, view, view.comparison)
+    ).rename({k: f"{k}_prev" for k in HEADLINE})
     both = pl.concat([current, previous], how="horizontal")
     return both.with_columns(
         [growth(pl.col(k), pl.col(f"{k}_prev")).alias(f"{k}_growth_pct") for k in HEADLINE]

@@ -31,7 +31,7 @@ def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
     return frame.select("product_id", "product_name", "product_line")
 
 
-def abc_classes(net_sales: pl.Expr, cumulative_before: pl.Expr) -> pl.Expr:
+def abc_classes(cumulative_before: pl.Expr) -> pl.Expr:
     """A while the share before the item is under 80%, B under 95%, else C."""
     return (
         pl.when(cumulative_before < A_LIMIT)
@@ -70,12 +70,17 @@ def products(store: SalesStore, view: View) -> pl.DataFrame:
     table = add_kpis(table, ("net_sales", "gross_profit", "gross_margin_pct", "units"))
     table = table.sort(["net_sales", "product_id"], descending=[True, False])
     total = table["net_sales"].sum()
-    cumulative = pl.col("net_sales").cum_sum()
     table = table.with_columns(
         avg_selling_price=ratio(pl.col("net_sales"), pl.col("units")),
-        cumulative_share=ratio(cumulative, pl.lit(total)),
+        cumulative_share=ratio(pl.col("net_sales").cum_sum(), pl.lit(total)),
+    )
+    # The share before an item is the previous item's cumulative share, the very number
+    # the table shows: subtracting the item from its running sum instead can land a hair
+    # under a limit the previous row shows reached (1975.20 of 2469.00 is 0.8, but
+    # (1975.20 + 394.17 - 394.17) / 2469.00 is 0.79999...).
+    table = table.with_columns(
         abc_class=pl.when(pl.lit(total) != 0).then(
-            abc_classes(pl.col("net_sales"), ratio(cumulative - pl.col("net_sales"), pl.lit(total)))
+            abc_classes(pl.col("cumulative_share").shift(1, fill_value=0.0))
         ),
     )
     if view.window is not None:

@@ -370,7 +370,7 @@ class CohortsTable(pa.DataFrameModel):
 
     cohort: str = pa.Field(str_matches=r"^\d{4}-(0[1-9]|1[0-2])$")
     months_since: pl.Int64 = pa.Field(ge=0)
-    customers: pl.Int64 = pa.Field(ge=1)
+    customers: pl.Int64 = pa.Field(ge=0)  # 0: none of the cohort bought that month
     cohort_size: pl.Int64 = pa.Field(ge=1)
     retention_pct: pl.Float64 = pa.Field(in_range=UNIT_INTERVAL)
 

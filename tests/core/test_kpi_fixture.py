@@ -424,7 +424,8 @@ def test_salespeople_with_rank_change(store: EmbeddedStore) -> None:
             "discount_rate": [275 / 6850, 200 / 6250, 100 / 4800, None],
             "share_of_net_sales": [6625 / 17375, 6050 / 17375, 4700 / 17375, 0.0],
             "rank": [1, 2, 3, 4],
-            "net_sales_prev": [1200.0, None, 1000.0, 2000.0],
+            # Brian sold nothing in Q4 2024: 0 there, unranked, growth undefined
+            "net_sales_prev": [1200.0, 0.0, 1000.0, 2000.0],
             "rank_prev": [2, None, 3, 1],
             "rank_change": [1, None, 0, -3],  # rank_prev - rank: Carol up 1, David down 3
             "growth_pct": [5425 / 1200, None, 3700 / 1000, -1.0],
@@ -439,7 +440,7 @@ def test_salespeople_year_on_year_rank_ties(store: EmbeddedStore) -> None:
         {
             "salesperson": ["Carol", "Brian", "Alice", "David"],
             "rank": [1, 2, 3, 4],
-            "net_sales_prev": [1000.0, None, 1500.0, 1000.0],
+            "net_sales_prev": [1000.0, 0.0, 1500.0, 1000.0],
             "rank_prev": [2, None, 1, 3],
             "rank_change": [1, None, -2, -1],
             "growth_pct": [5625 / 1000, None, 3200 / 1500, -1.0],
@@ -708,16 +709,18 @@ def test_abc_summary(store: EmbeddedStore) -> None:
 #   K05  106               1    2400+1800 = 4200    600+300 = 900    12 Feb 47     2024-03-10
 #   K06  111               1    2500+800 = 3300     900+300 = 1200    5 Mar 26     2025-03-05
 #   K08  112               1    800                 200              18 Mar 13     2024-12-05
-# Scores: n = 7, worst to best, position i scores floor(5 i / 7) + 1 = 1 1 2 3 3 4 5.
+# Scores: n = 7, worst to best, position p = 1..7 scores ceil(5 p / 7) = 1 2 3 3 4 5 5
+#   (5/7, 10/7, 15/7, 20/7, 25/7, 30/7, 35/7 rounded up).
 #   R (most days first): K03 59, K05 47, K02 34, K04 30, K06 26, K08 13, K01 3
-#       -> K03 1, K05 1, K02 2, K04 3, K06 3, K08 4, K01 5
-#   F (fewest first, ties by id): K03 K04 K05 K06 K08 (1), K02 (2), K01 (4)
-#       -> K03 1, K04 1, K05 2, K06 3, K08 3, K02 4, K01 5
-#   M (smallest first): K02 625, K08 800, K03 1000, K04 1000 (tie: K03 first), K06 3300,
-#       K05 4200, K01 4700 -> K02 1, K08 1, K03 2, K04 3, K06 3, K05 4, K01 5
-# Segments (R, FM = (F + M) / 2): K01 (5, 5) Champions; K05 (1, 3) At risk;
-#   K06 (3, 3) Needs attention; K03 (1, 1.5) Lost; K04 (3, 2) About to sleep;
-#   K08 (4, 2) Promising; K02 (2, 2.5) Hibernating.
+#       -> K03 1, K05 2, K02 3, K04 3, K06 4, K08 5, K01 5
+#   F (fewest first; a tie to the alphabetically first, so it goes later): K08 K06 K05
+#       K04 K03 (1), K02 (2), K01 (4) -> K08 1, K06 2, K05 3, K04 3, K03 4, K02 5, K01 5
+#   M (smallest first): K02 625, K08 800, K04 1000, K03 1000 (tie: K03 later), K06 3300,
+#       K05 4200, K01 4700 -> K02 1, K08 2, K04 3, K03 3, K06 4, K05 5, K01 5
+# Segments (R, FM = (F + M) / 2), first matching row of the table:
+#   K01 (5, 5) Champions; K05 (2, 4) At risk (FM under 4.5); K06 (4, 3) Potential loyalist;
+#   K03 (1, 3.5) At risk; K04 (3, 3) Needs attention; K08 (5, 1.5) New;
+#   K02 (3, 3) Needs attention.
 def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
     expect(
         ck.rfm(store, view_of(store, **Q1)),
@@ -754,17 +757,17 @@ def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
             "frequency": [4, 1, 1, 1, 1, 1, 2],
             "monetary": [4700.0, 4200.0, 3300.0, 1000.0, 1000.0, 800.0, 625.0],
             "gross_profit": [1450.0, 900.0, 1200.0, 250.0, 400.0, 200.0, 225.0],
-            "r_score": [5, 1, 3, 1, 3, 4, 2],
-            "f_score": [5, 2, 3, 1, 1, 3, 4],
-            "m_score": [5, 4, 3, 2, 3, 1, 1],
+            "r_score": [5, 2, 4, 1, 3, 5, 3],
+            "f_score": [5, 3, 2, 4, 3, 1, 5],
+            "m_score": [5, 5, 4, 3, 3, 2, 1],
             "segment": [
                 "Champions",
                 "At risk",
+                "Potential loyalist",
+                "At risk",
                 "Needs attention",
-                "Lost",
-                "About to sleep",
-                "Promising",
-                "Hibernating",
+                "New",
+                "Needs attention",
             ],
         },
     )
@@ -775,25 +778,16 @@ def test_segment_summary(store: EmbeddedStore) -> None:
     expect(
         table,
         {
-            "segment": [
-                "About to sleep",
-                "At risk",
-                "Champions",
-                "Hibernating",
-                "Lost",
-                "Needs attention",
-                "Promising",
-            ],
-            "customers": [1] * 7,
-            "monetary": [1000.0, 4200.0, 4700.0, 625.0, 1000.0, 3300.0, 800.0],
+            # At risk K05 4200 + K03 1000; Needs attention K04 1000 + K02 625
+            "segment": ["At risk", "Champions", "Needs attention", "New", "Potential loyalist"],
+            "customers": [2, 1, 2, 1, 1],
+            "monetary": [5200.0, 4700.0, 1625.0, 800.0, 3300.0],
             "share_of_net_sales": [
-                1000 / 15625,
-                4200 / 15625,
+                5200 / 15625,
                 4700 / 15625,
-                625 / 15625,
-                1000 / 15625,
-                3300 / 15625,
+                1625 / 15625,
                 800 / 15625,
+                3300 / 15625,
             ],
         },
     )
@@ -840,14 +834,15 @@ def test_new_vs_returning_is_relative_to_the_filtered_slice(store: EmbeddedStore
 
 def test_cohorts(store: EmbeddedStore) -> None:
     # First purchases inside Q1 2025: January K02 (15 Jan), K03 (31 Jan); March K04, K06.
-    # K02 bought again in February (INV-109, a return invoice); nobody else came back.
+    # K02 bought again in February (INV-109, a return invoice); nobody else came back, so
+    # January's cohort has a March of 0%, a row like any other.
     view = view_of(store, **Q1)
     expected = {
-        "cohort": ["2025-01", "2025-01", "2025-03"],
-        "months_since": [0, 1, 0],
-        "customers": [2, 1, 2],
-        "cohort_size": [2, 2, 2],
-        "retention_pct": [1.0, 0.5, 1.0],
+        "cohort": ["2025-01", "2025-01", "2025-01", "2025-03"],
+        "months_since": [0, 1, 2, 0],
+        "customers": [2, 1, 0, 2],
+        "cohort_size": [2, 2, 2, 2],
+        "retention_pct": [1.0, 0.5, 0.0, 1.0],
     }
     expect(ck.cohorts(store, view), expected)
     expect(ck.cohorts(store, view, ck.rfm(store, view)), expected)

@@ -218,8 +218,8 @@ def test_customer_tables(rows: list[tuple], window: tuple[date, date]) -> None: 
         customers = ck.rfm(store, view)
         n = customers.height
         for score in ("r_score", "f_score", "m_score"):
-            # quintiles: position i of n (worst to best) scores floor(5 i / n) + 1
-            expected = sorted(5 * i // n + 1 for i in range(n))
+            # quintiles: position p = 1..n (worst to best) scores ceil(5 p / n)
+            expected = sorted(-(-5 * p // n) for p in range(1, n + 1))
             assert sorted(customers[score].to_list()) == expected
         assert customers["segment"].null_count() == 0
         split = ck.new_vs_returning(store, view, customers)

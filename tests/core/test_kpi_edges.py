@@ -1,0 +1,126 @@
+"""KPI rules at their edges, each on a few lines loaded through real ingest.
+
+Boundaries a sample rarely hits: a product whose share before it is exactly
+80%, a handful of customers scored by quintile, a window with nothing in it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.filters import Filters
+from core.kpi import customers as ck
+from core.kpi import members as mk
+from core.kpi import overview as ok
+from core.kpi import products as pk
+from core.kpi.catalogue import HEADLINE
+from core.kpi.view import resolve_view
+from core.stores.embedded import EmbeddedStore
+from ingest.pipeline import ingest_file
+
+HEADER = (
+    "invoice_id,sold_at,branch,salesperson,customer_id,product_id,product_line,"
+    "quantity,unit_price,unit_cost\n"
+)
+
+
+def _store(tmp_path: Path, rows: str) -> EmbeddedStore:
+    store = EmbeddedStore(tmp_path / "sales")
+    result = ingest_file((HEADER + rows).encode(), store, filename="edges.csv")
+    assert result.ok, result.prepared.failures
+    return store
+
+
+def test_the_item_after_the_80_percent_line_is_b(tmp_path: Path) -> None:
+    # 1975.20 of 2469.00 is exactly 80%: P1 crosses the line (A); the share before P2 is
+    # 80%, not under it (B); before P3 it is 2369.37 / 2469 = 96% (C). Subtracting P2
+    # from its running sum gives 0.7999999..., which had made P2 an A.
+    store = _store(
+        tmp_path,
+        "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,1975.20,0\n"
+        "D2,2024-03-02 10:00,N,A,C1,P2,L1,1,394.17,0\n"
+        "D3,2024-03-03 10:00,N,A,C1,P3,L1,1,99.63,0\n",
+    )
+    table = pk.products(store, resolve_view(store, Filters()))
+    assert table["product_id"].to_list() == ["P1", "P2", "P3"]
+    assert table["cumulative_share"][0] == 0.8
+    assert table["abc_class"].to_list() == ["A", "B", "C"]
+
+
+def test_the_95_percent_line_likewise(tmp_path: Path) -> None:
+    # P1 80 of 100 (A: nothing before it); P2 15 (B: 80% before it, not under 80%);
+    # P3 5 (C: 95% before it, not under 95%).
+    store = _store(
+        tmp_path,
+        "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,80,0\n"
+        "D2,2024-03-02 10:00,N,A,C1,P2,L1,1,15,0\n"
+        "D3,2024-03-03 10:00,N,A,C1,P3,L1,1,5,0\n",
+    )
+    table = pk.products(store, resolve_view(store, Filters()))
+    assert table["abc_class"].to_list() == ["A", "B", "C"]
+
+
+def test_a_lone_customer_who_bought_today_is_a_champion(tmp_path: Path) -> None:
+    store = _store(tmp_path, "D1,2024-03-31 10:00,N,A,C1,P1,L1,1,100,50\n")
+    view = resolve_view(store, Filters(date(2024, 3, 31), date(2024, 3, 31)))
+    row = ck.rfm(store, view).row(0, named=True)
+    assert (row["recency_days"], row["r_score"], row["f_score"], row["m_score"]) == (0, 5, 5, 5)
+    assert row["segment"] == "Champions"
+
+
+def test_few_customers_the_best_scores_five(tmp_path: Path) -> None:
+    # Three customers as of 31 March: C3 bought that day, C2 on the 20th, C1 on the 1st.
+    # Positions 1..3 score ceil(5/3), ceil(10/3), ceil(15/3) = 2, 4, 5.
+    store = _store(
+        tmp_path,
+        "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,100,50\n"
+        "D2,2024-03-20 10:00,N,A,C2,P1,L1,2,100,50\n"
+        "D3,2024-03-31 10:00,N,A,C3,P1,L1,3,100,50\n",
+    )
+    view = resolve_view(store, Filters(date(2024, 3, 1), date(2024, 3, 31)))
+    table = ck.rfm(store, view).sort("customer_id")
+    assert table["r_score"].to_list() == [2, 4, 5]
+    assert table["m_score"].to_list() == [2, 4, 5]
+    # All bought once: the tie goes to the alphabetically first, as ranks do.
+    assert table["f_score"].to_list() == [5, 4, 2]
+
+
+@pytest.mark.parametrize("compare", ["previous", "yoy", "none"])
+def test_the_overview_is_one_row_even_with_nothing_to_show(tmp_path: Path, compare: str) -> None:
+    store = EmbeddedStore(tmp_path / "sales")  # no data at all
+    view = resolve_view(store, Filters(compare=compare))  # type: ignore[arg-type]
+    assert view.window is None
+    table = ok.overview(store, view)
+    assert table.height == 1
+    row = table.row(0, named=True)
+    assert (row["net_sales"], row["orders"], row["active_customers"]) == (0.0, 0, 0)
+    assert row["gross_margin_pct"] is None and row["aov"] is None
+    expected = list(HEADLINE)
+    if compare != "none":
+        expected += [f"{k}_prev" for k in HEADLINE] + [f"{k}_growth_pct" for k in HEADLINE]
+        assert row["net_sales_prev"] == 0.0 and row["net_sales_growth_pct"] is None
+    assert table.columns == expected
+
+
+def test_a_member_new_this_period_sold_nothing_before(tmp_path: Path) -> None:
+    # B sold only in March: in February's comparison it has 0, no rank, no growth.
+    store = _store(
+        tmp_path,
+        "D1,2024-02-10 10:00,N,A,C1,P1,L1,1,100,50\n"
+        "D2,2024-03-10 10:00,N,A,C1,P1,L1,1,300,50\n"
+        "D3,2024-03-11 10:00,N,B,C2,P1,L1,1,200,50\n",
+    )
+    view = resolve_view(store, Filters(date(2024, 3, 1), date(2024, 3, 31)))
+    table = mk.salespeople(store, view).sort("salesperson")
+    assert table["net_sales_prev"].to_list() == [100.0, 0.0]
+    assert table["rank_prev"].to_list() == [1, None]
+    assert table["growth_pct"].to_list() == [2.0, None]
+
+
+def test_leaderboards_keep_their_comparison_columns_when_nothing_matches(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
+    table = mk.branches(store, resolve_view(store, Filters()))
+    assert {"net_sales_prev", "growth_pct", "rank_prev", "rank_change"} <= set(table.columns)
