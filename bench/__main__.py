@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.data import DEFAULT_WORK_DIR, ROOT, label, store_data_dir
+from bench.data import DEFAULT_WORK_DIR, ONE_FILE_MAX_ROWS, ROOT, label, store_data_dir
 
 QUICK_ROWS = 200_000
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 PARTS = ("ingest", "queries", "pages")
+# Largest size loaded into Druid: 10M lines take 15 minutes through the local indexer.
+DRUID_MAX_ROWS = 10_000_000
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -101,6 +103,13 @@ def _run_ingest(args: argparse.Namespace, results: dict[str, Any]) -> None:
     from bench.ingest import run_ingest
 
     for rows in args.sizes:
+        if rows > ONE_FILE_MAX_ROWS:
+            print(
+                f"{label(rows)} rows, ingest: skipped, one file of {label(rows)} lines does not "
+                "fit in memory here (its store is built from quarterly files)",
+                flush=True,
+            )
+            continue
         print(f"{label(rows)} rows, ingest (load {report.load()})", flush=True)
         runs = args.ingest_runs or (min(args.runs, 3) if rows >= 10_000_000 else args.runs)
         results["ingest"] += run_ingest(args.work_dir, rows, runs)
@@ -121,7 +130,9 @@ def _run_sizes(
             from bench.queries import run_queries
 
             druid = (None, "not run: --no-druid" if args.no_druid else "not run: no Druid")
-            if druid_up:
+            if druid_up and rows > DRUID_MAX_ROWS:
+                druid = (None, f"not run: loading {label(rows)} lines takes hours here")
+            elif druid_up:
                 from bench.druid import bench_druid
 
                 store, note, load_s = bench_druid(data_dir, rows, args.work_dir)
