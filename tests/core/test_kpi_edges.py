@@ -34,32 +34,27 @@ def _store(tmp_path: Path, rows: str) -> EmbeddedStore:
     return store
 
 
-def test_the_item_after_the_80_percent_line_is_b(tmp_path: Path) -> None:
-    # 1975.20 of 2469.00 is exactly 80%: P1 crosses the line (A); the share before P2 is
-    # 80%, not under it (B); before P3 it is 2369.37 / 2469 = 96% (C). Subtracting P2
-    # from its running sum gives 0.7999999..., which had made P2 an A.
-    store = _store(
-        tmp_path,
-        "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,1975.20,0\n"
-        "D2,2024-03-02 10:00,N,A,C1,P2,L1,1,394.17,0\n"
-        "D3,2024-03-03 10:00,N,A,C1,P3,L1,1,99.63,0\n",
+@pytest.mark.parametrize(
+    "prices",
+    [
+        # 1975.20 of 2469.00 is exactly 80%: P1 crosses the line (A); the share before P2 is
+        # 80%, not under it (B); before P3 it is 2369.37 / 2469 = 96% (C). Subtracting P2
+        # from its running sum gives 0.7999999..., which had made P2 an A.
+        ("1975.20", "394.17", "99.63"),
+        # 80, 15 and 5 of 100: 80% before P2 (B), 95% before P3 (C).
+        ("80", "15", "5"),
+    ],
+)
+def test_the_item_after_a_line_is_in_the_next_class(
+    tmp_path: Path, prices: tuple[str, str, str]
+) -> None:
+    rows = "".join(
+        f"D{n},2024-03-0{n} 10:00,N,A,C1,P{n},L1,1,{price},0\n"
+        for n, price in enumerate(prices, start=1)
     )
+    store = _store(tmp_path, rows)
     table = pk.products(store, resolve_view(store, Filters()))
     assert table["product_id"].to_list() == ["P1", "P2", "P3"]
-    assert table["cumulative_share"][0] == 0.8
-    assert table["abc_class"].to_list() == ["A", "B", "C"]
-
-
-def test_the_95_percent_line_likewise(tmp_path: Path) -> None:
-    # P1 80 of 100 (A: nothing before it); P2 15 (B: 80% before it, not under 80%);
-    # P3 5 (C: 95% before it, not under 95%).
-    store = _store(
-        tmp_path,
-        "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,80,0\n"
-        "D2,2024-03-02 10:00,N,A,C1,P2,L1,1,15,0\n"
-        "D3,2024-03-03 10:00,N,A,C1,P3,L1,1,5,0\n",
-    )
-    table = pk.products(store, resolve_view(store, Filters()))
     assert table["abc_class"].to_list() == ["A", "B", "C"]
 
 
