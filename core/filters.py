@@ -117,14 +117,54 @@ def _bad_date(text: str) -> date:
     raise ValueError(text)
 
 
+def _resolve_members(
+    param: str,
+    values: list[str],
+    known: Iterable[str],
+    hidden: Iterable[str],
+    notices: list[str],
+) -> list[str]:
+    """`values` as the known members they name; the rest dropped with a notice.
+
+    A value matches a member exactly, or else ignoring case when that names
+    one member only (a hand-typed `branch=mombasa`). A value naming a member
+    the user may not see (`hidden`) is said to be unavailable, not unknown.
+    """
+    exact = set(known)
+    folded: dict[str, list[str]] = {}
+    for member in exact:
+        folded.setdefault(member.casefold(), []).append(member)
+    hidden_folded = {member.casefold() for member in hidden}
+    resolved, unknown, unavailable = [], [], []
+    for value in values:
+        same_case = folded.get(value.casefold(), [])
+        if value in exact:
+            resolved.append(value)
+        elif len(same_case) == 1:
+            resolved.append(same_case[0])
+        elif value.casefold() in hidden_folded:
+            unavailable.append(value)
+        else:
+            unknown.append(value)
+    for kind, dropped in (("unknown", unknown), ("not available to you", unavailable)):
+        if dropped:
+            shown = ", ".join(repr(v[:40]) for v in dropped[:3])
+            where = f"{param} value(s) {kind}" if kind != "unknown" else f"unknown {param} value(s)"
+            notices.append(f"Ignored {where}: {shown}.")
+    return resolved
+
+
 def from_query_params(
     params: Mapping[str, str | list[str]],
     known_members: Mapping[str, Iterable[str]] | None = None,
+    hidden_members: Mapping[str, Iterable[str]] | None = None,
 ) -> ParsedFilters:
     """Read filters from URL parameters (or CLI options) without ever raising.
 
     `known_members`, if given, maps `branch`/`line`/`product`/`rep` to the
-    values that exist; unknown values are dropped with a notice.
+    values that exist; unknown values are dropped with a notice, values that
+    match one member but for case become it. `hidden_members` are members
+    that exist but the user may not see (another branch): dropped, and said so.
     """
     lists = {k: ([v] if isinstance(v, str) else list(v)) for k, v in params.items()}
     notices: list[str] = []
@@ -158,12 +198,8 @@ def from_query_params(
             notices.append(f"Ignored {len(too_long)} over-long {param} value(s).")
             values = [v for v in values if len(v) <= MAX_VALUE_LENGTH]
         if known_members is not None and param in known_members:
-            known = set(known_members[param])
-            unknown = [v for v in values if v not in known]
-            if unknown:
-                shown = ", ".join(repr(v[:40]) for v in unknown[:3])
-                notices.append(f"Ignored unknown {param} value(s): {shown}.")
-            values = [v for v in values if v in known]
+            hidden = (hidden_members or {}).get(param, ())
+            values = _resolve_members(param, values, known_members[param], hidden, notices)
         members[attribute] = tuple(dict.fromkeys(values))
     unknown_params = sorted(set(lists) - {"start", "end", "grain", "compare", *_MEMBER_PARAMS})
     if unknown_params:

@@ -74,6 +74,14 @@ def preset_window(preset: str, today: date) -> tuple[date | None, date | None]:
     return None, None
 
 
+def matching_preset(filters: Filters, today: date) -> str:
+    """The preset whose range the filters' dates are ("Custom" when none is)."""
+    for preset in PRESETS[1:]:
+        if preset_window(preset, today) == (filters.start, filters.end):
+            return preset
+    return "Custom"
+
+
 def _business_today() -> date:
     return datetime.now(ZoneInfo(load_settings().timezone)).date()
 
@@ -106,7 +114,10 @@ def filter_bar() -> Filters:
     restriction = Scope(allowed_branches=allowed)
     url = _url_params()
     if "filters" not in state or (url and url != state.get("filters_written")):
-        parsed = from_query_params(url, known_members(restriction, version))
+        # For a user kept to some branches, a link naming another branch (or a rep or
+        # line only sold there) is told apart from a typo.
+        hidden = known_members(Scope(), version) if allowed is not None else None
+        parsed = from_query_params(url, known_members(restriction, version), hidden)
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
         state["drill_history"] = []  # a link opened from outside starts a fresh trail
@@ -117,13 +128,8 @@ def filter_bar() -> Filters:
 
     with st.sidebar:
         st.header("Filters")
-        st.selectbox(
-            "Period",
-            PRESETS,
-            key=f"preset_{generation}",
-            on_change=_apply_preset,
-            help="Quick date ranges, relative to today in Nairobi.",
-        )
+        # Drawn once the dates below are read, so it names the preset they now match.
+        period_slot = st.empty()
         # The picker spans the data and whatever the link asked for: dates outside the
         # data stay as asked (and show an empty state) instead of being silently moved.
         asked = [d for d in (filters.start, filters.end) if d is not None]
@@ -145,6 +151,17 @@ def filter_bar() -> Filters:
             end_value = None if filters.end is None and new_end == end else new_end
         else:
             start_value, end_value = filters.start, filters.end
+        preset_key = f"preset_{generation}"
+        state[preset_key] = matching_preset(
+            replace(filters, start=start_value, end=end_value), _business_today()
+        )
+        period_slot.selectbox(
+            "Period",
+            PRESETS,
+            key=preset_key,
+            on_change=_apply_preset,
+            help="Quick date ranges, relative to today in Nairobi.",
+        )
         grain = st.selectbox(
             "Grain", GRAINS, index=GRAINS.index(filters.grain), key=f"grain_{generation}"
         )

@@ -76,9 +76,36 @@ def test_reversed_date_range_is_dropped_with_a_notice() -> None:
 
 
 def test_unknown_branches_are_dropped() -> None:
-    parsed = from_query_params({"branch": ["Atlantis", "Mombasa", "mombasa"]}, KNOWN)
+    parsed = from_query_params({"branch": ["Atlantis", "Mombasa", "Atlantic"]}, KNOWN)
     assert parsed.filters.branches == ("Mombasa",)
-    assert "'Atlantis'" in parsed.notices[0] and "'mombasa'" in parsed.notices[0]
+    assert parsed.notices == ("Ignored unknown branch value(s): 'Atlantis', 'Atlantic'.",)
+
+
+def test_a_member_typed_in_another_case_is_that_member() -> None:
+    parsed = from_query_params({"branch": ["mombasa", "MOMBASA"], "line": "beverages"}, KNOWN)
+    assert parsed.filters.branches == ("Mombasa",)
+    assert parsed.filters.product_lines == ("Beverages",)
+    assert parsed.notices == ()
+
+
+def test_case_alone_does_not_pick_between_two_members() -> None:
+    known = {"line": ["Dairy", "DAIRY"]}
+    parsed = from_query_params({"line": ["dairy", "DAIRY"]}, known)
+    assert parsed.filters.product_lines == ("DAIRY",)
+    assert "'dairy'" in parsed.notices[0]
+
+
+def test_a_branch_the_user_may_not_see_is_said_to_be_unavailable() -> None:
+    parsed = from_query_params(
+        {"branch": ["Nairobi CBD", "Atlantis"]},
+        {"branch": ["Mombasa"]},
+        hidden_members={"branch": ["Mombasa", "Nairobi CBD"]},
+    )
+    assert parsed.filters.branches == ()
+    assert parsed.notices == (
+        "Ignored unknown branch value(s): 'Atlantis'.",
+        "Ignored branch value(s) not available to you: 'Nairobi CBD'.",
+    )
 
 
 def test_huge_lists_are_dropped() -> None:
