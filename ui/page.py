@@ -20,21 +20,52 @@ from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar
 EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
 
 
+# Tile values are names as often as numbers: let a long one wrap instead of ending in "…".
+TILE_CSS = """<style>
+[data-testid="stMetricValue"] div, [data-testid="stMetricValue"] p {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+}
+</style>"""
+
+
 @dataclass(frozen=True)
 class PageState:
     filters: Filters
     view: View
     version: str
+    # False when the comparison window lies wholly outside the recorded sales (the
+    # default all-data view compares with the years before the first sale): growth is
+    # then undefined, not a fall to nothing, and pages say so instead of drawing zeros.
+    comparison_has_data: bool = True
+
+
+def _members_caption(filters: Filters) -> str:
+    """The member filters in force, for the line under the title (the sidebar may be shut)."""
+    parts = []
+    for one, many, values in (
+        ("Branch", "Branches", filters.branches),
+        ("Product line", "Product lines", filters.product_lines),
+        ("Product", "Products", filters.products),
+        ("Salesperson", "Salespeople", filters.salespeople),
+    ):
+        if values:
+            named = ", ".join(fmt.plain(v) for v in values[:3])
+            more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+            parts.append(f"{one if len(values) == 1 else many}: {named}{more}")
+    return " · ".join(parts)
 
 
 def begin(title: str, question: str) -> PageState:
     """Title, filter bar and view; stops the page with a clear message when nothing matches."""
     st.title(title)
     st.caption(question)
+    st.html(TILE_CSS)
     try:
         filters = filter_bar()
         version = cache.data_version()
-        view = cache.view_for(filters, allowed_branches(), version)
+        allowed = allowed_branches()
+        view = cache.view_for(filters, allowed, version)
+        recorded = cache.data_range(Scope(allowed_branches=allowed), version)
     except StoreError as exc:
         store_error(exc)
         st.stop()
@@ -42,12 +73,29 @@ def begin(title: str, question: str) -> PageState:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")
         st.stop()
     caption = f"{view.window.start:%d %b %Y} to {view.window.end:%d %b %Y}"
+    comparison_has_data = True
     if view.comparison is not None:
         caption += (
             f" · compared with {view.comparison.start:%d %b %Y} to {view.comparison.end:%d %b %Y}"
         )
+        comparison_has_data = recorded is not None and (
+            view.comparison.start <= recorded.end and view.comparison.end >= recorded.start
+        )
+        if not comparison_has_data:
+            caption += ", when no sales were recorded: no growth to show"
+    if members := _members_caption(filters):
+        caption += f"  \n{members}"
+    if allowed is not None:
+        caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
-    return PageState(filters, view, version)
+    return PageState(filters, view, version, comparison_has_data)
+
+
+def no_comparison_reason(state: PageState) -> str:
+    """Why a page has no growth or rank change to show."""
+    if state.view.comparison is None:
+        return "Needs a comparison window (Compare with)."
+    return "No sales were recorded in the comparison window, so there is nothing to compare."
 
 
 def store_error(exc: StoreError) -> None:

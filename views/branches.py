@@ -6,7 +6,7 @@ import streamlit as st
 from core import cache
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
+from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
@@ -41,7 +41,7 @@ if "growth_pct" in table.columns and table["growth_pct"].drop_nulls().len():
         delta=fmt.pct(grower["growth_pct"]),
     )
 else:
-    fact_tile(tiles[2], "Fastest growing", "–", "Needs a comparison window (Compare with).")
+    fact_tile(tiles[2], "Fastest growing", "–", no_comparison_reason(state))
 weakest = selling.sort("gross_margin_pct", nulls_last=True).row(0, named=True)
 fact_tile(
     tiles[3],

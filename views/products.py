@@ -44,9 +44,10 @@ fact_tile(
 )
 fact_tile(
     tiles[3],
-    "Top product line",
+    "Top line by net sales",
     top_line["product_line"],
-    "Product line with the highest net sales.",
+    "Product line with the highest net sales (the Overview names the line with the most "
+    "gross profit).",
     delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
 )
 

@@ -6,7 +6,15 @@ import streamlit as st
 from core import cache
 from ui import charts
 from ui import format as fmt
-from ui.page import begin, colours, fact_tile, kpi_tiles, show_chart, stop_if_empty
+from ui.page import (
+    begin,
+    colours,
+    fact_tile,
+    kpi_tiles,
+    no_comparison_reason,
+    show_chart,
+    stop_if_empty,
+)
 from ui.tables import data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
@@ -59,7 +67,7 @@ if "rank_change" in selling.columns and selling["rank_change"].drop_nulls().len(
         delta=f"+{climber['rank_change']} places" if climber["rank_change"] else "no change",
     )
 else:
-    fact_tile(tiles[3], "Biggest climber", "–", "Needs a comparison window (Compare with).")
+    fact_tile(tiles[3], "Biggest climber", "–", no_comparison_reason(state))
 
 totals = cache.area("overview", state.view, state.version).row(0, named=True)
 kpi_tiles(totals, ("net_sales", "gross_profit", "gross_margin_pct", "aov"))

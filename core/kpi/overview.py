@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from core.kpi.catalogue import HEADLINE, add_kpis, growth, store_measures
@@ -71,3 +73,23 @@ def bucket_calendar(window: Window, grain: Grain) -> pl.DataFrame:
     """Every bucket start from the one holding `window.start` to the one holding its end."""
     days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
     return days.select(bucket_start(pl.col("day"), grain).alias("period")).unique().sort("period")
+
+
+def partial_periods(window: Window, grain: Grain) -> list[date]:
+    """The bucket starts of `window`'s buckets that only partly lie inside it.
+
+    A trend's first and last buckets often hold a few days of the window (two
+    days of December in an all-data view): charts mark them, so a short
+    bucket is not read as a fall in sales.
+    """
+    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
+    buckets = days.group_by(bucket_start(pl.col("day"), grain).alias("period")).agg(inside=pl.len())
+    length = {
+        "day": pl.lit(1),
+        "week": pl.lit(7),
+        "month": pl.col("period").dt.month_end().dt.day(),
+        "quarter": (pl.col("period").dt.offset_by("1q") - pl.col("period")).dt.total_days(),
+        "year": (pl.col("period").dt.offset_by("1y") - pl.col("period")).dt.total_days(),
+    }[grain]
+    partial = buckets.filter(pl.col("inside") < length).sort("period")
+    return [d for d in partial["period"].to_list() if d is not None]

@@ -18,6 +18,7 @@ from core.kpi import overview as ok
 from core.kpi import products as pk
 from core.kpi.catalogue import HEADLINE
 from core.kpi.view import resolve_view
+from core.store import Window
 from core.stores.embedded import EmbeddedStore
 from ingest.pipeline import ingest_file
 
@@ -119,3 +120,21 @@ def test_leaderboards_keep_their_comparison_columns_when_nothing_matches(tmp_pat
     store = EmbeddedStore(tmp_path / "sales")
     table = mk.branches(store, resolve_view(store, Filters()))
     assert {"net_sales_prev", "growth_pct", "rank_prev", "rank_change"} <= set(table.columns)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "grain", "partial"),
+    [
+        # all data from 3 Dec 2023 to 2 Dec 2026: two days short at the start, two days in
+        (date(2023, 12, 3), date(2026, 12, 2), "month", [date(2023, 12, 1), date(2026, 12, 1)]),
+        (date(2023, 12, 3), date(2026, 12, 2), "year", [date(2023, 1, 1), date(2026, 1, 1)]),
+        # whole quarters, a whole leap February, days: nothing partial
+        (date(2024, 1, 1), date(2024, 12, 31), "quarter", []),
+        (date(2024, 2, 1), date(2024, 2, 29), "month", []),
+        (date(2024, 2, 1), date(2024, 2, 29), "day", []),
+        # weeks start on Monday: Wed 3 Jan's week and the week of Mon 26 Feb are cut
+        (date(2024, 1, 3), date(2024, 2, 29), "week", [date(2024, 1, 1), date(2024, 2, 26)]),
+    ],
+)
+def test_partial_periods(start: date, end: date, grain: str, partial: list[date]) -> None:
+    assert ok.partial_periods(Window(start, end), grain) == partial  # type: ignore[arg-type]
