@@ -57,7 +57,7 @@ def age_text(then: datetime | date | None, now: datetime) -> str:
 def redact(name: str, value: str) -> str:
     """Hide secret-looking settings and credentials embedded in URLs."""
     if SECRET_NAME.search(name):
-        return REDACTED if value else ""
+        return REDACTED if value else "(not set)"
     return URL_CREDENTIALS.sub(f"{REDACTED}@", value)
 
 
@@ -73,6 +73,7 @@ def settings_table(settings: Settings) -> list[dict[str, str]]:
         "SALES_LOG_LEVEL": settings.log_level,
         "SALES_ENV": settings.environment,
         "SALES_COOKIE_KEY": settings.cookie_key,
+        "SALES_WARM_UP": "on" if settings.warm_up else "off",
     }
     return [
         {

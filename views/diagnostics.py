@@ -9,8 +9,10 @@ from core import cache, diagnostics
 from core import health as health_check
 from core.settings import load_settings
 from core.store import StoreError
+from ui.auth import require_login
 from ui.warmup import start_warmer, warm_up_status
 
+user = require_login()
 st.title("Diagnostics")
 st.caption("What the dashboard runs on, and whether it is healthy.")
 settings = load_settings()
@@ -54,6 +56,11 @@ def _shown(value: object) -> str:
         return f"{value:,}"
     return str(value)
 
+
+if not user.is_admin:
+    # Store size, paths and configuration describe the whole company and the server.
+    st.caption("Store details, configuration and versions are shown to admins.")
+    st.stop()
 
 st.subheader("Store")
 facts = [

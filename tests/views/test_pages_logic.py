@@ -19,6 +19,7 @@ from core.exports import area_table
 from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.stores.embedded import EmbeddedStore
+from tests.conftest import MOMBASA_VIEWER
 from ui import format as fmt
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +157,27 @@ def test_diagnostics_shows_store_facts_and_clears_cache(sample_env: Path) -> Non
     assert rows["first day"] <= rows["last day"] == "2026-10-31"
     app.button[0].click().run()
     assert not page_failed(app)
+
+
+def test_diagnostics_shows_a_viewer_health_but_not_the_store_or_configuration(
+    sample_env: Path,
+) -> None:
+    app = page_app("diagnostics", username=MOMBASA_VIEWER[0]).run()
+    assert not page_failed(app)
+    assert "embedded" in app.success[0].value
+    assert not app.table  # no company-wide line count, paths or configuration
+    assert [b.label for b in app.button] == ["Sign out"]  # nor the cache button
+
+
+def test_diagnostics_configuration_names_every_setting_plainly(
+    sample_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SALES_COOKIE_KEY", raising=False)
+    app = run_page("diagnostics")
+    settings = pl.from_pandas(app.table[1].value)
+    shown = dict(zip(settings["setting"], settings["value"], strict=True))
+    assert shown["SALES_WARM_UP"] == "off"  # not a secret: shown as it is
+    assert shown["SALES_COOKIE_KEY"] == "(not set)"
 
 
 def test_signed_out_session_sees_only_the_login_form(sample_env: Path) -> None:
