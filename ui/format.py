@@ -73,15 +73,27 @@ def kpi_value(name: str, value: float | None, compact: bool = False) -> str:
     return {"kes": money, "pct": pct, "count": count}.get(fmt, number)(value)
 
 
+def _signed(value: float, unit: str) -> str:
+    """`value` with one decimal and its sign; a change that rounds to nothing has none
+    (a "-0.0" would show as a fall)."""
+    text = f"{value:+.1f}"
+    return f"{text[1:] if text[1:] == '0.0' else text}{unit}"
+
+
 def delta(name: str, row: dict[str, float | None]) -> str | None:
     """st.metric delta: growth % for amounts, percentage points for ratios given in %."""
     if BY_NAME[name].format == "pct":
         current, previous = row.get(name), row.get(f"{name}_prev")
         if current is None or previous is None:
             return None
-        return f"{(current - previous) * 100:+.1f} pp"
+        return _signed((current - previous) * 100, " pp")
     value = row.get(f"{name}_growth_pct")
-    return None if value is None else f"{value * 100:+.1f}%"
+    return None if value is None else _signed(value * 100, "%")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """ "1 problem", "2 problems", "1,204 rows"."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
 def plain(text: object) -> str:

@@ -4,6 +4,7 @@ import hashlib
 import time
 from datetime import date
 
+import polars as pl
 import streamlit as st
 
 from core import cache
@@ -72,10 +73,32 @@ def audit_log() -> None:
         st.caption("No uploads yet.")
         return
     st.dataframe(
-        history.drop("sha256").with_columns(sha256=history["sha256"].str.slice(0, 12)),
+        history.drop("sha256").with_columns(
+            at=_local_times(history["at"]), sha256=history["sha256"].str.slice(0, 12)
+        ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "at": st.column_config.TextColumn(f"When ({settings.timezone})"),
+            "user": "User",
+            "file_name": "File",
+            "size_bytes": st.column_config.NumberColumn("Bytes", format="%,d"),
+            "mode": "Mode",
+            "rows_accepted": st.column_config.NumberColumn("Rows loaded", format="%,d"),
+            "rows_rejected": st.column_config.NumberColumn("Rows rejected", format="%,d"),
+            "outcome": "Outcome",
+            "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
+            "detail": "Detail",
+            "sha256": "SHA-256 (start)",
+        },
     )
+
+
+def _local_times(instants: pl.Series) -> pl.Series:
+    """The log's UTC instants as business-time text, as every other time on the pages."""
+    parsed = instants.str.to_datetime(time_zone="UTC", strict=False)
+    local = parsed.dt.convert_time_zone(settings.timezone).dt.strftime("%Y-%m-%d %H:%M")
+    return local.fill_null(instants)
 
 
 uploaded = st.file_uploader(
@@ -102,7 +125,7 @@ except ReadError as exc:
 headers = raw.frame.columns
 st.subheader("1. Preview")
 st.caption(
-    f"{raw.frame.height:,} rows, {len(headers)} columns"
+    f"{fmt.plural(raw.frame.height, 'row')}, {fmt.plural(len(headers), 'column')}"
     + (f", sheet '{raw.sheet}'" if raw.sheet else "")
     + (f", {raw.encoding}" if raw.encoding else "")
 )
@@ -173,7 +196,7 @@ if st.button("Check the file", type="primary"):
             prepared.rejected_rows,
             "rejected",
             time.perf_counter() - started,
-            f"{prepared.failures.height} problems",
+            fmt.plural(prepared.failures.height, "problem"),
         )
 
 checked = st.session_state.get("checked")
@@ -185,7 +208,8 @@ for note in prepared.notes:
     st.info(note)
 if not prepared.ok:
     st.error(
-        f"{prepared.rejected_rows:,} of {prepared.rows:,} rows have problems, so nothing "
+        f"{prepared.rejected_rows:,} of {prepared.rows:,} rows "
+        f"{'has' if prepared.rejected_rows == 1 else 'have'} problems, so nothing "
         "was loaded. Fix them in the source file and upload it again."
     )
     left, right = st.columns([1, 2])
@@ -210,7 +234,8 @@ earlier = audit.previous_load(settings.data_dir, digest)
 confirmed = True
 if earlier:
     st.warning(
-        f"This exact file was already loaded on {earlier['at']} by {earlier['user']}. "
+        f"This exact file was already loaded on "
+        f"{_local_times(pl.Series([earlier['at']]))[0]} by {earlier['user']}. "
         "Loading it again changes nothing for lines already stored (same invoice and "
         "line number), but check it is not a mistake."
     )
