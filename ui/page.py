@@ -128,6 +128,7 @@ def kpi_tiles(row: Mapping[str, Any], names: Sequence[str], per_row: int = 4) ->
                 delta=fmt.delta(name, dict(row)),
                 help=f"{kpi.description} Exact: {fmt.kpi_value(name, row.get(name))}.",
                 border=True,
+                height="stretch",
                 delta_color="inverse" if name == "discount_rate" else "normal",
             )
 
@@ -145,6 +146,7 @@ def fact_tile(
         delta=delta,
         help=help_text,
         border=True,
+        height="stretch",  # a row of tiles keeps one height when a name wraps
         delta_color="off",
         delta_arrow="off",
     )
