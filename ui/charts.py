@@ -14,6 +14,7 @@ which ECharts draws as text.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ PALETTE = (
 HEIGHT = 350
 GRID = {"left": 10, "right": 20, "top": 30, "bottom": 10, "containLabel": True}
 BLUES = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+PARTIAL_SHADE = "rgba(128, 128, 128, 0.15)"  # grey that reads on light and dark themes
+CHAR_WIDTH = 7  # px of an average 12 px character, to size labels before they are drawn
+LINE_HEIGHT = 15  # px a line of 12 px text
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,6 @@ def colour_map(members: list[str]) -> dict[str, str]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(members))}
 
 
-def _iso(value: date | datetime) -> str:
-    return value.isoformat()
-
-
 def _rounded(value: float | None, digits: int = 2) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -78,30 +78,188 @@ def _value_axis(
     name: str, *, percent: bool = False, below: bool = False, **settings: Any
 ) -> dict[str, Any]:
     """A value axis named `name`: `percent` for values already in percent (x100),
-    `below` for its name under the axis rather than at its end."""
-    axis: dict[str, Any] = {"type": "value", "name": name, **settings}
+    `below` for its name under the axis rather than at its end.
+
+    Every split is labelled: the Streamlit theme hides labels that would touch,
+    which leaves an uneven-looking scale (0, 5M, 15M), so there are fewer splits instead."""
+    label: dict[str, Any] = {"hideOverlap": False}
+    if percent:
+        label["formatter"] = "{value}%"
+    axis: dict[str, Any] = {
+        "type": "value",
+        "name": name,
+        # ECharts' 5 splits crowd a half-width chart with "25,000,000"s, side by side below it.
+        "splitNumber": 3 if below else 4,
+        "axisLabel": label,
+        **settings,
+    }
     if below:
         axis.update(nameLocation="middle", nameGap=25)
-    if percent:
-        axis["axisLabel"] = {"formatter": "{value}%"}
     return axis
 
 
-def _legend(names: Sequence[str]) -> dict[str, Any]:
-    return {"type": "scroll", "bottom": 0, "data": list(names)}
+LEGEND_WIDTH = 560  # px a legend has in a half-width chart at 1400 px, the narrowest in use
+LEGEND_ROW = 22  # px per legend row
+LISTED_MEMBERS = 12  # a legend this long still fits in a few rows; beyond it, it scrolls
+
+
+def _legend_rows(names: Sequence[str]) -> int:
+    """How many rows a wrapping legend of `names` takes: each item is its symbol, text, gap."""
+    rows, used = 1, 0
+    for name in names:
+        width = 25 + 5 + CHAR_WIDTH * len(name) + 10  # ECharts' symbol, its gap, text, itemGap
+        if used and used + width > LEGEND_WIDTH:
+            rows, used = rows + 1, 0
+        used += width
+    return rows
+
+
+def _legend(names: Sequence[str]) -> tuple[dict[str, Any], int]:
+    """A legend under the chart listing every name, and the rows it takes.
+
+    Up to `LISTED_MEMBERS` names wrap onto more rows rather than page ("1/2"),
+    which would hide members; a longer legend scrolls in one row."""
+    if len(names) > LISTED_MEMBERS:
+        return {"type": "scroll", "bottom": 0, "data": list(names)}, 1
+    return {"type": "plain", "bottom": 0, "data": list(names)}, _legend_rows(names)
+
+
+def _grain(periods: Sequence[date]) -> str | None:
+    """The bucket the sorted `periods` step by; None for one period, which cannot tell."""
+    if len(periods) < 2:
+        return None
+    if all(p.day == 1 for p in periods):
+        months = [p.year * 12 + p.month - 1 for p in periods]
+        step = math.gcd(*(b - a for a, b in itertools.pairwise(months)))
+        if step % 12 == 0 and all(p.month == 1 for p in periods):
+            return "year"
+        if step % 3 == 0 and all(p.month % 3 == 1 for p in periods):
+            return "quarter"
+        return "month"
+    days = [p.toordinal() for p in periods]
+    return "week" if math.gcd(*(b - a for a, b in itertools.pairwise(days))) % 7 == 0 else "day"
+
+
+MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _buckets(periods: Sequence[date], grain: str | None) -> list[date]:
+    """Every bucket from the first period to the last, so a bucket without sales keeps its place."""
+    if grain is None:
+        return list(periods)
+    if grain in MONTHS_IN:
+        first, last = (p.year * 12 + p.month - 1 for p in (periods[0], periods[-1]))
+        return [date(m // 12, m % 12 + 1, 1) for m in range(first, last + 1, MONTHS_IN[grain])]
+    step = 7 if grain == "week" else 1
+    first_day, last_day = periods[0].toordinal(), periods[-1].toordinal()
+    return [date.fromordinal(d) for d in range(first_day, last_day + 1, step)]
+
+
+def _period_label(period: date, grain: str | None) -> str:
+    if grain == "year":
+        return f"{period.year}"
+    if grain == "quarter":
+        return f"{period.year} Q{(period.month - 1) // 3 + 1}"
+    if grain == "month":
+        return period.strftime("%b %Y")
+    return period.isoformat()  # a day, a week's Monday, or one bucket of unknown size
+
+
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _period_axis(
+    periods: Sequence[date], partial: Sequence[date]
+) -> tuple[dict[str, Any], dict[date, str]]:
+    """A category x axis of the buckets' dates, and each period's label on it.
+
+    Categories, not a time axis: a time axis labels one bucket with hours, and
+    puts its ticks between the buckets of a week or a quarter."""
+    days = sorted({_day(p) for p in periods})
+    grain = _grain(days)
+    labels = {day: _period_label(day, grain) for day in _buckets(days, grain)}
+    axis: dict[str, Any] = {"type": "category", "data": list(labels.values())}
+    if partial:
+        # ECharts places a band's edges on ticks: with a tick only every few buckets
+        # the shade of a partial bucket would spread into its neighbours.
+        axis["axisTick"] = {"interval": 0}
+    return axis, labels
+
+
+def _partial_series(partial: Sequence[date], labels: dict[date, str]) -> list[dict[str, Any]]:
+    """Grey bands over the buckets only partly inside the window, so a dip there is not
+    read as a collapse; the axis tooltip of such a bucket says "partial period".
+
+    A bar series carries the bands because ECharts stretches a bar series' mark
+    area over the whole bucket (a line's would shrink to its middle); its values
+    are text, so it draws no bar and the tooltip shows the words."""
+    shaded = [labels[day] for day in sorted({_day(p) for p in partial}) if day in labels]
+    if not shaded:
+        return []
+    return [
+        {
+            "type": "bar",
+            "name": "In the window",
+            "data": [[label, "partial period"] for label in shaded],
+            "itemStyle": {"color": "#888888"},
+            "markArea": {
+                "silent": True,
+                "itemStyle": {"color": PARTIAL_SHADE},
+                "label": {"position": "insideTop", "color": "#888888"},
+                "data": [
+                    [{"name": "partial", "xAxis": label}, {"xAxis": label}] for label in shaded
+                ],
+            },
+        }
+    ]
+
+
+def _symbol_size(alone: bool) -> int:
+    return 10 if alone else 4  # ECharts' 4 px point is lost when it is the whole chart
+
+
+def _trend_option(
+    series: list[dict[str, Any]],
+    legend_names: Sequence[str],
+    x_axis: dict[str, Any],
+    y_axis: dict[str, Any],
+    value_format: str,
+) -> Chart:
+    """A chart of lines over buckets with every member in its legend."""
+    legend, rows = _legend(legend_names)
+    option = {
+        "grid": {**GRID, "top": 40, "bottom": 10 + LEGEND_ROW * rows},
+        "legend": legend,
+        "tooltip": {"trigger": "axis", "valueFormatter": value_format},
+        "xAxis": x_axis,
+        "yAxis": y_axis,
+        "series": series,
+    }
+    return Chart(option, height=HEIGHT + LEGEND_ROW * (rows - 1))
 
 
 def trend_with_comparison(
-    current: pl.DataFrame, previous: pl.DataFrame | None, value: str, label: str
+    current: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    value: str,
+    label: str,
+    *,
+    partial: Sequence[date] = (),
 ) -> Chart:
-    """A line over the window; the comparison window's line aligned by bucket position."""
-    periods = [_iso(p) for p in current["period"].to_list()]
+    """A line over the window; the comparison window's line aligned by bucket position.
+
+    `partial`: the buckets (their `period`) only partly inside the window, shaded."""
+    x_axis, labels = _period_axis(current["period"].to_list(), partial)
+    periods = [labels[_day(p)] for p in current["period"].to_list()]
+    alone = len(labels) == 1  # one bucket draws no line, only its point: make that bigger
     series: list[dict[str, Any]] = [
         {
             "type": "line",
             "name": label,
             "data": [[p, _rounded(v)] for p, v in zip(periods, current[value], strict=True)],
             "showSymbol": True,
+            "symbolSize": _symbol_size(alone),
         }
     ]
     if previous is not None and not previous.is_empty():
@@ -115,18 +273,13 @@ def trend_with_comparison(
                     for p, v in zip(periods[:n], previous[value].head(n), strict=True)
                 ],
                 "lineStyle": {"type": "dotted"},
-                "showSymbol": False,
+                "showSymbol": alone,
+                "symbolSize": _symbol_size(alone),
             }
         )
-    option = {
-        "grid": {**GRID, "top": 40, "bottom": 35},
-        "legend": _legend([s["name"] for s in series]),
-        "tooltip": {"trigger": "axis", "valueFormatter": "%,.0f"},
-        "xAxis": {"type": "time"},
-        "yAxis": _value_axis("KES"),
-        "series": series,
-    }
-    return Chart(option)
+    names = [s["name"] for s in series]
+    series += _partial_series(partial, labels)
+    return _trend_option(series, names, x_axis, _value_axis("KES"), "%,.0f")
 
 
 def leaderboard_bar(
@@ -181,12 +334,25 @@ def _bubble_sizes(orders: list[int | None]) -> list[float]:
     return [round(8 + 40 * math.sqrt((o or 0) / largest), 1) for o in orders]
 
 
+NAMED_BUBBLES = 10  # more names crowd a half-width chart; the rest are in the tooltip
+
+
+def _bubble_label(net: float, middle: float, named: bool) -> dict[str, Any]:
+    """A name beside its bubble, towards the middle so it stays inside the chart."""
+    return {"show": named, "position": "left" if net > middle else "right"}
+
+
 def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = None) -> Chart:
-    """Net sales (x) against gross margin (y), bubble size = orders: who sells most profitably."""
+    """Net sales (x) against gross margin (y), bubble size = orders: who sells most profitably.
+
+    Only the biggest bubbles (most orders) are named; overlapping names are moved or hidden."""
     shown = frame.filter(pl.col("net_sales") > 0)
     members = [str(m) for m in shown[key].to_list()]
     orders = shown["orders"].to_list()
-    named = shown.height <= 12  # a label per bubble while they fit
+    sales = shown["net_sales"].to_list()
+    by_orders = sorted(range(len(members)), key=lambda i: -(orders[i] or 0))
+    named = set(by_orders[:NAMED_BUBBLES])
+    middle = (min(sales, default=0) + max(sales, default=0)) / 2
     data = [
         {
             "value": [
@@ -199,14 +365,17 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
             ],
             "symbolSize": size,
             "itemStyle": {"color": (colours or {}).get(member, PALETTE[0]), "opacity": 0.8},
+            "label": _bubble_label(net, middle, i in named),
         }
-        for member, net, g, o, size in zip(
-            members,
-            shown["net_sales"].to_list(),
-            shown["gross_margin_pct"].to_list(),
-            orders,
-            _bubble_sizes(orders),
-            strict=True,
+        for i, (member, net, g, o, size) in enumerate(
+            zip(
+                members,
+                sales,
+                shown["gross_margin_pct"].to_list(),
+                orders,
+                _bubble_sizes(orders),
+                strict=True,
+            )
         )
     ]
     option = {
@@ -216,13 +385,15 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
             "formatter": "{@[2]}<br/>Net sales: {@[3]}<br/>Gross margin: {@[4]}<br/>Orders: {@[5]}",
         },
         "xAxis": _value_axis("Net sales (KES)", below=True, scale=True),
-        "yAxis": _value_axis("Gross margin", percent=True, scale=True),
+        # Room above and below the outermost bubbles, so they are not cut in half.
+        "yAxis": _value_axis("Gross margin", percent=True, scale=True, boundaryGap=["8%", "8%"]),
         "series": [
             {
                 "type": "scatter",
                 "data": data,
                 "encode": {"x": 0, "y": 1},
-                "label": {"show": named, "formatter": "{@[2]}", "position": "right"},
+                "label": {"formatter": "{@[2]}"},
+                "labelLayout": {"moveOverlap": "shiftY", "hideOverlap": True},
                 "selectedMode": "single",
                 "cursor": "pointer",
             }
@@ -238,10 +409,16 @@ def member_lines(
     label: str,
     colours: dict[str, str] | None = None,
     members: list[str] | None = None,
+    *,
+    partial: Sequence[date] = (),
 ) -> Chart:
-    """One line per member over time (optionally only `members`)."""
+    """One line per member over time (optionally only `members`).
+
+    `partial`: the buckets (their `period`) only partly inside the window, shaded."""
     shown = frame.filter(pl.col(key).is_in(members)) if members is not None else frame
     percent = value.endswith("_pct")
+    x_axis, labels = _period_axis(shown["period"].to_list(), partial)
+    alone = len(labels) == 1  # one bucket draws no line, only its point: make that bigger
     series = []
     for (member,), rows in sorted(
         shown.sort("period").partition_by(key, as_dict=True).items(), key=lambda kv: str(kv[0])
@@ -252,22 +429,23 @@ def member_lines(
                 "type": "line",
                 "name": str(member),
                 "data": [
-                    [_iso(p), _rounded(v * 100 if percent and v is not None else v)]
+                    [labels[_day(p)], _rounded(v * 100 if percent and v is not None else v)]
                     for p, v in points
                 ],
                 "itemStyle": {"color": (colours or {}).get(str(member), PALETTE[0])},
                 "showSymbol": True,
+                "symbolSize": _symbol_size(alone),
             }
         )
-    option = {
-        "grid": {**GRID, "top": 40, "bottom": 35},
-        "legend": _legend([s["name"] for s in series]),
-        "tooltip": {"trigger": "axis", "valueFormatter": "%.1f%%" if percent else "%,.0f"},
-        "xAxis": {"type": "time"},
-        "yAxis": _value_axis(label, percent=percent),
-        "series": series,
-    }
-    return Chart(option)
+    names = [s["name"] for s in series]
+    series += _partial_series(partial, labels)
+    return _trend_option(
+        series,
+        names,
+        x_axis,
+        _value_axis(label, percent=percent),
+        "%.1f%%" if percent else "%,.0f",
+    )
 
 
 def pareto(products: pl.DataFrame) -> Chart:
@@ -288,9 +466,9 @@ def pareto(products: pl.DataFrame) -> Chart:
             "formatter": "{@[2]}<br/>Top {@[3]} of products: {@[4]} of net sales",
         },
         "xAxis": _value_axis(
-            "Share of products (best first)", percent=True, below=True, min=0, max=100
+            "Share of products (best first)", percent=True, below=True, min=0, max=100, interval=20
         ),
-        "yAxis": _value_axis("Cumulative share", percent=True, min=0, max=100),
+        "yAxis": _value_axis("Cumulative share", percent=True, min=0, max=100, interval=20),
         "series": [
             {
                 "type": "line",
@@ -397,6 +575,55 @@ def line_product_treemap(products: pl.DataFrame, colours: dict[str, str]) -> Cha
     return Chart(_treemap(data, "Net sales"), height=450)
 
 
+LABELLED_COLUMNS = 14  # printed values fit cells this many to a full-width row at 1400 px
+HEATMAP_WIDTH = 900  # px of a full-width heat map's cells at 1400 px, less the row names
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines `text` takes when broken between words to fit `width` px."""
+    lines, used = 1, 0
+    for word in text.split():
+        size = CHAR_WIDTH * (len(word) + (1 if used else 0))
+        if used and used + size > width:
+            lines, used = lines + 1, CHAR_WIDTH * len(word)
+        else:
+            used += size
+    return lines
+
+
+def _column_axis(xs: list[str], name: str) -> dict[str, Any]:
+    """The heat map's x axis: with few columns every name shows, broken onto more lines
+    to fit its column; with many (months) ECharts shows every few."""
+    axis: dict[str, Any] = {
+        "type": "category",
+        "data": xs,
+        "name": name,
+        "nameLocation": "middle",
+        "nameGap": 30,
+        "splitArea": {"show": True},
+    }
+    if len(xs) <= LABELLED_COLUMNS:
+        width = min(120, HEATMAP_WIDTH // max(len(xs), 1) - 8)  # 8 px between names
+        lines = max((_wrapped_lines(x, width) for x in xs), default=1)
+        # Without a line height the theme's broken lines are drawn on top of each other.
+        axis["axisLabel"] = {
+            "interval": 0,
+            "width": width,
+            "overflow": "break",
+            "lineHeight": LINE_HEIGHT,
+        }
+        axis["nameGap"] = 30 + LINE_HEIGHT * (lines - 1)
+    return axis
+
+
+def _colour_key(low: float, high: float, pct: bool) -> dict[str, Any]:
+    """The heat map's colour scale, low to high, above its top right corner."""
+    text = [fmt.pct(v, 0) if pct else fmt.compact(v) for v in (high, low)]
+    # No hover link: it would print the hovered cell's raw value (5430281, 0.25) on the key.
+    return {"show": True, "orient": "horizontal", "top": 0, "right": 10, "text": text,
+            "itemWidth": 10, "itemHeight": 120, "hoverLink": False}  # fmt: skip
+
+
 def heatmap(
     frame: pl.DataFrame,
     x: str,
@@ -407,7 +634,10 @@ def heatmap(
     x_label: str = "",
     y_label: str = "",
 ) -> Chart:
-    """A grid of `z` by `x` and `y` (missing cells blank), values printed in the cells."""
+    """A grid of `z` by `x` and `y` (missing cells blank).
+
+    Values are printed in the cells while the columns are few enough for them to
+    fit; past that, the colour (with its key above) and the tooltip tell them."""
     xs = sorted({str(v) for v in frame[x].to_list()}, key=_natural)
     ys = sorted({str(v) for v in frame[y].to_list()}, key=_natural)
     x_index = {v: i for i, v in enumerate(xs)}
@@ -420,33 +650,34 @@ def heatmap(
         if c is not None
     ]  # fmt: skip
     values = [row[2] for row in data if row[2] is not None]
+    low, high = min(values, default=0), max(values, default=1)
+    labelled = len(xs) <= LABELLED_COLUMNS
     option = {
-        "grid": {**GRID, "top": 10, "bottom": 35 if x_label else 10},
+        "grid": {**GRID, "top": 10 if labelled else 30, "bottom": 35 if x_label else 10},
         "tooltip": {
             "trigger": "item",
             "formatter": f"{y_label or y}: {{@[5]}}<br/>{x_label or x}: {{@[4]}}<br/>"
             f"{title}: {{@[6]}}",
         },
-        "xAxis": {"type": "category", "data": xs, "name": x_label, "nameLocation": "middle",
-                  "nameGap": 30, "splitArea": {"show": True}},
+        "xAxis": _column_axis(xs, x_label),
         "yAxis": {"type": "category", "data": ys, "inverse": True, "splitArea": {"show": True}},
         "visualMap": {
-            "show": False,
+            **({"show": False} if labelled else _colour_key(low, high, pct)),
             "dimension": 2,
-            "min": min(values, default=0),
-            "max": max(values, default=1),
+            "min": low,
+            "max": high,
             "inRange": {"color": BLUES},
         },
         "series": [
             {
                 "type": "heatmap",
                 "data": data,
-                "label": {"show": True, "formatter": "{@[3]}"},
+                "label": {"show": labelled, "formatter": "{@[3]}"},
                 "emphasis": {"itemStyle": {"borderColor": "#333", "borderWidth": 1}},
             }
         ],
     }  # fmt: skip
-    return Chart(option, height=max(300, 34 * len(ys) + 120))
+    return Chart(option, height=max(300, 34 * len(ys) + (120 if labelled else 140)))
 
 
 def _natural(text: str) -> tuple[Any, ...]:

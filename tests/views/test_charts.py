@@ -71,6 +71,29 @@ def test_profit_map_leaves_out_members_without_sales_and_sizes_by_orders() -> No
     assert points[1]["symbolSize"] == 48.0 and points[0]["symbolSize"] == 28.0  # 8 + 40 sqrt
 
 
+def test_profit_map_names_only_the_biggest_bubbles_inside_the_chart() -> None:
+    n = 27
+    frame = pl.DataFrame(
+        {
+            "salesperson": [f"Rep {i}" for i in range(n)],
+            "net_sales": [1_000.0 * (i + 1) for i in range(n)],
+            "gross_margin_pct": [0.2] * n,
+            "orders": [(i * 7) % n for i in range(n)],  # most orders is not most sales
+        }
+    )
+    chart = charts.profit_map(frame, "salesperson")
+    series = chart.option["series"][0]
+    assert series["labelLayout"] == {"moveOverlap": "shiftY", "hideOverlap": True}
+    points = series["data"]
+    named = {p["value"][2] for p in points if p["label"]["show"]}
+    by_orders = frame.sort("orders", descending=True)["salesperson"].head(charts.NAMED_BUBBLES)
+    assert named == set(by_orders)
+    # Names point towards the middle, so the rightmost never runs off the chart.
+    assert points[-1]["label"]["position"] == "left" and points[0]["label"]["position"] == "right"
+    # Points keep their order: a click still picks its member.
+    assert chart.member_at({"selected": [{"series_index": 0, "data_indices": [5]}]}) == "Rep 5"
+
+
 def test_names_from_the_data_never_enter_a_template() -> None:
     """Templates are HTML and read `{b}`: a name must travel as data, never as template."""
     period = [date(2025, 1, 1), date(2025, 2, 1)]
@@ -119,6 +142,47 @@ def test_heatmap_cells_in_natural_order_with_blanks_left_out() -> None:
     )  # fmt: skip
     assert money.option["series"][0]["data"][0][3] == "2.5M"
     assert money.option["series"][0]["data"][0][6] == "KES 2,500,000"
+
+
+def test_heatmap_prints_values_only_while_the_columns_leave_room() -> None:
+    months = [f"{2023 + i // 12}-{i % 12 + 1:02}" for i in range(37)]  # Branches' 37 columns
+    frame = pl.DataFrame(
+        {
+            "month": months * 2,
+            "branch": ["Thika"] * 37 + ["Kisumu"] * 37,
+            "net_sales": [float(i) for i in range(74)],
+        }
+    )
+    crowded = charts.heatmap(frame, "month", "branch", "net_sales", "kes", "Net sales")
+    assert crowded.option["series"][0]["label"]["show"] is False
+    assert "axisLabel" not in crowded.option["xAxis"]  # ECharts picks every few months
+    key = crowded.option["visualMap"]
+    assert key["show"] is True and key["text"] == ["73", "0"]  # the colours' key instead
+    assert crowded.option["grid"]["top"] > 10  # room for it
+
+    few = charts.heatmap(frame.filter(pl.col("month") < "2023-10"), "month", "branch",
+                         "net_sales", "kes", "Net sales")  # fmt: skip
+    assert few.option["series"][0]["label"]["show"] is True
+    assert few.option["visualMap"]["show"] is False
+
+
+def test_heatmap_shows_every_long_column_name() -> None:
+    lines = ["Beverages", "Building Materials", "Cooking Oil & Fats", "Dairy", "Electronics",
+             "Flour & Grains", "Household Cleaning", "Personal Care", "Stationery"]  # fmt: skip
+    mix = pl.DataFrame(
+        {"product_line": lines, "branch": ["Thika"] * 9, "share_of_branch": [0.1] * 9}
+    )
+    chart = charts.heatmap(mix, "product_line", "branch", "share_of_branch", "pct", "Share",
+                           x_label="Product line")  # fmt: skip
+    axis = chart.option["xAxis"]
+    assert axis["data"] == lines
+    label = axis["axisLabel"]
+    assert label["interval"] == 0  # not ECharts' automatic every other name
+    assert label["overflow"] == "break" and label["width"] * 9 <= charts.HEATMAP_WIDTH
+    assert len("Cooking Oil & Fats") * charts.CHAR_WIDTH > label["width"]  # so it breaks...
+    assert axis["nameGap"] > 30  # ...and the axis name moves below its second line
+    assert "{@[4]}" in chart.option["tooltip"]["formatter"]  # the full name in the tooltip
+    assert chart.option["series"][0]["label"]["show"] is True
 
 
 @pytest.mark.parametrize(
@@ -187,10 +251,130 @@ def test_trend_comparison_is_aligned_by_bucket_position() -> None:
     )
     chart = charts.trend_with_comparison(current, previous, "net_sales", "Net sales")
     now, before = chart.option["series"]
-    assert now["data"] == [["2025-01-01", 1.0], ["2025-02-01", 2.0], ["2025-03-01", 3.0]]
-    assert before["data"] == [["2025-01-01", 10.0], ["2025-02-01", 20.0]]
+    assert now["data"] == [["Jan 2025", 1.0], ["Feb 2025", 2.0], ["Mar 2025", 3.0]]
+    assert before["data"] == [["Jan 2025", 10.0], ["Feb 2025", 20.0]]
+    assert chart.option["xAxis"]["data"] == ["Jan 2025", "Feb 2025", "Mar 2025"]
     alone = charts.trend_with_comparison(current, None, "net_sales", "Net sales")
     assert len(alone.option["series"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("periods", "labels"),
+    [
+        # Buckets without sales keep their place on the axis.
+        ([date(2025, 1, 1), date(2025, 3, 1)], ["Jan 2025", "Feb 2025", "Mar 2025"]),
+        ([date(2024, 10, 1), date(2025, 4, 1)], ["2024 Q4", "2025 Q1", "2025 Q2"]),
+        ([date(2023, 1, 1), date(2025, 1, 1)], ["2023", "2024", "2025"]),
+        ([date(2025, 3, 3), date(2025, 3, 17)], ["2025-03-03", "2025-03-10", "2025-03-17"]),
+        ([date(2025, 3, 30), date(2025, 4, 1)], ["2025-03-30", "2025-03-31", "2025-04-01"]),
+        # One bucket cannot tell its size: its first day, never an hour.
+        ([date(2025, 3, 1)], ["2025-03-01"]),
+    ],
+)
+def test_trend_buckets_are_labelled_as_dates(periods: list[date], labels: list[str]) -> None:
+    frame = pl.DataFrame({"period": periods, "net_sales": [1.0] * len(periods)})
+    chart = charts.trend_with_comparison(frame, None, "net_sales", "Net sales")
+    assert chart.option["xAxis"] == {"type": "category", "data": labels}
+    points = [p for p, _ in chart.option["series"][0]["data"]]
+    assert points == ([labels[0], labels[-1]] if len(periods) > 1 else labels)
+
+
+def test_one_bucket_is_a_visible_point_with_its_comparison() -> None:
+    one = pl.DataFrame({"period": [date(2025, 3, 1)], "net_sales": [5.0]})
+    chart = charts.trend_with_comparison(one, one, "net_sales", "Net sales")
+    now, before = chart.option["series"]
+    assert now["showSymbol"] and before["showSymbol"]
+    assert now["symbolSize"] > 4 and before["symbolSize"] > 4  # larger than ECharts' default
+    trend = pl.DataFrame({"period": [date(2025, 3, 1)], "branch": ["Thika"], "net_sales": [5.0]})
+    assert charts.member_lines(trend, "branch", "net_sales", "Net sales").option["xAxis"][
+        "data"
+    ] == ["2025-03-01"]
+
+
+def branch_trend(branches: list[str]) -> pl.DataFrame:
+    months = [date(2025, m, 1) for m in range(1, 7)]
+    return pl.DataFrame(
+        {
+            "period": months * len(branches),
+            "branch": [b for b in branches for _ in months],
+            "net_sales": [1_000.0] * (len(months) * len(branches)),
+        }
+    )
+
+
+def test_partial_buckets_are_shaded_and_named_in_the_tooltip() -> None:
+    trend = branch_trend(["Thika", "Kisumu"])
+    partial = [date(2025, 1, 1), date(2025, 6, 1), date(2024, 12, 1)]  # the last is not drawn
+    chart = charts.member_lines(trend, "branch", "net_sales", "Net sales", partial=partial)
+    *lines, shade = chart.option["series"]
+    assert [s["name"] for s in lines] == ["Kisumu", "Thika"]
+    assert chart.option["legend"]["data"] == ["Kisumu", "Thika"]  # the shade is no member
+    bands = shade["markArea"]["data"]
+    assert bands == [
+        [{"name": "partial", "xAxis": "Jan 2025"}, {"xAxis": "Jan 2025"}],
+        [{"name": "partial", "xAxis": "Jun 2025"}, {"xAxis": "Jun 2025"}],
+    ]
+    # The axis tooltip of those buckets, and only those, says so.
+    assert shade["data"] == [["Jan 2025", "partial period"], ["Jun 2025", "partial period"]]
+    # A band's edges sit on ticks, so every bucket needs one.
+    assert chart.option["xAxis"]["axisTick"] == {"interval": 0}
+
+    total = trend.group_by("period").agg(pl.col("net_sales").sum()).sort("period")
+    overview = charts.trend_with_comparison(
+        total, total, "net_sales", "Net sales", partial=[date(2025, 6, 1)]
+    )
+    *_, shade = overview.option["series"]
+    assert shade["markArea"]["data"] == [
+        [{"name": "partial", "xAxis": "Jun 2025"}, {"xAxis": "Jun 2025"}]
+    ]
+    assert overview.option["legend"]["data"] == ["Net sales", "Net sales (comparison)"]
+
+
+def test_without_partial_buckets_nothing_is_shaded() -> None:
+    trend = branch_trend(["Thika"])
+    chart = charts.member_lines(trend, "branch", "net_sales", "Net sales")
+    assert [s["type"] for s in chart.option["series"]] == ["line"]
+    assert "markArea" not in str(chart.option) and "axisTick" not in chart.option["xAxis"]
+    outside = charts.member_lines(
+        trend, "branch", "net_sales", "Net sales", partial=[date(2026, 1, 1)]
+    )
+    assert len(outside.option["series"]) == 1
+
+
+def test_a_legend_of_up_to_twelve_members_lists_them_all() -> None:
+    seven = [f"Branch {i}" for i in range(7)]
+    chart = charts.member_lines(branch_trend(seven), "branch", "net_sales", "Net sales")
+    legend = chart.option["legend"]
+    assert legend["type"] == "plain" and legend["data"] == seven  # wraps, never pages
+    # Its rows are below the plot: two rows of seven names at the narrowest width.
+    assert chart.option["grid"]["bottom"] == 10 + 2 * charts.LEGEND_ROW
+    assert chart.height == charts.HEIGHT + charts.LEGEND_ROW
+    many = [f"Rep {i:02}" for i in range(13)]
+    crowded = charts.member_lines(branch_trend(many), "branch", "net_sales", "Net sales")
+    assert crowded.option["legend"]["type"] == "scroll"
+    assert crowded.height == charts.HEIGHT
+
+
+def test_value_axes_label_every_split() -> None:
+    trend = branch_trend(["Thika"])
+    made = [
+        charts.leaderboard_bar(reps(), "salesperson", "net_sales", "Net sales"),
+        charts.profit_map(reps(), "salesperson"),
+        charts.member_lines(trend, "branch", "net_sales", "Net sales"),
+        charts.trend_with_comparison(trend, None, "net_sales", "Net sales"),
+    ]
+    axes = [
+        axis
+        for chart in made
+        for axis in (chart.option["xAxis"], chart.option["yAxis"])
+        if axis["type"] == "value"
+    ]
+    assert len(axes) == 5
+    for axis in axes:
+        assert axis["axisLabel"]["hideOverlap"] is False
+        assert axis["splitNumber"] < 5  # fewer than ECharts' default, so they fit
+    percent = charts.profit_map(reps(), "salesperson").option["yAxis"]["axisLabel"]
+    assert percent == {"hideOverlap": False, "formatter": "{value}%"}
 
 
 def test_pareto_runs_from_the_best_product_to_all_of_them() -> None:
