@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -11,6 +12,7 @@ import streamlit as st
 from core import cache
 from core.filters import Filters
 from core.kpi.catalogue import BY_NAME
+from core.kpi.overview import partial_periods
 from core.kpi.view import View
 from core.store import Scope, StoreError
 from ui import format as fmt
@@ -37,6 +39,8 @@ class PageState:
     # default all-data view compares with the years before the first sale): growth is
     # then undefined, not a fall to nothing, and pages say so instead of drawing zeros.
     comparison_has_data: bool = True
+    # Trend buckets only partly inside the window (a short first or last month): shaded.
+    partial_periods: tuple[date, ...] = ()
 
 
 def _members_caption(filters: Filters) -> str:
@@ -88,7 +92,8 @@ def begin(title: str, question: str) -> PageState:
     if allowed is not None:
         caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
-    return PageState(filters, view, version, comparison_has_data)
+    partial = tuple(partial_periods(view.window, view.grain))
+    return PageState(filters, view, version, comparison_has_data, partial)
 
 
 def no_comparison_reason(state: PageState) -> str:

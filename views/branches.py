@@ -63,7 +63,14 @@ with right:
     st.subheader(f"Net sales by {state.filters.grain}")
     trend = cache.panel("branch_trend", state.view, state.version)
     show_chart(
-        charts.member_lines(trend, "branch", "net_sales", "Net sales (KES)", branch_colours),
+        charts.member_lines(
+            trend,
+            "branch",
+            "net_sales",
+            "Net sales (KES)",
+            branch_colours,
+            partial=state.partial_periods,
+        ),
     )
 
 st.subheader("Branch by month")

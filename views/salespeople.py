@@ -93,7 +93,15 @@ st.subheader(f"Top {TREND_MEMBERS} salespeople by {state.filters.grain}")
 trend = cache.panel("salesperson_trend", state.view, state.version)
 leaders = selling.head(TREND_MEMBERS)["salesperson"].to_list()
 show_chart(
-    charts.member_lines(trend, "salesperson", "net_sales", "Net sales (KES)", rep_colours, leaders),
+    charts.member_lines(
+        trend,
+        "salesperson",
+        "net_sales",
+        "Net sales (KES)",
+        rep_colours,
+        leaders,
+        partial=state.partial_periods,
+    ),
 )
 
 st.subheader("All salespeople")
