@@ -3,68 +3,31 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import polars as pl
 import streamlit as st
 
-from core.exports import COLUMN_DOCS, to_csv_bytes, to_excel_bytes
+from core.exports import column_doc, column_label, column_units, to_csv_bytes, to_excel_bytes
 from core.filters import Filters
-from core.kpi.catalogue import BY_NAME
+from core.store import Window
 from ui.filter_bar import drill
 
-# Columns that are not catalogue KPIs but still money or ratios.
-MONEY_COLUMNS = {
-    "net_sales_prev",
-    "avg_selling_price",
-    "monetary",
-    "cogs",
-    "gross_sales",
-    "discount",
-    "avg_yearly_gross_profit",
-    "clv",
+# How each unit shows in the browser: printf formats, fractions shown in percent
+# (`for_display`). Money in whole KES as on the tiles: cents are below a manager's
+# interest. Counts use %.0f, as %d cuts a float (units) instead of rounding it. printf
+# signs zero too: no rank change shows as +0.
+FORMATS = {
+    "kes": "KES %,.0f",
+    "pct": "%,.1f%%",
+    "growth": "%+,.1f%%",
+    "change": "%+d",
+    "count": "%,.0f",
+    "number": "%,.2f",
 }
-RATIO_COLUMNS = {
-    "share_of_net_sales",
-    "growth_pct",
-    "cumulative_share",
-    "retention_pct",
-    "share_of_branch",
-    "share_of_customers",
-    "top_pct",
-    "gross_margin_pct",
-    "discount_rate",
-}
-LABELS = {
-    "fm_score": "FM",
-    "share_of_net_sales": "Share",
-    "growth_pct": "Growth",
-    "net_sales_prev": "Net sales (comparison)",
-    "rank_prev": "Rank (comparison)",
-    "rank_change": "Rank change",
-    "abc_class": "ABC",
-    "cumulative_share": "Cumulative share",
-    "avg_selling_price": "Avg selling price",
-    "product_id": "Product",
-    "product_name": "Name",
-    "product_line": "Product line",
-    "customer_id": "Customer",
-    "customer_name": "Name",
-    "customer_type": "Type",
-    "recency_days": "Recency (days)",
-    "monetary": "Net sales",
-    "r_score": "R",
-    "f_score": "F",
-    "m_score": "M",
-    "slow_mover": "Slow mover",
-    "days_since_last_sale": "Days since last sale",
-    "last_sale": "Last sale",
-    "first_purchase": "First purchase",
-    "last_purchase": "Last purchase",
-    "retention_pct": "Retention",
-    "months_since": "Months since first purchase",
-    "cohort_size": "Cohort size",
-    "share_of_branch": "Share of branch",
-}
+PERCENT_UNITS = ("pct", "growth")
+# What an empty (null) cell shows instead of Streamlit's "None".
+MISSING = "–"
 # Which filter a table's key column narrows when a row is picked.
 DRILL_TARGETS = {
     "branch": "branches",
@@ -74,34 +37,27 @@ DRILL_TARGETS = {
 }
 
 
-def column_label(column: str) -> str:
-    if column in BY_NAME:
-        return BY_NAME[column].label
-    return LABELS.get(column, column.replace("_", " ").capitalize())
-
-
 def column_config(frame: pl.DataFrame) -> dict[str, st.column_config.Column]:
-    """Column formats (KES with separators, percentages, counts) and tooltips from the docs."""
+    """Column labels, formats (KES, %, counts) and tooltips; formats fit `for_display`."""
     config: dict[str, st.column_config.Column] = {}
-    for column, dtype in frame.schema.items():
-        label, help_text = column_label(column), COLUMN_DOCS.get(column)
-        kind = BY_NAME[column].format if column in BY_NAME else None
-        if column in RATIO_COLUMNS or kind == "pct":
-            config[column] = st.column_config.NumberColumn(label, help=help_text, format="percent")
-        elif column in MONEY_COLUMNS or kind == "kes":
+    for column, unit in column_units(frame).items():
+        label, help_text = column_label(column), column_doc(column)
+        if unit in FORMATS:
             config[column] = st.column_config.NumberColumn(
-                label, help=help_text, format="KES %,.0f"
+                label, help=help_text, format=FORMATS[unit]
             )
-        elif dtype.is_numeric():
-            number_format = "%,d" if dtype.is_integer() or column in ("units",) else "%,.2f"
-            config[column] = st.column_config.NumberColumn(
-                label, help=help_text, format=number_format
-            )
-        elif dtype == pl.Date:
+        elif unit == "date":
             config[column] = st.column_config.DateColumn(label, help=help_text, format="YYYY-MM-DD")
         else:
             config[column] = st.column_config.Column(label, help=help_text)
     return config
+
+
+def for_display(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy with fractions in percent: a printf format can fix the decimals and add a
+    sign, where Streamlit's "percent" preset drops trailing zeros (13% beside 13.17%)."""
+    percent = [c for c, unit in column_units(frame).items() if unit in PERCENT_UNITS]
+    return frame.with_columns(pl.col(c) * 100 for c in percent)
 
 
 def safe_file_stem(text: str) -> str:
@@ -109,30 +65,42 @@ def safe_file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")[:150] or "export"
 
 
-def downloads(frame: pl.DataFrame, name: str, filters: Filters, key: str) -> None:
-    """CSV and Excel buttons; the active filters are written in the file name.
+def file_stem(name: str, filters: Filters, window: Window | None) -> str:
+    """`name`, the dates shown and the member filters: salespeople_2026-01-01_to_2026-06-30."""
+    dated = replace(filters, start=window.start, end=window.end) if window else filters
+    return safe_file_stem(f"{name}_{dated.describe()}")
+
+
+def downloads(
+    frame: pl.DataFrame, name: str, filters: Filters, key: str, window: Window | None
+) -> None:
+    """CSV and Excel buttons; the dates shown (`window`, the page's resolved window) and
+    the active filters are in the file name.
 
     The files are made when a button is clicked, not on every run: an Excel
-    file of 40,000 customers takes seconds to write.
+    file of 40,000 customers takes seconds to write. A click does not rerun the
+    page (which would also make the other button's file stale).
     """
-    stem = safe_file_stem(f"{name}_{filters.describe()}")
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
-        "Download CSV",
-        lambda: to_csv_bytes(frame),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-        icon=":material/download:",
-    )
-    right.download_button(
-        "Download Excel",
-        lambda: to_excel_bytes(frame, sheet=name),
-        file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx",
-        icon=":material/table:",
-    )
+    stem = file_stem(name, filters, window)
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            lambda: to_csv_bytes(frame),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=f"{key}_csv",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Download Excel",
+            lambda: to_excel_bytes(frame, sheet=name),
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}_xlsx",
+            on_click="ignore",
+            icon=":material/table:",
+        )
 
 
 def data_table(
@@ -143,28 +111,31 @@ def data_table(
     drill_column: str | None = None,
     columns: list[str] | None = None,
     height: int | None = None,
+    window: Window | None,
 ) -> None:
     """A sortable table with downloads; picking a row drills into `drill_column`'s member.
 
     Downloads carry the full table; `columns` only narrows what is shown.
+    `window` is the page's resolved window, for the file names.
     """
     shown = frame.select(columns) if columns else frame
     key = f"table_{name}_{st.session_state.get('filter_generation', 0)}"
     options = {"on_select": "rerun", "selection_mode": "single-row"} if drill_column else {}
     event = st.dataframe(
-        shown,
+        for_display(shown),
         hide_index=True,
         width="stretch",
         column_config=column_config(shown),
         key=key,
         height=height if height is not None else "auto",
+        placeholder=MISSING,
         **options,  # type: ignore[arg-type]
     )
     if drill_column:
         st.caption(
             f"Pick a row to focus the dashboard on that {column_label(drill_column).lower()}."
         )
-    downloads(frame, name, filters, key)
+    downloads(frame, name, filters, key, window)
     rows = event.selection.rows if drill_column and event is not None else []
     if rows:
         value = shown[drill_column][rows[0]]

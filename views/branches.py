@@ -113,4 +113,6 @@ show_chart(
 )
 
 st.subheader("All branches")
-data_table(table, name="branches", filters=state.filters, drill_column="branch")
+data_table(
+    table, name="branches", filters=state.filters, window=state.view.window, drill_column="branch"
+)

@@ -67,32 +67,11 @@ with left:
     show_chart(charts.segment_map(segments))
 with right:
     st.subheader("New and returning")
-    st.dataframe(
-        split,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "status": "Customers",
-            "customers": st.column_config.NumberColumn("Count", format="%,d"),
-            "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
-            "orders": st.column_config.NumberColumn("Orders", format="%,d"),
-            "share_of_customers": st.column_config.NumberColumn("Share", format="percent"),
-        },
-    )
+    data_table(split, name="new-and-returning", filters=state.filters, window=state.view.window)
     st.subheader("Concentration")
-    st.dataframe(
-        concentration,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "top_pct": st.column_config.NumberColumn("Top customers", format="percent"),
-            "customers": st.column_config.NumberColumn("Count", format="%,d"),
-            "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
-            "share_of_net_sales": st.column_config.NumberColumn("Share of sales", format="percent"),
-        },
-    )
+    data_table(concentration, name="concentration", filters=state.filters, window=state.view.window)
 
-data_table(segments, name="segments", filters=state.filters)
+data_table(segments, name="segments", filters=state.filters, window=state.view.window)
 with st.expander("How segments are assigned"):
     st.markdown(
         "Each customer gets R, F and M scores from 1 to 5 by fifths of the customers (5 = the "
@@ -134,11 +113,11 @@ else:
             y_label="First purchase",
         ),
     )
-    data_table(cohorts, name="cohorts", filters=state.filters)
+    data_table(cohorts, name="cohorts", filters=state.filters, window=state.view.window)
 
 st.subheader("Customers")
 segment_pick = st.multiselect(
     "Segments", kpi.SEGMENT_NAMES, placeholder="All segments", key="customer_segments"
 )
 shown = table.filter(pl.col("segment").is_in(segment_pick)) if segment_pick else table
-data_table(shown, name="customers", filters=state.filters)
+data_table(shown, name="customers", filters=state.filters, window=state.view.window)

@@ -8,6 +8,7 @@ from core.kpi.catalogue import BY_NAME
 from ui import charts
 from ui import format as fmt
 from ui.page import begin, kpi_tiles, show_chart, stop_if_empty
+from ui.tables import data_table, downloads
 
 HEADLINE_TILES = (
     "net_sales",
@@ -33,6 +34,8 @@ with st.expander("Exact figures"):
             "Comparison": [fmt.kpi_value(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
         }
     )
+    exact = cache.area("overview", view, version)
+    downloads(exact, "overview", state.filters, key="exact_figures", window=view.window)
 
 st.subheader("At a glance")
 top_row, bottom_row = st.columns(2), st.columns(2)
@@ -43,14 +46,14 @@ leaders = {
 if best := leaders.get("salesperson"):
     answers[0].page_link(
         "views/salespeople.py",
-        label=f"Most gross profit: {fmt.plain(best['member'])}",
+        label=f"Most gross profit, salesperson: {fmt.plain(best['member'])}",
         icon=":material/badge:",
         help=f"{fmt.kes(best['gross_profit'])} at {fmt.pct(best['gross_margin_pct'])}",
     )
 if earner := leaders.get("product_line"):
     answers[1].page_link(
         "views/products.py",
-        label=f"Top earning line: {fmt.plain(earner['member'])}",
+        label=f"Most gross profit, line: {fmt.plain(earner['member'])}",
         icon=":material/inventory_2:",
         help=f"{fmt.kes(earner['gross_profit'])} gross profit",
     )
@@ -70,19 +73,13 @@ answers[3].page_link(
 )
 
 trend = cache.panel("sales_trend", view, version)
-previous = cache.panel("trend_comparison", view, version) if view.comparison else None
+# A comparison window before the first sale would draw a line of zeros: left out.
+compared = view.comparison is not None and state.comparison_has_data
+previous = cache.panel("trend_comparison", view, version) if compared else None
 st.subheader(f"Net sales by {state.filters.grain}")
-show_chart(charts.trend_with_comparison(trend, previous, "net_sales", "Net sales (KES)"))
-st.dataframe(
-    trend.select("period", "net_sales", "gross_profit", "gross_margin_pct", "orders", "aov"),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "period": st.column_config.DateColumn("Period", format="YYYY-MM-DD"),
-        "net_sales": st.column_config.NumberColumn("Net sales", format="KES %,.0f"),
-        "gross_profit": st.column_config.NumberColumn("Gross profit", format="KES %,.0f"),
-        "gross_margin_pct": st.column_config.NumberColumn("Margin", format="percent"),
-        "orders": st.column_config.NumberColumn("Orders", format="%,d"),
-        "aov": st.column_config.NumberColumn("AOV", format="KES %,.0f"),
-    },
+show_chart(
+    charts.trend_with_comparison(
+        trend, previous, "net_sales", "Net sales (KES)", partial=state.partial_periods
+    )
 )
+data_table(trend, name="trend", filters=state.filters, window=view.window)

@@ -65,7 +65,13 @@ with right:
         key="line_scatter",
         drill_into="product_lines",
     )
-data_table(lines, name="product-lines", filters=state.filters, drill_column="product_line")
+data_table(
+    lines,
+    name="product-lines",
+    filters=state.filters,
+    window=state.view.window,
+    drill_column="product_line",
+)
 
 st.subheader("Where the sales come from")
 show_chart(charts.line_product_treemap(products, line_colours))
@@ -79,7 +85,13 @@ with right:
     show_chart(charts.abc_bars(summary))
 
 st.subheader("All products")
-data_table(products, name="products", filters=state.filters, drill_column="product_id")
+data_table(
+    products,
+    name="products",
+    filters=state.filters,
+    window=state.view.window,
+    drill_column="product_id",
+)
 
 st.subheader(f"Slow movers (no sale in the last {SLOW_MOVER_DAYS} days)")
 if slow.is_empty():
@@ -89,6 +101,7 @@ else:
         slow.sort("days_since_last_sale", descending=True, nulls_last=False),
         name="slow-movers",
         filters=state.filters,
+        window=state.view.window,
         columns=[
             "product_id",
             "product_name",

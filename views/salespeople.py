@@ -105,4 +105,10 @@ show_chart(
 )
 
 st.subheader("All salespeople")
-data_table(table, name="salespeople", filters=state.filters, drill_column="salesperson")
+data_table(
+    table,
+    name="salespeople",
+    filters=state.filters,
+    window=state.view.window,
+    drill_column="salesperson",
+)

@@ -219,7 +219,7 @@ if not prepared.ok:
     right.dataframe(prepared.failures.head(SHOWN_FAILURES), hide_index=True, width="stretch")
     st.download_button(
         "Download every rejected row (CSV)",
-        to_csv_bytes(rejects_frame(prepared)),
+        to_csv_bytes(rejects_frame(prepared), money_to_cents=False),  # the file's own cells
         file_name=f"rejects_{name.rsplit('.', 1)[0]}.csv",
         mime="text/csv",
         icon=":material/download:",
