@@ -61,9 +61,10 @@ def test_branch_restricted_user_sees_only_their_branch(
 ) -> None:
     sign_in(page, app_url, MOMBASA_VIEWER)
     page.goto(f"{app_url}/?start=2026-01-01&end=2026-06-30&branch=Nakuru")
-    expect(page.get_by_text("Ignored unknown branch value(s): 'Nakuru'")).to_be_visible(
-        timeout=LOAD_MS
-    )
+    # Another branch's link: said to be out of reach, not unknown (it exists).
+    expect(
+        page.get_by_text("Ignored branch value(s) not available to you: 'Nakuru'")
+    ).to_be_visible(timeout=LOAD_MS)
     figures = exact_figures(page)
     expected = export_overview(
         sample_data_dir, "--start", "2026-01-01", "--end", "2026-06-30", "--branch", "Mombasa"
@@ -130,7 +131,7 @@ def test_admin_upload_flow_is_validated_loaded_and_audited(
     expect(page.get_by_text("Required column(s) still unmapped: salesperson")).to_be_visible()
     map_column(page, "salesperson *", "Closer")
     page.get_by_role("button", name="Check the file").click()
-    expect(page.get_by_text("1 of 3 rows have problems")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_text("1 of 3 rows has problems")).to_be_visible(timeout=LOAD_MS)
     expect(page.get_by_role("button", name="Download every rejected row (CSV)")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "upload-rejected.png"), full_page=True)
 
