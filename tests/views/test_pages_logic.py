@@ -6,7 +6,6 @@ The pages run for real against the embedded sample store; only the browser is ab
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -20,45 +19,11 @@ from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.stores.embedded import EmbeddedStore
 from tests.conftest import MOMBASA_VIEWER
+from tests.views.apps import ROOT, page_app, page_failed, run_page
 from ui import format as fmt
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
 WINDOW = {"start": "2026-01-01", "end": "2026-06-30"}
-
-
-@pytest.fixture()
-def sample_env(sample_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SALES_DATA_DIR", str(sample_data_dir))
-    monkeypatch.setenv("SALES_BACKEND", "embedded")
-    # In-process pages: a warm-up thread would fill the shared cache behind the tests.
-    monkeypatch.setenv("SALES_WARM_UP", "off")
-    monkeypatch.setenv("SALES_AUTH_FILE", str(sample_data_dir / "users.yaml"))
-    cache.get_store.clear()  # the store is a process-wide resource: open the sample's
-    cache.clear()
-    yield sample_data_dir
-    cache.get_store.clear()
-    cache.clear()
-
-
-def page_app(name: str, username: str = "admin") -> AppTest:
-    """The app as users run it (app.py, sign-in, navigation), signed in, on page `name`."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["username"] = username
-    app.switch_page(f"views/{name}.py")
-    return app
-
-
-def run_page(name: str, **params: str | list[str]) -> AppTest:
-    app = page_app(name)
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
-
-
-def page_failed(app: AppTest) -> bool:
-    """True if the page raised: app.py turns exceptions into an error with a reference."""
-    return bool(app.exception) or any("Something went wrong" in e.value for e in app.error)
 
 
 def table_of(app: AppTest, index: int = -1) -> pl.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import cache
 from core.filters import Filters
 from core.store import Scope, Window
 from core.stores.embedded import EmbeddedStore
+from tests.views.apps import run_page
 from ui import tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,19 +80,6 @@ def test_column_formats_fix_decimals_and_signs() -> None:
 
 
 @pytest.fixture()
-def sample_env(sample_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SALES_DATA_DIR", str(sample_data_dir))
-    monkeypatch.setenv("SALES_BACKEND", "embedded")
-    monkeypatch.setenv("SALES_WARM_UP", "off")
-    monkeypatch.setenv("SALES_AUTH_FILE", str(sample_data_dir / "users.yaml"))
-    cache.get_store.clear()
-    cache.clear()
-    yield sample_data_dir
-    cache.get_store.clear()
-    cache.clear()
-
-
-@pytest.fixture()
 def file_stems(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The file names the pages' download buttons are given, in page order."""
     stems: list[str] = []
@@ -105,15 +91,6 @@ def file_stems(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(tables, "file_stem", recorded)
     return stems
-
-
-def run_page(name: str, **params: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["username"] = "admin"
-    app.switch_page(f"views/{name}.py")
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
 
 
 def download_keys(app: AppTest) -> list[str]:
