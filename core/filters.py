@@ -146,11 +146,12 @@ def _resolve_members(
             unavailable.append(value)
         else:
             unknown.append(value)
-    for kind, dropped in (("unknown", unknown), ("not available to you", unavailable)):
+    for dropped, which in (
+        (unknown, f"unknown {param} value(s)"),
+        (unavailable, f"{param} value(s) not available to you"),
+    ):
         if dropped:
-            shown = ", ".join(repr(v[:40]) for v in dropped[:3])
-            where = f"{param} value(s) {kind}" if kind != "unknown" else f"unknown {param} value(s)"
-            notices.append(f"Ignored {where}: {shown}.")
+            notices.append(f"Ignored {which}: {', '.join(repr(v[:40]) for v in dropped[:3])}.")
     return resolved
 
 

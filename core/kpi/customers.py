@@ -220,26 +220,16 @@ def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None
         view.scope, view.window, by=("customer_id",), grain="month", measures=("lines",)
     ).filter(pl.col("customer_id").is_not_null())
     sizes = firsts.group_by("cohort_start").agg(cohort_size=pl.len())
+    cohort_month = _month_index(pl.col("cohort_start"))
     joined = activity.join(firsts, on="customer_id", how="inner").with_columns(
-        months_since=(
-            (pl.col("period").dt.year() - pl.col("cohort_start").dt.year()) * 12
-            + pl.col("period").dt.month()
-            - pl.col("cohort_start").dt.month()
-        ).cast(pl.Int64)
+        months_since=_month_index(pl.col("period")) - cohort_month
     )
     counts = joined.group_by("cohort_start", "months_since").agg(customers=pl.len())
     # Every month from the cohort's to the window's last: a month none of it bought in
     # is 0% retained, a figure, not a gap.
-    last_month = view.window.end.year * 12 + view.window.end.month
+    last_month = _month_index(pl.lit(view.window.end))
     grid = sizes.with_columns(
-        months_since=pl.int_ranges(
-            0,
-            last_month
-            - pl.col("cohort_start").dt.year().cast(pl.Int64) * 12
-            - pl.col("cohort_start").dt.month().cast(pl.Int64)
-            + 1,
-            dtype=pl.Int64,
-        )
+        months_since=pl.int_ranges(0, last_month - cohort_month + 1, dtype=pl.Int64)
     ).explode("months_since")
     return (
         grid.join(counts, on=["cohort_start", "months_since"], how="left")
@@ -252,6 +242,11 @@ def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None
         .cast(schema)  # type: ignore[arg-type]
         .sort("cohort", "months_since")
     )
+
+
+def _month_index(day: pl.Expr) -> pl.Expr:
+    """Months since year 0 of a date: differences of two are whole calendar months."""
+    return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64)
 
 
 def new_vs_returning(

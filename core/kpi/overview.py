@@ -69,10 +69,15 @@ def trend(
     return add_kpis(filled, kpis).select("period", *kpis).sort("period")
 
 
+def _bucket_of_each_day(window: Window, grain: Grain) -> pl.DataFrame:
+    """`period`: the bucket start of every day of `window`, one row per day."""
+    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
+    return days.select(bucket_start(pl.col("day"), grain).alias("period"))
+
+
 def bucket_calendar(window: Window, grain: Grain) -> pl.DataFrame:
     """Every bucket start from the one holding `window.start` to the one holding its end."""
-    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
-    return days.select(bucket_start(pl.col("day"), grain).alias("period")).unique().sort("period")
+    return _bucket_of_each_day(window, grain).unique().sort("period")
 
 
 def partial_periods(window: Window, grain: Grain) -> list[date]:
@@ -82,8 +87,7 @@ def partial_periods(window: Window, grain: Grain) -> list[date]:
     days of December in an all-data view): charts mark them, so a short
     bucket is not read as a fall in sales.
     """
-    days = pl.DataFrame({"day": pl.date_range(window.start, window.end, "1d", eager=True)})
-    buckets = days.group_by(bucket_start(pl.col("day"), grain).alias("period")).agg(inside=pl.len())
+    buckets = _bucket_of_each_day(window, grain).group_by("period").agg(inside=pl.len())
     length = {
         "day": pl.lit(1),
         "week": pl.lit(7),
@@ -91,5 +95,4 @@ def partial_periods(window: Window, grain: Grain) -> list[date]:
         "quarter": (pl.col("period").dt.offset_by("1q") - pl.col("period")).dt.total_days(),
         "year": (pl.col("period").dt.offset_by("1y") - pl.col("period")).dt.total_days(),
     }[grain]
-    partial = buckets.filter(pl.col("inside") < length).sort("period")
-    return [d for d in partial["period"].to_list() if d is not None]
+    return buckets.filter(pl.col("inside") < length).sort("period")["period"].to_list()
