@@ -226,6 +226,22 @@ def filter_bar() -> Filters:
     return new
 
 
+def member_labels(filters: Filters) -> list[str]:
+    """Each member filter in force, said for a person: "Branches: Mombasa, Nakuru"."""
+    labels = []
+    for one, many, values in (
+        ("Branch", "Branches", filters.branches),
+        ("Product line", "Product lines", filters.product_lines),
+        ("Product", "Products", filters.products),
+        ("Salesperson", "Salespeople", filters.salespeople),
+    ):
+        if values:
+            named = ", ".join(fmt.plain(v) for v in values[:3])
+            more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+            labels.append(f"{one if len(values) == 1 else many}: {named}{more}")
+    return labels
+
+
 def _next_drill_generation() -> None:
     st.session_state[DRILL_GENERATION] = st.session_state.get(DRILL_GENERATION, 0) + 1
 
@@ -248,16 +264,7 @@ def _back_control(current: Filters) -> None:
     history: list[Filters] = st.session_state.get("drill_history", [])
     if not history:
         return
-    focus = [
-        f"{label}: {', '.join(values)}"
-        for label, values in (
-            ("Branch", current.branches),
-            ("Product line", current.product_lines),
-            ("Product", current.products),
-            ("Salesperson", current.salespeople),
-        )
-        if values
-    ]
+    focus = member_labels(current)
     left, right = st.columns([5, 1], vertical_alignment="center")
     left.info("Focused on " + ("; ".join(focus) or "a narrower view"), icon=":material/filter_alt:")
     if right.button("Back", icon=":material/arrow_back:", key="drill_back", width="stretch"):

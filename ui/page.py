@@ -17,7 +17,7 @@ from core.kpi.view import View
 from core.store import Scope, StoreError
 from ui import format as fmt
 from ui.charts import Chart, colour_map
-from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar
+from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar, member_labels
 
 EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
 
@@ -41,22 +41,6 @@ class PageState:
     comparison_has_data: bool = True
     # Trend buckets only partly inside the window (a short first or last month): shaded.
     partial_periods: tuple[date, ...] = ()
-
-
-def _members_caption(filters: Filters) -> str:
-    """The member filters in force, for the line under the title (the sidebar may be shut)."""
-    parts = []
-    for one, many, values in (
-        ("Branch", "Branches", filters.branches),
-        ("Product line", "Product lines", filters.product_lines),
-        ("Product", "Products", filters.products),
-        ("Salesperson", "Salespeople", filters.salespeople),
-    ):
-        if values:
-            named = ", ".join(fmt.plain(v) for v in values[:3])
-            more = f" and {len(values) - 3} more" if len(values) > 3 else ""
-            parts.append(f"{one if len(values) == 1 else many}: {named}{more}")
-    return " · ".join(parts)
 
 
 def begin(title: str, question: str) -> PageState:
@@ -87,8 +71,8 @@ def begin(title: str, question: str) -> PageState:
         )
         if not comparison_has_data:
             caption += ", when no sales were recorded: no growth to show"
-    if members := _members_caption(filters):
-        caption += f"  \n{members}"
+    if members := member_labels(filters):
+        caption += "  \n" + " · ".join(members)
     if allowed is not None:
         caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
