@@ -1,4 +1,4 @@
-"""`python -m core export AREA [--start D] [--end D] [--branch B ...] ...`."""
+"""`python -m core export AREA [--start D] [--end D | --period P] [--branch B ...] ...`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import NoReturn
 from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
 from core.filters import COMPARES, MEMBER_COLUMNS, from_query_params
 from core.kpi.view import resolve_view
+from core.presets import PERIODS, business_today
 from core.settings import SettingsError, load_settings
 from core.store import GRAINS, SalesStore, Scope, StoreError
 from core.stores import open_store
@@ -32,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("area", choices=tuple(AREAS))
     export.add_argument("--start", help="first day, YYYY-MM-DD (default: first day with data)")
     export.add_argument("--end", help="last day, YYYY-MM-DD (default: last day with data)")
+    export.add_argument(
+        "--period",
+        choices=tuple(PERIODS),
+        help="a range relative to today in SALES_TIMEZONE, instead of --start/--end "
+        "(a scheduled report of last month stays last month's)",
+    )
     export.add_argument("--branch", action="append", default=[])
     export.add_argument("--line", action="append", default=[])
     export.add_argument("--product", action="append", default=[])
@@ -69,11 +76,16 @@ def export(args: argparse.Namespace) -> int:
         params["start"] = args.start
     if args.end:
         params["end"] = args.end
-    parsed = from_query_params(params)
+    if args.period:
+        if args.start or args.end:
+            print("error: --period sets the dates: give it or --start/--end", file=sys.stderr)
+            return 2
+        params["period"] = args.period
+    settings = load_settings()
+    parsed = from_query_params(params, today=business_today(settings.timezone))
     if parsed.notices:
         print(f"error: {parsed.notices[0]}", file=sys.stderr)
         return 2
-    settings = load_settings()
     store = open_store(settings)
     if reason := unknown_member(store, members):
         print(f"error: {reason}", file=sys.stderr)

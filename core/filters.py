@@ -2,8 +2,9 @@
 
 The URL parameters are those of DESIGN.md: `start`, `end` (YYYY-MM-DD),
 `grain`, `compare` (`previous`|`yoy`|`none`) and repeatable `branch`, `line`,
-`rep` (and `product`). A bad value is dropped and described in a notice,
-never raised.
+`rep`; and `product`, and `period` (a range relative to today, such as
+`this-month`, see `core.presets`), which a link keeps instead of fixed dates.
+A bad value is dropped and described in a notice, never raised.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from core.presets import PERIODS, business_today, period_window
+from core.schema import BUSINESS_TZ
 from core.store import GRAINS, Grain, Scope, Window
 
 Compare = Literal["previous", "yoy", "none"]
@@ -28,6 +31,7 @@ _MEMBER_PARAMS: dict[str, str] = {
     "product": "products",
     "rep": "salespeople",
 }
+_DATE_PARAMS = ("start", "end", "period")
 # The stored column each member parameter names values of.
 MEMBER_COLUMNS: dict[str, str] = {
     "branch": "branch",
@@ -39,7 +43,11 @@ MEMBER_COLUMNS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Filters:
-    """What the user asked to see. `start`/`end` None means the data's first/last day."""
+    """What the user asked to see. `start`/`end` None means the data's first/last day.
+
+    With a `period`, `start` and `end` are that period's days on the day the
+    filters were read, and links say the period instead of the dates.
+    """
 
     start: date | None = None
     end: date | None = None
@@ -49,6 +57,7 @@ class Filters:
     product_lines: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     salespeople: tuple[str, ...] = ()
+    period: str | None = None
 
     def scope(self, allowed_branches: tuple[str, ...] | None = None) -> Scope:
         """The store scope of these filters, restricted to the user's branches."""
@@ -68,10 +77,13 @@ class Filters:
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL parameters for this state; defaults are left out to keep links short."""
         params: dict[str, str | list[str]] = {}
-        if self.start is not None:
-            params["start"] = self.start.isoformat()
-        if self.end is not None:
-            params["end"] = self.end.isoformat()
+        if self.period is not None:
+            params["period"] = self.period
+        else:
+            if self.start is not None:
+                params["start"] = self.start.isoformat()
+            if self.end is not None:
+                params["end"] = self.end.isoformat()
         if self.grain != "month":
             params["grain"] = self.grain
         if self.compare != "previous":
@@ -155,10 +167,32 @@ def _resolve_members(
     return resolved
 
 
+def _parse_period(values: list[str] | None, notices: list[str]) -> str | None:
+    if not values:
+        return None
+    text = _one(values).strip().lower()
+    if text in PERIODS:
+        return text
+    notices.append(f"Ignored period={text[:40]!r}: expected one of {', '.join(PERIODS)}.")
+    return None
+
+
+def _parse_dates(
+    lists: dict[str, list[str]], notices: list[str]
+) -> tuple[date | None, date | None]:
+    start = _parse_date("start", lists["start"], notices) if lists.get("start") else None
+    end = _parse_date("end", lists["end"], notices) if lists.get("end") else None
+    if start is not None and end is not None and start > end:
+        notices.append(f"Ignored the date range {start}..{end}: the start is after the end.")
+        return None, None
+    return start, end
+
+
 def from_query_params(
     params: Mapping[str, str | list[str]],
     known_members: Mapping[str, Iterable[str]] | None = None,
     hidden_members: Mapping[str, Iterable[str]] | None = None,
+    today: date | None = None,
 ) -> ParsedFilters:
     """Read filters from URL parameters (or CLI options) without ever raising.
 
@@ -166,14 +200,21 @@ def from_query_params(
     values that exist; unknown values are dropped with a notice, values that
     match one member but for case become it. `hidden_members` are members
     that exist but the user may not see (another branch): dropped, and said so.
+    A `period` is read as of `today` (default: today in the business time
+    zone) and takes the place of `start` and `end`.
     """
     lists = {k: ([v] if isinstance(v, str) else list(v)) for k, v in params.items()}
     notices: list[str] = []
-    start = _parse_date("start", lists["start"], notices) if lists.get("start") else None
-    end = _parse_date("end", lists["end"], notices) if lists.get("end") else None
-    if start is not None and end is not None and start > end:
-        notices.append(f"Ignored the date range {start}..{end}: the start is after the end.")
-        start = end = None
+    period = _parse_period(lists.get("period"), notices)
+    start: date | None
+    end: date | None
+    if period is not None:
+        if lists.get("start") or lists.get("end"):
+            notices.append(f"Ignored start and end: period={period} sets the dates.")
+        window = period_window(period, today or business_today(BUSINESS_TZ))
+        start, end = window.start, window.end
+    else:
+        start, end = _parse_dates(lists, notices)
     grain: Grain = "month"
     if lists.get("grain"):
         text = _one(lists["grain"])
@@ -202,12 +243,14 @@ def from_query_params(
             hidden = (hidden_members or {}).get(param, ())
             values = _resolve_members(param, values, known_members[param], hidden, notices)
         members[attribute] = tuple(dict.fromkeys(values))
-    unknown_params = sorted(set(lists) - {"start", "end", "grain", "compare", *_MEMBER_PARAMS})
+    unknown_params = sorted(set(lists) - {*_DATE_PARAMS, "grain", "compare", *_MEMBER_PARAMS})
     if unknown_params:
         notices.append(
             f"Ignored unknown parameter(s): {', '.join(p[:40] for p in unknown_params)}."
         )
-    return ParsedFilters(Filters(start, end, grain, compare, **members), tuple(notices))
+    return ParsedFilters(
+        Filters(start, end, grain, compare, **members, period=period), tuple(notices)
+    )
 
 
 def resolve_window(filters: Filters, data_range: Window | None) -> Window | None:

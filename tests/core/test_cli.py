@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.presets import business_today
 from tests.conftest import run_cli
 
 CSV = (
@@ -63,3 +65,54 @@ def test_overview_of_a_window_without_data_is_one_row_of_zeros(data_dir: Path) -
     header, values = result.stdout.strip().splitlines()
     row = dict(zip(header.split(","), values.split(","), strict=True))
     assert (row["net_sales"], row["orders"], row["gross_margin_pct"]) == ("0.0", "0", "")
+
+
+@pytest.fixture(scope="module")
+def recent_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, date]:
+    """A store with one sale yesterday and one on the first of last month (Nairobi days)."""
+    today = business_today("Africa/Nairobi")
+    yesterday = today - timedelta(days=1)
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    directory = tmp_path_factory.mktemp("cli-recent")
+    source = directory / "recent.csv"
+    source.write_text(
+        "invoice_id,sold_at,branch,salesperson,customer_id,product_id,product_line,"
+        "quantity,unit_price,unit_cost\n"
+        f"Y1,{yesterday} 10:00,Mombasa,Amina,C1,P1,Dairy,3,100,60\n"
+        f"M1,{last_month} 10:00,Kisumu,Otieno,C2,P2,Bakery,1,50,20\n"
+    )
+    assert run_cli(["ingest", str(source)], directory).returncode == 0
+    return directory, today
+
+
+@pytest.mark.parametrize(
+    ("period", "net_sales"),
+    [("yesterday", 300.0), ("last-month", 50.0), ("last-7-days", 300.0)],
+)
+def test_a_period_export_is_that_period_today(
+    recent_dir: tuple[Path, date], period: str, net_sales: float
+) -> None:
+    directory, today = recent_dir
+    result = run_cli(
+        ["core", "export", "overview", "--period", period, "--format", "json"], directory
+    )
+    if business_today("Africa/Nairobi") != today:  # midnight passed between the two
+        pytest.skip("the day changed during the test")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["net_sales"] == net_sales
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--period", "last-month", "--start", "2024-01-01"],
+        ["--period", "last-month", "--end", "2024-01-01"],
+        ["--period", "fortnight"],
+    ],
+)
+def test_a_period_with_dates_or_unknown_is_refused(data_dir: Path, args: list[str]) -> None:
+    result = run_cli(["core", "export", "overview", *args], data_dir)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "--period" in line, line

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.filters import MAX_MEMBERS, MAX_VALUE_LENGTH, Filters, from_query_params
+from core.presets import PERIODS
 
 KNOWN = {
     "branch": ["Nairobi CBD", "Mombasa", "Kisumu"],
@@ -61,7 +62,7 @@ def test_bad_dates_are_dropped(param: str, value: str) -> None:
         assert parsed.notices and parsed.notices[0].startswith(f"Ignored {param}=")
 
 
-@pytest.mark.parametrize("param", ["grain", "compare"])
+@pytest.mark.parametrize("param", ["grain", "compare", "period"])
 @pytest.mark.parametrize("value", [*SQL, *JSON, "MONTH", "month ", "yoy;previous", "<script>"])
 def test_bad_choices_fall_back_to_the_default(param: str, value: str) -> None:
     parsed = from_query_params({param: value})
@@ -145,10 +146,12 @@ def test_unknown_parameters_are_named_not_used() -> None:
 @given(
     st.dictionaries(
         st.sampled_from(
-            ["start", "end", "grain", "compare", "branch", "line", "rep", "product", "other"]
+            ["start", "end", "period", "grain", "compare", "branch", "line", "rep", "product", "x"]
         )
         | st.text(max_size=20),
-        st.text(max_size=60) | st.lists(st.text(max_size=60), max_size=30),
+        st.sampled_from(list(PERIODS))
+        | st.text(max_size=60)
+        | st.lists(st.text(max_size=60), max_size=30),
         max_size=8,
     )
 )

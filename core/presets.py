@@ -1,0 +1,78 @@
+"""Named date ranges relative to today ("This month", "Last 7 days") and their URL names.
+
+A link or a scheduled export that names a period (`period=this-month`,
+`--period last-month`) keeps its meaning: opened next month, it shows next
+month, where the same link written as fixed dates would still show this one.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.store import Window
+
+# URL and command-line name -> the label the Period box shows, in the box's order.
+PERIODS: dict[str, str] = {
+    "yesterday": "Yesterday",
+    "last-7-days": "Last 7 days",
+    "last-30-days": "Last 30 days",
+    "this-month": "This month",
+    "last-month": "Last month",
+    "quarter-to-date": "Quarter to date",
+    "last-quarter": "Last quarter",
+    "year-to-date": "Year to date",
+    "last-year": "Last year",
+    "last-12-months": "Last 12 months",
+}
+BY_LABEL: dict[str, str] = {label: name for name, label in PERIODS.items()}
+
+
+def _quarter_start(day: date) -> date:
+    return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+
+
+def period_window(period: str, today: date) -> Window:
+    """The days `period` covers on `today` (a day in the business time zone).
+
+    The "to date" periods and the last 12 months end today. The rolling
+    "last 7/30 days" are whole days and end yesterday: on a morning before
+    today's sales are in, they compare complete days with complete days.
+
+    Raises
+    ------
+    KeyError
+        If `period` is not one of `PERIODS`.
+    """
+    yesterday = today - timedelta(days=1)
+    if period == "yesterday":
+        return Window(yesterday, yesterday)
+    if period == "last-7-days":
+        return Window(today - timedelta(days=7), yesterday)
+    if period == "last-30-days":
+        return Window(today - timedelta(days=30), yesterday)
+    if period == "this-month":
+        return Window(today.replace(day=1), today)
+    if period == "last-month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return Window(end.replace(day=1), end)
+    if period == "quarter-to-date":
+        return Window(_quarter_start(today), today)
+    if period == "last-quarter":
+        end = _quarter_start(today) - timedelta(days=1)
+        return Window(_quarter_start(end), end)
+    if period == "year-to-date":
+        return Window(today.replace(month=1, day=1), today)
+    if period == "last-year":
+        return Window(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
+    if period == "last-12-months":
+        last_day = calendar.monthrange(today.year - 1, today.month)[1]
+        year_ago = today.replace(year=today.year - 1, day=min(today.day, last_day))
+        return Window(year_ago + timedelta(days=1), today)
+    raise KeyError(period)
+
+
+def business_today(timezone: str) -> date:
+    """Today's date where the business is (`SALES_TIMEZONE`), not where the server is."""
+    return datetime.now(ZoneInfo(timezone)).date()
