@@ -8,29 +8,21 @@ on page changes).
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from core import cache
 from core.filters import COMPARES, MEMBER_COLUMNS, Filters, from_query_params
+from core.presets import BY_LABEL, PERIODS, business_today, period_window
 from core.settings import load_settings
 from core.store import GRAINS, Scope
 from ui import format as fmt
 
-PRESETS = (
-    "Custom",
-    "This month",
-    "Last month",
-    "Quarter to date",
-    "Year to date",
-    "Last 12 months",
-    "All data",
-)
+CUSTOM, ALL_DATA = "Custom", "All data"
+PRESETS = (CUSTOM, *PERIODS.values(), ALL_DATA)
 # Counts drills and Backs; chart widgets are keyed by it (see ui.page.show_chart).
 DRILL_GENERATION = "drill_generation"
 COMPARE_LABELS = {
@@ -54,36 +46,15 @@ def _normalised(params: dict[str, str | list[str]]) -> dict[str, list[str]]:
     return {k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}
 
 
-def preset_window(preset: str, today: date) -> tuple[date | None, date | None]:
-    """The date range of a preset, relative to `today` in the business time zone."""
-    if preset == "This month":
-        return today.replace(day=1), today
-    if preset == "Last month":
-        end = today.replace(day=1) - timedelta(days=1)
-        return end.replace(day=1), end
-    if preset == "Quarter to date":
-        return today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1), today
-    if preset == "Year to date":
-        return today.replace(month=1, day=1), today
-    if preset == "Last 12 months":
-        year_ago = today.replace(
-            year=today.year - 1,
-            day=min(today.day, calendar.monthrange(today.year - 1, today.month)[1]),
-        )
-        return year_ago + timedelta(days=1), today
-    return None, None
-
-
-def matching_preset(filters: Filters, today: date) -> str:
-    """The preset whose range the filters' dates are ("Custom" when none is)."""
-    for preset in PRESETS[1:]:
-        if preset_window(preset, today) == (filters.start, filters.end):
-            return preset
-    return "Custom"
+def period_label(filters: Filters) -> str:
+    """What the Period box says: the period's name, "All data", or "Custom" for fixed dates."""
+    if filters.period is not None:
+        return PERIODS[filters.period]
+    return ALL_DATA if filters.start is None and filters.end is None else CUSTOM
 
 
 def _business_today() -> date:
-    return datetime.now(ZoneInfo(load_settings().timezone)).date()
+    return business_today(load_settings().timezone)
 
 
 def known_members(scope: Scope, version: str) -> dict[str, list[str]]:
@@ -100,10 +71,27 @@ def set_filters(filters: Filters) -> None:
 
 
 def _apply_preset() -> None:
-    preset = st.session_state.get(f"preset_{st.session_state.get('filter_generation', 0)}")
-    if preset and preset != "Custom":
-        start, end = preset_window(preset, _business_today())
-        set_filters(replace(st.session_state["filters"], start=start, end=end))
+    label = st.session_state.get(f"preset_{st.session_state.get('filter_generation', 0)}")
+    filters: Filters = st.session_state["filters"]
+    if label == ALL_DATA:
+        set_filters(replace(filters, start=None, end=None, period=None))
+    elif label in BY_LABEL:
+        window = period_window(BY_LABEL[label], _business_today())
+        set_filters(replace(filters, start=window.start, end=window.end, period=BY_LABEL[label]))
+    else:  # Custom: the dates shown stay, fixed, and no longer follow the calendar
+        set_filters(replace(filters, period=None))
+
+
+def _current(filters: Filters) -> Filters:
+    """`filters` with a period's dates moved on to today (a session left open overnight)."""
+    if filters.period is None:
+        return filters
+    window = period_window(filters.period, _business_today())
+    if (window.start, window.end) == (filters.start, filters.end):
+        return filters
+    moved = replace(filters, start=window.start, end=window.end)
+    set_filters(moved)
+    return moved
 
 
 def filter_bar() -> Filters:
@@ -117,11 +105,13 @@ def filter_bar() -> Filters:
         # For a user kept to some branches, a link naming another branch (or a rep or
         # line only sold there) is told apart from a typo.
         hidden = known_members(Scope(), version) if allowed is not None else None
-        parsed = from_query_params(url, known_members(restriction, version), hidden)
+        parsed = from_query_params(
+            url, known_members(restriction, version), hidden, today=_business_today()
+        )
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
         state["drill_history"] = []  # a link opened from outside starts a fresh trail
-    filters: Filters = state["filters"]
+    filters = _current(state["filters"])
     generation = state.get("filter_generation", 0)
     span = cache.data_range(restriction, version)
     known = known_members(restriction, version)
@@ -151,16 +141,24 @@ def filter_bar() -> Filters:
             end_value = None if filters.end is None and new_end == end else new_end
         else:
             start_value, end_value = filters.start, filters.end
+        # Dates picked by hand are fixed dates: the view no longer follows a period.
+        unchanged = (start_value, end_value) == (filters.start, filters.end)
+        period = filters.period if unchanged else None
         preset_key = f"preset_{generation}"
-        state[preset_key] = matching_preset(
-            replace(filters, start=start_value, end=end_value), _business_today()
+        state[preset_key] = period_label(
+            replace(filters, start=start_value, end=end_value, period=period)
         )
         period_slot.selectbox(
             "Period",
             PRESETS,
             key=preset_key,
             on_change=_apply_preset,
-            help="Quick date ranges, relative to today in Nairobi.",
+            help=(
+                "Date ranges relative to today in the business's time zone; a shared "
+                "link keeps the period, so it shows the current one whenever it is "
+                "opened. Last 7 and 30 days are whole days ending yesterday. Custom "
+                "keeps the dates fixed."
+            ),
         )
         grain = st.selectbox(
             "Grain", GRAINS, index=GRAINS.index(filters.grain), key=f"grain_{generation}"
@@ -202,6 +200,7 @@ def filter_bar() -> Filters:
         product_lines=tuple(chosen_lines),
         products=filters.products,
         salespeople=tuple(chosen_reps),
+        period=period,
     )
     if new != filters:
         state["filter_notices"] = ()
@@ -223,6 +222,11 @@ def filter_bar() -> Filters:
         base = str(getattr(st.context, "url", "") or "").split("?")[0]
         st.code(f"{base}?{query}" if query else base or "/", language=None)
         st.caption("Copy the link: it opens this page with these filters.")
+        if new.period is not None:
+            st.caption(
+                f"It keeps the period, not the dates: opened on another day, "
+                f"{PERIODS[new.period]!r} shows the days it covers then."
+            )
     return new
 
 

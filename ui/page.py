@@ -14,6 +14,7 @@ from core.filters import Filters
 from core.kpi.catalogue import BY_NAME
 from core.kpi.overview import partial_periods
 from core.kpi.view import View
+from core.presets import PERIODS
 from core.store import Scope, StoreError
 from ui import format as fmt
 from ui.charts import Chart, colour_map
@@ -61,6 +62,8 @@ def begin(title: str, question: str) -> PageState:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")
         st.stop()
     caption = f"{view.window.start:%d %b %Y} to {view.window.end:%d %b %Y}"
+    if filters.period is not None:
+        caption = f"{PERIODS[filters.period]}: {caption}"
     comparison_has_data = True
     if view.comparison is not None:
         caption += (

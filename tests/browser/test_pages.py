@@ -146,3 +146,20 @@ def test_share_link_restores_the_view(page: Page, app_url: str) -> None:
         "line=Dairy",
     ):
         assert part in link
+
+
+def test_a_period_picked_in_the_box_is_shared_as_a_period(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/products?{WINDOW}")
+    wait_until_drawn(page)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Last 12 months", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/products\?period=last-12-months$"), timeout=LOAD_MS)
+    wait_until_drawn(page)
+    main = page.get_by_test_id("stMainBlockContainer")
+    expect(main.get_by_text(re.compile(r"^Last 12 months: \d\d \w{3} \d{4} to "))).to_be_visible()
+    page.get_by_text("Share this view").click()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert link.endswith("/products?period=last-12-months"), link
+    page.reload()
+    wait_until_drawn(page)
+    expect(page.get_by_role("combobox", name="Period")).to_have_value("Last 12 months")

@@ -1,0 +1,64 @@
+"""The Period box and `period=` links in AppTest: a named period stays a period in the URL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.presets import business_today, period_window
+from tests.views.apps import page_failed, run_page
+
+
+def period_box(app: AppTest):  # type: ignore[no-untyped-def]
+    (box,) = [s for s in app.selectbox if s.label == "Period"]
+    return box
+
+
+def url(app: AppTest) -> dict[str, list[str]]:
+    return {k: [v] if isinstance(v, str) else list(v) for k, v in app.query_params.items()}
+
+
+def test_a_period_link_shows_its_days_and_keeps_the_period(sample_env: Path) -> None:
+    app = run_page("overview", period="year-to-date", compare="none")
+    assert not page_failed(app), [e.value for e in app.error]
+    window = period_window("year-to-date", business_today("Africa/Nairobi"))
+    caption = f"Year to date: {window.start:%d %b %Y} to {window.end:%d %b %Y}"
+    assert any(c.value.startswith(caption) for c in app.caption), [c.value for c in app.caption]
+    assert period_box(app).value == "Year to date"
+    assert url(app) == {"period": ["year-to-date"], "compare": ["none"]}
+
+
+def test_picking_a_period_writes_the_period_not_the_dates(sample_env: Path) -> None:
+    app = run_page("branches", start="2026-01-01", end="2026-06-30")
+    assert period_box(app).value == "Custom"
+    period_box(app).set_value("Last 12 months").run()
+    assert not page_failed(app)
+    assert url(app) == {"period": ["last-12-months"]}
+    assert period_box(app).value == "Last 12 months"
+
+
+def test_dates_picked_by_hand_end_the_period(sample_env: Path) -> None:
+    app = run_page("overview", period="last-12-months")
+    window = period_window("last-12-months", business_today("Africa/Nairobi"))
+    new_start = window.start + timedelta(days=10)
+    (dates,) = app.date_input
+    dates.set_value((new_start, window.end)).run()
+    assert not page_failed(app)
+    assert url(app) == {"start": [new_start.isoformat()], "end": [window.end.isoformat()]}
+    assert period_box(app).value == "Custom"
+
+
+def test_custom_pins_a_period_to_its_dates(sample_env: Path) -> None:
+    app = run_page("overview", period="last-month")
+    window = period_window("last-month", business_today("Africa/Nairobi"))
+    period_box(app).set_value("Custom").run()
+    assert url(app) == {"start": [window.start.isoformat()], "end": [window.end.isoformat()]}
+
+
+def test_all_data_clears_the_dates(sample_env: Path) -> None:
+    app = run_page("overview", period="last-month", grain="quarter")
+    period_box(app).set_value("All data").run()
+    assert url(app) == {"grain": ["quarter"]}
+    assert period_box(app).value == "All data"
