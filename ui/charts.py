@@ -14,7 +14,6 @@ which ECharts draws as text.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -124,29 +123,13 @@ def _legend(names: Sequence[str]) -> tuple[dict[str, Any], int]:
     return {"type": "plain", "bottom": 0, "data": list(names)}, _legend_rows(names)
 
 
-def _grain(periods: Sequence[date]) -> str | None:
-    """The bucket the sorted `periods` step by; None for one period, which cannot tell."""
-    if len(periods) < 2:
-        return None
-    if all(p.day == 1 for p in periods):
-        months = [p.year * 12 + p.month - 1 for p in periods]
-        step = math.gcd(*(b - a for a, b in itertools.pairwise(months)))
-        if step % 12 == 0 and all(p.month == 1 for p in periods):
-            return "year"
-        if step % 3 == 0 and all(p.month % 3 == 1 for p in periods):
-            return "quarter"
-        return "month"
-    days = [p.toordinal() for p in periods]
-    return "week" if math.gcd(*(b - a for a, b in itertools.pairwise(days))) % 7 == 0 else "day"
-
-
 MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 
 
-def _buckets(periods: Sequence[date], grain: str | None) -> list[date]:
+def _buckets(periods: Sequence[date], grain: str) -> list[date]:
     """Every bucket from the first period to the last, so a bucket without sales keeps its place."""
-    if grain is None:
-        return list(periods)
+    if not periods:
+        return []
     if grain in MONTHS_IN:
         first, last = (p.year * 12 + p.month - 1 for p in (periods[0], periods[-1]))
         return [date(m // 12, m % 12 + 1, 1) for m in range(first, last + 1, MONTHS_IN[grain])]
@@ -155,14 +138,14 @@ def _buckets(periods: Sequence[date], grain: str | None) -> list[date]:
     return [date.fromordinal(d) for d in range(first_day, last_day + 1, step)]
 
 
-def _period_label(period: date, grain: str | None) -> str:
+def _period_label(period: date, grain: str) -> str:
     if grain == "year":
         return f"{period.year}"
     if grain == "quarter":
         return f"{period.year} Q{(period.month - 1) // 3 + 1}"
     if grain == "month":
         return period.strftime("%b %Y")
-    return period.isoformat()  # a day, a week's Monday, or one bucket of unknown size
+    return period.isoformat()  # a day, or a week by its Monday
 
 
 def _day(value: date) -> date:
@@ -170,14 +153,13 @@ def _day(value: date) -> date:
 
 
 def _period_axis(
-    periods: Sequence[date], partial: Sequence[date]
+    periods: Sequence[date], grain: str, partial: Sequence[date]
 ) -> tuple[dict[str, Any], dict[date, str]]:
-    """A category x axis of the buckets' dates, and each period's label on it.
+    """A category x axis of the `grain` buckets' dates, and each period's label on it.
 
     Categories, not a time axis: a time axis labels one bucket with hours, and
     puts its ticks between the buckets of a week or a quarter."""
     days = sorted({_day(p) for p in periods})
-    grain = _grain(days)
     labels = {day: _period_label(day, grain) for day in _buckets(days, grain)}
     axis: dict[str, Any] = {"type": "category", "data": list(labels.values())}
     if partial:
@@ -245,12 +227,14 @@ def trend_with_comparison(
     value: str,
     label: str,
     *,
+    grain: str,
     partial: Sequence[date] = (),
 ) -> Chart:
     """A line over the window; the comparison window's line aligned by bucket position.
 
+    `grain`: the buckets' size (the view's), which names them ("Mar 2025", "2025 Q1").
     `partial`: the buckets (their `period`) only partly inside the window, shaded."""
-    x_axis, labels = _period_axis(current["period"].to_list(), partial)
+    x_axis, labels = _period_axis(current["period"].to_list(), grain, partial)
     periods = [labels[_day(p)] for p in current["period"].to_list()]
     alone = len(labels) == 1  # one bucket draws no line, only its point: make that bigger
     series: list[dict[str, Any]] = [
@@ -410,14 +394,16 @@ def member_lines(
     colours: dict[str, str] | None = None,
     members: list[str] | None = None,
     *,
+    grain: str,
     partial: Sequence[date] = (),
 ) -> Chart:
     """One line per member over time (optionally only `members`).
 
+    `grain`: the buckets' size (the view's), which names them ("Mar 2025", "2025 Q1").
     `partial`: the buckets (their `period`) only partly inside the window, shaded."""
     shown = frame.filter(pl.col(key).is_in(members)) if members is not None else frame
     percent = value.endswith("_pct")
-    x_axis, labels = _period_axis(shown["period"].to_list(), partial)
+    x_axis, labels = _period_axis(shown["period"].to_list(), grain, partial)
     alone = len(labels) == 1  # one bucket draws no line, only its point: make that bigger
     series = []
     for (member,), rows in sorted(

@@ -69,6 +69,7 @@ with right:
             "net_sales",
             "Net sales (KES)",
             branch_colours,
+            grain=state.view.grain,
             partial=state.partial_periods,
         ),
     )

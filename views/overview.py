@@ -79,7 +79,12 @@ previous = cache.panel("trend_comparison", view, version) if compared else None
 st.subheader(f"Net sales by {state.filters.grain}")
 show_chart(
     charts.trend_with_comparison(
-        trend, previous, "net_sales", "Net sales (KES)", partial=state.partial_periods
+        trend,
+        previous,
+        "net_sales",
+        "Net sales (KES)",
+        grain=view.grain,
+        partial=state.partial_periods,
     )
 )
 data_table(trend, name="trend", filters=state.filters, window=view.window)

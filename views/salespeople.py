@@ -100,6 +100,7 @@ show_chart(
         "Net sales (KES)",
         rep_colours,
         leaders,
+        grain=state.view.grain,
         partial=state.partial_periods,
     ),
 )

@@ -111,7 +111,7 @@ def test_names_from_the_data_never_enter_a_template() -> None:
     made = [
         charts.leaderboard_bar(reps(), "salesperson", "net_sales", "Net sales"),
         charts.profit_map(reps(), "salesperson"),
-        charts.member_lines(trend, "salesperson", "net_sales", "Net sales"),
+        charts.member_lines(trend, "salesperson", "net_sales", "Net sales", grain="month"),
         charts.pareto(products),
         charts.line_product_treemap(products, {}),
         charts.heatmap(trend, "period", "salesperson", "net_sales", "kes", "Net sales"),
@@ -249,46 +249,60 @@ def test_trend_comparison_is_aligned_by_bucket_position() -> None:
     previous = pl.DataFrame(
         {"period": [date(2024, 1, 1), date(2024, 2, 1)], "net_sales": [10.0, 20.0]}
     )
-    chart = charts.trend_with_comparison(current, previous, "net_sales", "Net sales")
+    chart = charts.trend_with_comparison(current, previous, "net_sales", "Net sales", grain="month")
     now, before = chart.option["series"]
     assert now["data"] == [["Jan 2025", 1.0], ["Feb 2025", 2.0], ["Mar 2025", 3.0]]
     assert before["data"] == [["Jan 2025", 10.0], ["Feb 2025", 20.0]]
     assert chart.option["xAxis"]["data"] == ["Jan 2025", "Feb 2025", "Mar 2025"]
-    alone = charts.trend_with_comparison(current, None, "net_sales", "Net sales")
+    alone = charts.trend_with_comparison(current, None, "net_sales", "Net sales", grain="month")
     assert len(alone.option["series"]) == 1
 
 
 @pytest.mark.parametrize(
-    ("periods", "labels"),
+    ("grain", "periods", "labels"),
     [
         # Buckets without sales keep their place on the axis.
-        ([date(2025, 1, 1), date(2025, 3, 1)], ["Jan 2025", "Feb 2025", "Mar 2025"]),
-        ([date(2024, 10, 1), date(2025, 4, 1)], ["2024 Q4", "2025 Q1", "2025 Q2"]),
-        ([date(2023, 1, 1), date(2025, 1, 1)], ["2023", "2024", "2025"]),
-        ([date(2025, 3, 3), date(2025, 3, 17)], ["2025-03-03", "2025-03-10", "2025-03-17"]),
-        ([date(2025, 3, 30), date(2025, 4, 1)], ["2025-03-30", "2025-03-31", "2025-04-01"]),
-        # One bucket cannot tell its size: its first day, never an hour.
-        ([date(2025, 3, 1)], ["2025-03-01"]),
+        ("month", [date(2025, 1, 1), date(2025, 3, 1)], ["Jan 2025", "Feb 2025", "Mar 2025"]),
+        ("quarter", [date(2024, 10, 1), date(2025, 4, 1)], ["2024 Q4", "2025 Q1", "2025 Q2"]),
+        ("year", [date(2023, 1, 1), date(2025, 1, 1)], ["2023", "2024", "2025"]),
+        ("week", [date(2025, 3, 3), date(2025, 3, 17)], ["2025-03-03", "2025-03-10", "2025-03-17"]),
+        ("day", [date(2025, 3, 30), date(2025, 4, 1)], ["2025-03-30", "2025-03-31", "2025-04-01"]),
+        # Months that are a quarter apart are still months, and one bucket is named
+        # by its grain, never an hour.
+        ("month", [date(2025, 1, 1), date(2025, 4, 1)], ["Jan 2025", "Feb 2025", "Mar 2025",
+                                                         "Apr 2025"]),
+        ("month", [date(2025, 3, 1)], ["Mar 2025"]),
+        ("quarter", [date(2025, 1, 1)], ["2025 Q1"]),
     ],
-)
-def test_trend_buckets_are_labelled_as_dates(periods: list[date], labels: list[str]) -> None:
+)  # fmt: skip
+def test_trend_buckets_are_labelled_by_their_grain(
+    grain: str, periods: list[date], labels: list[str]
+) -> None:
     frame = pl.DataFrame({"period": periods, "net_sales": [1.0] * len(periods)})
-    chart = charts.trend_with_comparison(frame, None, "net_sales", "Net sales")
+    chart = charts.trend_with_comparison(frame, None, "net_sales", "Net sales", grain=grain)
     assert chart.option["xAxis"] == {"type": "category", "data": labels}
     points = [p for p, _ in chart.option["series"][0]["data"]]
     assert points == ([labels[0], labels[-1]] if len(periods) > 1 else labels)
 
 
+def test_weeks_that_start_on_the_first_of_a_month_are_weeks() -> None:
+    # 1 January and 1 April 2024 are Mondays: from the dates alone they look like quarters.
+    frame = pl.DataFrame({"period": [date(2024, 1, 1), date(2024, 4, 1)], "net_sales": [1.0, 2.0]})
+    axis = charts.trend_with_comparison(frame, None, "net_sales", "Net sales", grain="week")
+    labels = axis.option["xAxis"]["data"]
+    assert len(labels) == 14 and labels[0] == "2024-01-01" and labels[-1] == "2024-04-01"
+
+
 def test_one_bucket_is_a_visible_point_with_its_comparison() -> None:
     one = pl.DataFrame({"period": [date(2025, 3, 1)], "net_sales": [5.0]})
-    chart = charts.trend_with_comparison(one, one, "net_sales", "Net sales")
+    chart = charts.trend_with_comparison(one, one, "net_sales", "Net sales", grain="month")
     now, before = chart.option["series"]
     assert now["showSymbol"] and before["showSymbol"]
     assert now["symbolSize"] > 4 and before["symbolSize"] > 4  # larger than ECharts' default
     trend = pl.DataFrame({"period": [date(2025, 3, 1)], "branch": ["Thika"], "net_sales": [5.0]})
-    assert charts.member_lines(trend, "branch", "net_sales", "Net sales").option["xAxis"][
-        "data"
-    ] == ["2025-03-01"]
+    assert charts.member_lines(trend, "branch", "net_sales", "Net sales", grain="month").option[
+        "xAxis"
+    ]["data"] == ["Mar 2025"]
 
 
 def branch_trend(branches: list[str]) -> pl.DataFrame:
@@ -305,7 +319,9 @@ def branch_trend(branches: list[str]) -> pl.DataFrame:
 def test_partial_buckets_are_shaded_and_named_in_the_tooltip() -> None:
     trend = branch_trend(["Thika", "Kisumu"])
     partial = [date(2025, 1, 1), date(2025, 6, 1), date(2024, 12, 1)]  # the last is not drawn
-    chart = charts.member_lines(trend, "branch", "net_sales", "Net sales", partial=partial)
+    chart = charts.member_lines(
+        trend, "branch", "net_sales", "Net sales", grain="month", partial=partial
+    )
     *lines, shade = chart.option["series"]
     assert [s["name"] for s in lines] == ["Kisumu", "Thika"]
     assert chart.option["legend"]["data"] == ["Kisumu", "Thika"]  # the shade is no member
@@ -321,7 +337,7 @@ def test_partial_buckets_are_shaded_and_named_in_the_tooltip() -> None:
 
     total = trend.group_by("period").agg(pl.col("net_sales").sum()).sort("period")
     overview = charts.trend_with_comparison(
-        total, total, "net_sales", "Net sales", partial=[date(2025, 6, 1)]
+        total, total, "net_sales", "Net sales", grain="month", partial=[date(2025, 6, 1)]
     )
     *_, shade = overview.option["series"]
     assert shade["markArea"]["data"] == [
@@ -332,25 +348,29 @@ def test_partial_buckets_are_shaded_and_named_in_the_tooltip() -> None:
 
 def test_without_partial_buckets_nothing_is_shaded() -> None:
     trend = branch_trend(["Thika"])
-    chart = charts.member_lines(trend, "branch", "net_sales", "Net sales")
+    chart = charts.member_lines(trend, "branch", "net_sales", "Net sales", grain="month")
     assert [s["type"] for s in chart.option["series"]] == ["line"]
     assert "markArea" not in str(chart.option) and "axisTick" not in chart.option["xAxis"]
     outside = charts.member_lines(
-        trend, "branch", "net_sales", "Net sales", partial=[date(2026, 1, 1)]
+        trend, "branch", "net_sales", "Net sales", grain="month", partial=[date(2026, 1, 1)]
     )
     assert len(outside.option["series"]) == 1
 
 
 def test_a_legend_of_up_to_twelve_members_lists_them_all() -> None:
     seven = [f"Branch {i}" for i in range(7)]
-    chart = charts.member_lines(branch_trend(seven), "branch", "net_sales", "Net sales")
+    chart = charts.member_lines(
+        branch_trend(seven), "branch", "net_sales", "Net sales", grain="month"
+    )
     legend = chart.option["legend"]
     assert legend["type"] == "plain" and legend["data"] == seven  # wraps, never pages
     # Its rows are below the plot: two rows of seven names at the narrowest width.
     assert chart.option["grid"]["bottom"] == 10 + 2 * charts.LEGEND_ROW
     assert chart.height == charts.HEIGHT + charts.LEGEND_ROW
     many = [f"Rep {i:02}" for i in range(13)]
-    crowded = charts.member_lines(branch_trend(many), "branch", "net_sales", "Net sales")
+    crowded = charts.member_lines(
+        branch_trend(many), "branch", "net_sales", "Net sales", grain="month"
+    )
     assert crowded.option["legend"]["type"] == "scroll"
     assert crowded.height == charts.HEIGHT
 
@@ -360,8 +380,8 @@ def test_value_axes_label_every_split() -> None:
     made = [
         charts.leaderboard_bar(reps(), "salesperson", "net_sales", "Net sales"),
         charts.profit_map(reps(), "salesperson"),
-        charts.member_lines(trend, "branch", "net_sales", "Net sales"),
-        charts.trend_with_comparison(trend, None, "net_sales", "Net sales"),
+        charts.member_lines(trend, "branch", "net_sales", "Net sales", grain="month"),
+        charts.trend_with_comparison(trend, None, "net_sales", "Net sales", grain="month"),
     ]
     axes = [
         axis
