@@ -10,6 +10,9 @@ from ui import format as fmt
 from ui.page import begin, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
+# Under about a quarter, recency and frequency have too little room to tell customers apart.
+SHORT_RFM_DAYS = 90
+
 state = begin(
     "Customers", "Which customers matter, and which are slipping away? (Walk-ins excluded.)"
 )
@@ -64,6 +67,12 @@ fact_tile(
 left, right = st.columns([3, 2])
 with left:
     st.subheader("RFM segments")
+    if state.view.window.days < SHORT_RFM_DAYS:
+        st.caption(
+            f"Scored over {fmt.plural(state.view.window.days, 'day')} only: a customer who "
+            "first bought late in the window can read *At risk* and a one-visit buyer "
+            "*Lost*. Three months or more give steadier segments."
+        )
     show_chart(charts.segment_map(segments))
 with right:
     st.subheader("New and returning")

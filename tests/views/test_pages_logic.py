@@ -186,3 +186,18 @@ def test_a_failing_page_shows_a_reference_and_logs_it(
     assert len(reference) == 12
     logged = capsys.readouterr().err
     assert reference in logged and "boom" in logged
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "warned"),
+    [("2026-06-01", "2026-06-30", True), ("2026-01-01", "2026-06-30", False)],
+)
+def test_segments_over_a_short_window_say_they_are_noisy(
+    sample_env: Path, start: str, end: str, warned: bool
+) -> None:
+    app = run_page("customers", start=start, end=end)
+    assert not page_failed(app)
+    notes = [c.value for c in app.caption if "Scored over" in c.value]
+    assert bool(notes) == warned, notes
+    if warned:
+        assert notes[0].startswith("Scored over 30 days only")
