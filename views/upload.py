@@ -17,12 +17,14 @@ from ingest.mapping import MappingError, propose_mapping
 from ingest.pipeline import IngestError, PreparedFile, prepare_file, write_prepared
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
+from ingest.renames import renames
 from ui import format as fmt
 from ui.auth import require_admin, require_login
 
 NOT_IN_FILE = "(not in the file)"
 PREVIEW_ROWS = 20
 SHOWN_FAILURES = 50
+SHOWN_RENAMES = 50
 
 user = require_login()
 require_admin(user)
@@ -99,6 +101,31 @@ def _local_times(instants: pl.Series) -> pl.Series:
     parsed = instants.str.to_datetime(time_zone="UTC", strict=False)
     local = parsed.dt.convert_time_zone(settings.timezone).dt.strftime("%Y-%m-%d %H:%M")
     return local.fill_null(instants)
+
+
+def show_renames(changes: pl.DataFrame | str, prepared: PreparedFile) -> None:
+    """What loading the file would rename in every report, before it is loaded."""
+    if isinstance(changes, str):
+        st.info(changes)
+        return
+    if changes.is_empty():
+        return
+    counts = changes.group_by("change").len().sort("change")
+    summary = ", ".join(fmt.plural(n, kind) for kind, n in counts.iter_rows())
+    st.warning(
+        f"Loading this file renames {summary}: reports name each product and customer "
+        "as its latest line does, for all its sales. Check this is meant: a name column "
+        "mapped to the wrong header renames them all.",
+        icon=":material/edit_note:",
+    )
+    if "product_name" not in prepared.mapping.columns:
+        st.caption("The file has no product_name column, so its products take their IDs as names.")
+    st.dataframe(
+        changes.head(SHOWN_RENAMES),
+        hide_index=True,
+        width="stretch",
+        column_config={"change": "What changes", "id": "ID", "stored": "Now", "in_file": "After"},
+    )
 
 
 uploaded = st.file_uploader(
@@ -186,7 +213,13 @@ if st.button("Check the file", type="primary"):
         audit_log()
         st.stop()
     bar.empty()
-    st.session_state["checked"] = (check_key, prepared)
+    changes: pl.DataFrame | str = pl.DataFrame()
+    if prepared.ok:
+        try:  # asked once per check: a rerun (the mode, say) must not query the store again
+            changes = renames(prepared.lines, cache.get_store())
+        except StoreError as exc:
+            changes = f"Could not compare the file's names with the stored ones: {exc}"
+    st.session_state["checked"] = (check_key, prepared, changes)
     if not prepared.ok:
         record(
             name,
@@ -204,6 +237,7 @@ if not checked or checked[0] != check_key:
     audit_log()
     st.stop()
 prepared: PreparedFile = checked[1]
+changes = checked[2]
 for note in prepared.notes:
     st.info(note)
 if not prepared.ok:
@@ -229,7 +263,8 @@ if not prepared.ok:
 
 span = prepared.date_range()
 assert span is not None
-st.success(f"All {prepared.rows:,} rows are valid: sales from {span.start} to {span.end}.")
+valid = "The file's one row is" if prepared.rows == 1 else f"All {prepared.rows:,} rows are"
+st.success(f"{valid} valid: sales from {span.start} to {span.end}.")
 earlier = audit.previous_load(settings.data_dir, digest)
 confirmed = True
 if earlier:
@@ -240,6 +275,7 @@ if earlier:
         "line number), but check it is not a mistake."
     )
     confirmed = st.checkbox("Load it anyway")
+show_renames(changes, prepared)
 
 st.subheader("4. Load")
 store = cache.get_store()
@@ -263,7 +299,7 @@ if mode == "replace":
         f"{existing:,} stored lines from {start} to {end} will be replaced by this "
         f"file's {prepared.rows:,}."
     )
-if st.button(f"Load {prepared.rows:,} rows", type="primary", disabled=not confirmed):
+if st.button(f"Load {fmt.plural(prepared.rows, 'row')}", type="primary", disabled=not confirmed):
     started = time.perf_counter()
     bar = st.progress(0.0, text="Writing")
     try:

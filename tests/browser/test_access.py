@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from bench.signin import IDLE, LOAD_MS, expect_settled_heading, sign_in
+from core.store import Scope
+from core.stores.embedded import EmbeddedStore
 from tests.browser.figures import exact_figures, export_overview
 from tests.conftest import (
     ADMIN,
@@ -199,3 +201,30 @@ def test_the_login_cookie_signs_in_a_new_tab_until_sign_out(page: Page, app_url:
     again.goto(f"{app_url}/branches")
     expect(again.get_by_test_id("stForm")).to_be_visible(timeout=LOAD_MS)
     expect(again.get_by_test_id("stMetric")).to_have_count(0)
+
+
+def test_a_file_that_renames_a_stored_product_says_so_before_loading(
+    page: Page, upload_app_url: str, upload_data_dir: Path, tmp_path: Path
+) -> None:
+    names = EmbeddedStore(upload_data_dir / "sales").aggregate(
+        Scope(), None, ("product_id",), None, ("last_sale",), ("product_name", "product_line")
+    )
+    product_id, stored_name, line = (
+        names.sort("product_id").select("product_id", "product_name", "product_line").row(0)
+    )
+    renaming = tmp_path / "november.csv"
+    renaming.write_text(
+        "Invoice,Date,Branch,Sales Rep,SKU,Item Name,Category,Qty,Unit Price,Unit Cost\n"
+        f"REN-1,2026-11-15 10:00,Mombasa,Test Rep,{product_id},Test Soda,{line},1,100,60\n"
+    )
+    sign_in(page, upload_app_url, ADMIN)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
+    expect_settled_heading(page, "Upload sales")
+    upload(page, renaming)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("The file's one row is valid")).to_be_visible(timeout=LOAD_MS)
+    expect(page.get_by_text("Loading this file renames 1 product name")).to_be_visible()
+    changes = page.get_by_test_id("stDataFrame").filter(has_text="What changes")
+    expect(changes).to_contain_text(stored_name)
+    expect(changes).to_contain_text("Test Soda")
+    page.screenshot(path=str(ARTIFACTS / "upload-renames.png"), full_page=True)

@@ -24,6 +24,7 @@ from core.stores import druid_ingest
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
+from ingest.renames import renames
 from tests.druid.parity import assert_same
 from tests.fixtures.hand_fixture import canonical_frame
 
@@ -335,6 +336,18 @@ def test_latest_values_agree_when_names_change(pair: tuple[DruidStore, EmbeddedS
             f"latest {latest} by {by}",
         )
     assert_stores_equal(druid, embedded, "renamed")
+    # What a later file would rename, as the upload page asks each store before writing.
+    later = with_derived_measures(
+        renamed.filter(pl.col("sold_at") == last_of_k01).with_columns(
+            invoice_id=pl.lit("LATER-") + pl.col("invoice_id"),
+            sold_at=pl.col("sold_at") + pl.duration(days=30),
+            customer_name=pl.lit("Baraka Group"),
+        )
+    )
+    assert_same(renames(later, druid), renames(later, embedded), "renames")
+    assert renames(later, embedded).filter(pl.col("change") == "customer name").rows() == [
+        ("customer name", "K01", "Baraka Traders Ltd", "Baraka Group")
+    ]
 
 
 def test_a_task_whose_worker_dies_is_submitted_again(
