@@ -80,13 +80,18 @@ def _signed(value: float, unit: str) -> str:
     return f"{text[1:] if text[1:] == '0.0' else text}{unit}"
 
 
+def points(difference: float) -> str:
+    """A difference of two fractions in percentage points: "+2.1 pp", "0.0 pp"."""
+    return _signed(difference * 100, " pp")
+
+
 def delta(name: str, row: dict[str, float | None]) -> str | None:
     """st.metric delta: growth % for amounts, percentage points for ratios given in %."""
     if BY_NAME[name].format == "pct":
         current, previous = row.get(name), row.get(f"{name}_prev")
         if current is None or previous is None:
             return None
-        return _signed((current - previous) * 100, " pp")
+        return points(current - previous)
     value = row.get(f"{name}_growth_pct")
     return None if value is None else _signed(value * 100, "%")
 

@@ -7,9 +7,12 @@ from core import cache
 from ui import charts
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
+from ui.profile import focused_member, member_profile
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
+if (member := focused_member(state, "branches")) is not None:
+    member_profile(state, "branches", member)  # one member: its profile, not a board of one
 table = cache.area("branches", state.view, state.version)
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)

@@ -15,6 +15,7 @@ from ui.page import (
     show_chart,
     stop_if_empty,
 )
+from ui.profile import focused_member, member_profile
 from ui.tables import data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
@@ -23,6 +24,8 @@ MARGIN_LEADER_MIN_SHARE_OF_TOP = 0.25
 TREND_MEMBERS = 6
 
 state = begin("Salespeople", "Who sells most profitably, and who is moving up or down?")
+if (member := focused_member(state, "salespeople")) is not None:
+    member_profile(state, "salespeople", member)  # one member: its profile, not a board of one
 table = cache.area("salespeople", state.view, state.version)
 selling = table.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "salespeople")

@@ -6,6 +6,8 @@ window shows as 0 rather than vanishing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from core.kpi.catalogue import HEADLINE, add_kpis, growth, ratio, store_measures
@@ -196,3 +198,38 @@ def leaders(store: SalesStore, view: View) -> pl.DataFrame:
                 )
             )
     return pl.concat(rows).cast(schema) if rows else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One member among its peers: the members of the same leaderboard, same window."""
+
+    member: str
+    rank: int | None  # by net sales, 1 = highest; None without sales in the window
+    selling: int  # peers with sales in the window, the member included
+    share_of_net_sales: float | None
+    gross_margin_pct: float | None
+    peers_margin_pct: float | None  # every peer's lines together
+    rank_change: int | None = None  # places gained since the comparison window
+
+
+def standing(peers: pl.DataFrame, key: str, member: str) -> Standing:
+    """Where `member` stands in `peers`, a leaderboard (`leaderboard`'s columns) of the
+    view with the member filter lifted: its rank, share and margin against everyone's.
+    """
+    selling = peers.filter(pl.col("orders") > 0)
+    totals = selling.select(pl.col("gross_profit").sum(), pl.col("net_sales").sum()).row(0)
+    peers_margin = totals[0] / totals[1] if totals[1] else None
+    rows = peers.filter(pl.col(key) == member)
+    if rows.is_empty() or not rows["orders"][0]:
+        return Standing(member, None, selling.height, None, None, peers_margin)
+    row = rows.row(0, named=True)
+    return Standing(
+        member,
+        row["rank"],
+        selling.height,
+        row["share_of_net_sales"],
+        row["gross_margin_pct"],
+        peers_margin,
+        row.get("rank_change"),
+    )

@@ -122,6 +122,13 @@ def test_clicking_a_bar_drills_down_and_back_returns(page: Page, app_url: str) -
     # The longest bar is the top branch (the second tile names it).
     expect(page.get_by_text(f"Focused on Branch: {top_branch}")).to_be_visible()
     expect(page).to_have_url(re.compile(r"branch=" + re.escape(top_branch.replace(" ", "+"))))
+    # One branch in focus: its profile among all branches, not a leaderboard of one.
+    profile = page.get_by_role("heading", name=f"{top_branch} among all branches")
+    expect(profile).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Rank by net sales")).to_contain_text(
+        "1 of "
+    )
+    expect(page.get_by_role("heading", name="All branches", exact=True)).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "drill-down.png"), full_page=True)
     page.get_by_role("button", name="Back").click()
     expect(page).not_to_have_url(re.compile(r"branch="), timeout=LOAD_MS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from core.filters import Filters
@@ -138,3 +139,28 @@ def test_leaderboards_keep_their_comparison_columns_when_nothing_matches(tmp_pat
 )
 def test_partial_periods(start: date, end: date, grain: str, partial: list[date]) -> None:
     assert ok.partial_periods(Window(start, end), grain) == partial  # type: ignore[arg-type]
+
+
+def test_standing_of_a_member_without_sales_and_of_peers_without_net_sales() -> None:
+    peers = pl.DataFrame(
+        {
+            "branch": ["Kisumu", "Mombasa", "Thika"],
+            "orders": [2, 1, 0],
+            "net_sales": [300.0, 100.0, 0.0],
+            "gross_profit": [90.0, 10.0, 0.0],
+            "gross_margin_pct": [0.3, 0.1, None],
+            "share_of_net_sales": [0.75, 0.25, 0.0],
+            "rank": [1, 2, 3],
+        }
+    )
+    mombasa = mk.standing(peers, "branch", "Mombasa")
+    # By hand: 2nd of the 2 selling; everyone's margin (90 + 10) / (300 + 100) = 0.25.
+    assert (mombasa.rank, mombasa.selling, mombasa.share_of_net_sales) == (2, 2, 0.25)
+    assert (mombasa.gross_margin_pct, mombasa.peers_margin_pct) == (0.1, 0.25)
+    assert mombasa.rank_change is None  # no comparison columns
+    idle = mk.standing(peers, "branch", "Thika")
+    assert (idle.rank, idle.share_of_net_sales, idle.gross_margin_pct) == (None, None, None)
+    unknown = mk.standing(peers, "branch", "Atlantis")
+    assert unknown.rank is None and unknown.peers_margin_pct == 0.25
+    nothing = mk.standing(peers.with_columns(pl.lit(0.0).alias("net_sales")), "branch", "Kisumu")
+    assert nothing.peers_margin_pct is None  # no net sales at all: no margin, not a division by 0
