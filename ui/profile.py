@@ -1,14 +1,17 @@
-"""One branch or salesperson in focus: where it stands among its peers and what it sells.
+"""One member in focus: where it stands among its peers and what makes up its sales.
 
 A leaderboard of one member says nothing; when the filters (or a drill-down)
-narrow a page to a single branch or salesperson, the page draws this profile
-instead: rank, share and margin against everyone, its trend against the
-comparison window, its product lines, products and customers.
+narrow a page to a single salesperson, branch or product, the page draws its
+profile instead: rank, share and margin against everyone under the same
+dates and other filters, its trend against the comparison window, what its
+sales are made of (lines, branches, salespeople), its top products and
+customers. A single product line keeps the Products page, whose products are
+then that line's, with the line's standing in place of the line leaderboard.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 import streamlit as st
@@ -23,45 +26,77 @@ from ui.tables import data_table
 
 # How many products and customers the profile lists, best first.
 TOP = 10
-# What the profile's tiles call a member's peers, by the filter that focuses it.
-PEERS = {"salespeople": ("salesperson", "salespeople"), "branches": ("branch", "branches")}
-CUSTOMER_COLUMNS = ("customer_id", "customer_name", "monetary", "gross_profit", "frequency",
-                    "last_purchase", "segment")  # fmt: skip
 PROFILE_TILES = ("net_sales", "gross_profit", "gross_margin_pct", "aov")
+CUSTOMER_COLUMNS = ["customer_id", "customer_name", "monetary", "gross_profit", "frequency",
+                    "last_purchase", "segment"]  # fmt: skip
+PRODUCT_COLUMNS = ["product_id", "product_name", "net_sales", "gross_margin_pct", "units"]
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A bar chart of the member's sales by another dimension; a click drills into it."""
+
+    title: str
+    area: str
+    key: str
+    drill: str  # the Filters attribute a click narrows
+
+
+LINES = Breakdown("Product lines", "product-lines", "product_line", "product_lines")
+BRANCHES = Breakdown("Branches", "branches", "branch", "branches")
+SALESPEOPLE = Breakdown("Salespeople", "salespeople", "salesperson", "salespeople")
+
+
+@dataclass(frozen=True)
+class Peers:
+    """The members a focused one is set against: its key, area and what to call them."""
+
+    key: str
+    area: str
+    noun: str
+    breakdowns: tuple[Breakdown, ...]
+    top_products: bool = True
+
+
+# By the Filters attribute that focuses the page.
+PEERS = {
+    "salespeople": Peers("salesperson", "salespeople", "salespeople", (LINES,)),
+    "branches": Peers("branch", "branches", "branches", (LINES, SALESPEOPLE)),
+    "product_lines": Peers("product_line", "product-lines", "product lines",
+                           (BRANCHES, SALESPEOPLE)),
+    "products": Peers("product_id", "products", "products", (BRANCHES, SALESPEOPLE),
+                      top_products=False),
+}  # fmt: skip
 
 
 def focused_member(state: PageState, attribute: str) -> str | None:
-    """The one member of `attribute` (`salespeople`, `branches`) the filters name, if one."""
+    """The one member of `attribute` (`salespeople`, `branches`, ...) the filters name."""
     values: tuple[str, ...] = getattr(state.filters, attribute)
     return values[0] if len(values) == 1 else None
 
 
-def member_profile(state: PageState, attribute: str, member: str) -> None:
-    """Draw the profile of `member`, the one value of the filter `attribute`, and stop."""
-    key, area = PEERS[attribute]
-    view, version = state.view, state.version
-    totals = cache.area("overview", view, version).row(0, named=True)
-    stop_if_empty(not totals["orders"], "sales")
-    kpi_tiles(totals, PROFILE_TILES)
+def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> None:
+    """`name` (the member, as a person reads it) against all its peers: rank, share, margin."""
+    peers = PEERS[attribute]
+    version = state.version
     peers_view = cache.view_for(
         replace(state.filters, **{attribute: ()}), allowed_branches(), version
     )
-    place = standing(cache.area(area, peers_view, version), key, member)
-    st.subheader(f"{fmt.plain(member)} among all {area}")
+    place = standing(cache.area(peers.area, peers_view, version), peers.key, member)
+    st.subheader(f"{fmt.plain(name)} among all {peers.noun}")
     tiles = st.columns(3)
-    changed = place.rank_change
     fact_tile(
         tiles[0],
         "Rank by net sales",
         f"{place.rank} of {place.selling}" if place.rank else "–",
-        f"Among the {area} with sales in the window, under the same dates and other filters.",
-        delta=None if not changed else f"{changed:+d} places",
+        f"Among the {peers.noun} with sales in the window, under the same dates and other filters.",
+        delta=f"{place.rank_change:+d} places" if place.rank_change else None,
     )
     fact_tile(
         tiles[1],
         "Share of net sales",
         fmt.pct(place.share_of_net_sales),
-        f"Of all {area}' net sales in the window.",
+        f"Of the net sales of all {peers.noun} in the window.",
     )
     gap = None
     if place.gross_margin_pct is not None and place.peers_margin_pct is not None:
@@ -73,6 +108,31 @@ def member_profile(state: PageState, attribute: str, member: str) -> None:
         f"Everyone's margin: {fmt.pct(place.peers_margin_pct)}.",
         delta=gap,
     )
+
+
+def breakdowns(state: PageState, parts: tuple[Breakdown, ...]) -> None:
+    """Side by side, the member's net sales by each of `parts`."""
+    for column, part in zip(st.columns(len(parts)), parts, strict=True):
+        with column:
+            st.subheader(part.title)
+            table = cache.area(part.area, state.view, state.version)
+            show_chart(
+                charts.leaderboard_bar(
+                    table.filter(pl.col("orders") > 0), part.key, "net_sales", "Net sales"
+                ),
+                key=f"profile_{part.key}",
+                drill_into=part.drill,
+            )
+
+
+def member_profile(state: PageState, attribute: str, member: str, name: str) -> None:
+    """Draw the profile of `member`, the one value of the filter `attribute`, and stop."""
+    peers = PEERS[attribute]
+    view, version = state.view, state.version
+    totals = cache.area("overview", view, version).row(0, named=True)
+    stop_if_empty(not totals["orders"], "sales")
+    kpi_tiles(totals, PROFILE_TILES)
+    standing_tiles(state, attribute, member, name)
 
     compared = view.comparison is not None and state.comparison_has_data
     st.subheader(f"Net sales by {state.filters.grain}")
@@ -86,21 +146,12 @@ def member_profile(state: PageState, attribute: str, member: str) -> None:
             partial=state.partial_periods,
         )
     )
-
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Product lines")
-        lines = cache.area("product-lines", view, version).filter(pl.col("orders") > 0)
-        show_chart(
-            charts.leaderboard_bar(lines, "product_line", "net_sales", "Net sales"),
-            key="profile_lines",
-            drill_into="product_lines",
-        )
-    with right:
+    breakdowns(state, peers.breakdowns)
+    if peers.top_products:
         st.subheader(f"Top {TOP} products")
         data_table(
             cache.area("products", view, version).head(TOP),
-            columns=["product_id", "product_name", "net_sales", "gross_margin_pct", "units"],
+            columns=PRODUCT_COLUMNS,
             name="top-products",
             filters=state.filters,
             window=view.window,
@@ -112,7 +163,7 @@ def member_profile(state: PageState, attribute: str, member: str) -> None:
     )
     data_table(
         customers.head(TOP),
-        columns=list(CUSTOMER_COLUMNS),
+        columns=CUSTOMER_COLUMNS,
         name="top-customers",
         filters=state.filters,
         window=view.window,

@@ -12,7 +12,7 @@ from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
 if (member := focused_member(state, "branches")) is not None:
-    member_profile(state, "branches", member)  # one member: its profile, not a board of one
+    member_profile(state, "branches", member, member)  # its profile, not a board of one
 table = cache.area("branches", state.view, state.version)
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)

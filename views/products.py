@@ -8,10 +8,15 @@ from core.kpi.products import SLOW_MOVER_DAYS
 from ui import charts
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
+from ui.profile import PEERS, breakdowns, focused_member, member_profile, standing_tiles
 from ui.tables import data_table
 
 state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
 products = cache.area("products", state.view, state.version)
+if (product := focused_member(state, "products")) is not None:
+    named = products.filter(pl.col("product_id") == product)["product_name"]
+    name = f"{named[0]} ({product})" if named.len() and named[0] != product else product
+    member_profile(state, "products", product, name)  # its profile, not a board of one
 lines = cache.area("product-lines", state.view, state.version)
 selling = products.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "product sales")
@@ -51,27 +56,32 @@ fact_tile(
     delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
 )
 
-st.subheader("Product lines")
-left, right = st.columns(2)
-with left:
-    show_chart(
-        charts.leaderboard_bar(lines, "product_line", "net_sales", "Net sales", line_colours),
-        key="line_bar",
-        drill_into="product_lines",
+if (line := focused_member(state, "product_lines")) is not None:
+    # One line: where it stands and who sells it; the products below are its own.
+    standing_tiles(state, "product_lines", line, line)
+    breakdowns(state, PEERS["product_lines"].breakdowns)
+else:
+    st.subheader("Product lines")
+    left, right = st.columns(2)
+    with left:
+        show_chart(
+            charts.leaderboard_bar(lines, "product_line", "net_sales", "Net sales", line_colours),
+            key="line_bar",
+            drill_into="product_lines",
+        )
+    with right:
+        show_chart(
+            charts.profit_map(lines.filter(pl.col("orders") > 0), "product_line", line_colours),
+            key="line_scatter",
+            drill_into="product_lines",
+        )
+    data_table(
+        lines,
+        name="product-lines",
+        filters=state.filters,
+        window=state.view.window,
+        drill_column="product_line",
     )
-with right:
-    show_chart(
-        charts.profit_map(lines.filter(pl.col("orders") > 0), "product_line", line_colours),
-        key="line_scatter",
-        drill_into="product_lines",
-    )
-data_table(
-    lines,
-    name="product-lines",
-    filters=state.filters,
-    window=state.view.window,
-    drill_column="product_line",
-)
 
 st.subheader("Where the sales come from")
 show_chart(charts.line_product_treemap(products, line_colours))
@@ -95,7 +105,7 @@ data_table(
 
 st.subheader(f"Slow movers (no sale in the last {SLOW_MOVER_DAYS} days)")
 if slow.is_empty():
-    st.success("Every product in scope sold in the last 90 days of the window.")
+    st.success(f"Every product in scope sold in the last {SLOW_MOVER_DAYS} days of the window.")
 else:
     data_table(
         slow.sort("days_since_last_sale", descending=True, nulls_last=False),

@@ -214,9 +214,19 @@ class Standing:
 
 
 def standing(peers: pl.DataFrame, key: str, member: str) -> Standing:
-    """Where `member` stands in `peers`, a leaderboard (`leaderboard`'s columns) of the
-    view with the member filter lifted: its rank, share and margin against everyone's.
+    """Where `member` stands in `peers`, a table of `key`'s members (a leaderboard, or
+    the products area) over the view with the member filter lifted: its rank, share
+    and margin against everyone's.
+
+    Rank and share are `leaderboard`'s: 1 = highest net sales, ties to the smaller
+    key; share of the net sales of all rows. A table without them (products) has
+    them computed here by the same rules.
     """
+    if "rank" not in peers.columns:
+        peers = _ranked(peers, key, "net_sales", "rank")
+    if "share_of_net_sales" not in peers.columns:
+        total = peers["net_sales"].sum()
+        peers = peers.with_columns(share_of_net_sales=ratio(pl.col("net_sales"), pl.lit(total)))
     selling = peers.filter(pl.col("orders") > 0)
     totals = selling.select(pl.col("gross_profit").sum(), pl.col("net_sales").sum()).row(0)
     peers_margin = totals[0] / totals[1] if totals[1] else None

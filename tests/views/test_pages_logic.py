@@ -205,8 +205,9 @@ def test_segments_over_a_short_window_say_they_are_noisy(
 
 @pytest.mark.parametrize(
     ("name", "param", "key", "attribute"),
-    [("salespeople", "rep", "salesperson", "salespeople"), ("branches", "branch", "branch",
-                                                              "branches")],
+    [("salespeople", "rep", "salesperson", "salespeople"),
+     ("branches", "branch", "branch", "branches"),
+     ("products", "product", "product_id", "products")],
 )  # fmt: skip
 def test_one_member_in_focus_gets_a_profile_against_its_peers(
     sample_env: Path, sample_store: EmbeddedStore, name: str, param: str, key: str, attribute: str
@@ -214,27 +215,55 @@ def test_one_member_in_focus_gets_a_profile_against_its_peers(
     everyone = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30))
     board = area_table(name, sample_store, resolve_view(sample_store, everyone))
     selling = board.filter(pl.col("orders") > 0)
+    selling = selling.sort(["net_sales", key], descending=[True, False])
     member = selling[key][2]  # the third by net sales
     app = run_page(name, **WINDOW, **{param: member})
     assert not page_failed(app), [e.value for e in app.error]
-    assert any(h.value == f"{member} among all {attribute}" for h in app.subheader)
+    shown_as = f"{selling['product_name'][2]} ({member})" if key == "product_id" else member
+    assert any(h.value == f"{fmt.plain(shown_as)} among all {attribute}" for h in app.subheader)
     tiles = {m.label: m for m in app.metric}
     assert tiles["Rank by net sales"].value == f"3 of {selling.height}"
     row = selling.row(2, named=True)
-    assert tiles["Share of net sales"].value == fmt.plain(fmt.pct(row["share_of_net_sales"]))
+    share = row["net_sales"] / board["net_sales"].sum()  # by hand: the products area has none
+    assert tiles["Share of net sales"].value == fmt.plain(fmt.pct(share))
     everyone_margin = selling["gross_profit"].sum() / selling["net_sales"].sum()
     gap = (row["gross_margin_pct"] - everyone_margin) * 100
     expected_gap = "0.0" if f"{gap:+.1f}"[1:] == "0.0" else f"{gap:+.1f}"
     assert tiles["Gross margin"].delta == f"{expected_gap} pp vs everyone"
     # The member's own products and customers, best first: the export of its view.
     mine = resolve_view(sample_store, everyone.with_members(**{attribute: (member,)}))
-    products = area_table("products", sample_store, mine).head(10)
-    shown = next(table_of(app, i) for i in range(len(app.dataframe))
-                 if "product_id" in app.dataframe[i].value.columns)  # fmt: skip
-    assert shown["product_id"].to_list() == products["product_id"].to_list()
+    if key != "product_id":
+        products = area_table("products", sample_store, mine).head(10)
+        shown = next(table_of(app, i) for i in range(len(app.dataframe))
+                     if "product_id" in app.dataframe[i].value.columns)  # fmt: skip
+        assert shown["product_id"].to_list() == products["product_id"].to_list()
     customers = area_table("customers", sample_store, mine)
     top = customers.sort(["monetary", "customer_id"], descending=[True, False]).head(10)
     listed = next(table_of(app, i) for i in range(len(app.dataframe))
                   if "customer_id" in app.dataframe[i].value.columns)  # fmt: skip
     assert listed["customer_id"].to_list() == top["customer_id"].to_list()
     assert not any(h.value.startswith("All ") for h in app.subheader), "no board of one"
+
+
+def test_one_product_line_keeps_its_products_and_stands_among_the_lines(
+    sample_env: Path, sample_store: EmbeddedStore
+) -> None:
+    everyone = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30))
+    lines = area_table("product-lines", sample_store, resolve_view(sample_store, everyone))
+    line = lines.row(0, named=True)
+    app = run_page("products", **WINDOW, line=line["product_line"])
+    assert not page_failed(app), [e.value for e in app.error]
+    assert any(h.value == f"{line['product_line']} among all product lines" for h in app.subheader)
+    tiles = {m.label: m for m in app.metric}
+    assert tiles["Rank by net sales"].value == f"1 of {lines.filter(pl.col('orders') > 0).height}"
+    assert tiles["Share of net sales"].value == fmt.plain(fmt.pct(line["share_of_net_sales"]))
+    assert not any(h.value == "Product lines" for h in app.subheader)
+    assert [h.value for h in app.subheader if h.value in ("Branches", "Salespeople")] == [
+        "Branches",
+        "Salespeople",
+    ]
+    mine = everyone.with_members(product_lines=(line["product_line"],))
+    products = area_table("products", sample_store, resolve_view(sample_store, mine))
+    listed = next(table_of(app, i) for i in range(len(app.dataframe))
+                  if len(app.dataframe[i].value) == products.height)  # fmt: skip
+    assert set(listed["product_id"]) == set(products["product_id"])
