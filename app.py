@@ -51,7 +51,10 @@ pages = [
         url_path="diagnostics",
     ),
 ]
-if user is not None and user.is_admin:  # a viewer's navigation has no upload page
+# A viewer's navigation has no upload page. Before sign-in it is there, hidden with the
+# rest: an admin's /upload link then opens the login form (not "Page not found" over
+# it) and, once signed in, the upload page, which checks the role itself.
+if user is None or user.is_admin:
     pages.append(
         st.Page("views/upload.py", title="Upload", icon=":material/upload_file:", url_path="upload")
     )

@@ -228,3 +228,15 @@ def test_a_file_that_renames_a_stored_product_says_so_before_loading(
     expect(changes).to_contain_text(stored_name)
     expect(changes).to_contain_text("Test Soda")
     page.screenshot(path=str(ARTIFACTS / "upload-renames.png"), full_page=True)
+
+
+def test_an_admins_upload_link_opens_the_upload_page_after_sign_in(
+    page: Page, app_url: str
+) -> None:
+    page.goto(f"{app_url}/upload")
+    expect(page.get_by_test_id("stForm")).to_be_visible(timeout=LOAD_MS)
+    # The sign-in form must be usable: no "Page not found" dialog over it.
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    sign_in(page, f"{app_url}/upload", ADMIN)
+    expect_settled_heading(page, "Upload sales")
+    expect(page).to_have_url(re.compile(r"/upload$"))
