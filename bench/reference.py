@@ -192,12 +192,10 @@ def customers(view: View) -> tuple[str, list[Any]]:
             FROM active
         ), rfm AS (
             SELECT *,
-              (row_number() OVER (ORDER BY recency_days DESC, customer_id DESC) * 5 + n - 1)
-                  // n AS r_score,
-              (row_number() OVER (ORDER BY frequency, customer_id DESC) * 5 + n - 1) // n
-                  AS f_score,
-              (row_number() OVER (ORDER BY monetary, customer_id DESC) * 5 + n - 1) // n
-                  AS m_score
+              -- p = customers no better, ties included (the frame holds the row's peers)
+              (count(*) OVER (ORDER BY recency_days DESC) * 5 + n - 1) // n AS r_score,
+              (count(*) OVER (ORDER BY frequency) * 5 + n - 1) // n AS f_score,
+              (count(*) OVER (ORDER BY monetary) * 5 + n - 1) // n AS m_score
             FROM scored
         )
         SELECT r.customer_id, r.customer_name, r.customer_type, f.first_purchase,

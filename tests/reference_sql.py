@@ -556,11 +556,11 @@ class ReferenceEngine:
         params |= self._window_params(v)
 
         def score(value: str, best_high: bool) -> str:
-            # Worst to best, a tie to the alphabetically first customer (placed later);
-            # position p of n scores ceil(5 p / n).
+            # p = the customers whose value is no better (ordered worst to best, the
+            # default frame counts every peer of the row too); p of n scores ceil(5 p / n).
             direction = "ASC" if best_high else "DESC"
             return (
-                f"CAST(CEIL(5 * ROW_NUMBER() OVER (ORDER BY {value} {direction}, customer DESC)"
+                f"CAST(CEIL(5 * COUNT(*) OVER (ORDER BY {value} {direction})"
                 f" / COUNT(*) OVER ()) AS BIGINT)"
             )
 

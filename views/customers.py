@@ -85,8 +85,8 @@ with st.expander("How segments are assigned"):
     st.markdown(
         "Each customer gets R, F and M scores from 1 to 5 by fifths of the customers (5 = the "
         "most recent, most invoices, highest net sales; the best customer always scores 5, and "
-        "a tie goes to the alphabetically first customer ID). FM is (F + M) / 2; the first "
-        "matching row wins."
+        "customers with equal values score alike, the higher score). FM is (F + M) / 2; the "
+        "first matching row wins."
     )
     st.table(
         pl.DataFrame(

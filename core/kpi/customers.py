@@ -2,13 +2,14 @@
 concentration and a simple CLV.
 
 RFM as-of date is the window's last day. Each score is 1-5 by quintile of
-customers (5 = best): customers are ordered from worst to best (recency:
-most days first; frequency and monetary: smallest first), a tie going to
-the alphabetically first `customer_id` (as ranks do), and the customer at
-position p = 1..n scores ceil(5 p / n): the fifth of customers whose
-position is in ((k - 1) n / 5, k n / 5] scores k. The best customer always
-scores 5, also when there are fewer than five customers (a branch's few
-customers, one bought today, must not read as Lost).
+customers (5 = best): a customer whose value (recency: fewer days is
+better; frequency and monetary: more is better) is no worse than that of
+p of the n customers, itself and ties included, scores ceil(5 p / n). So
+equal values score alike, a tie taking the higher score (over a single
+day every recency is 0 and scores 5; breaking ties by id made half of
+one day's customers Lost), and the best customer always scores 5, also
+when there are fewer than five customers (a branch's few customers, one
+bought today, must not read as Lost).
 
 Segments come from R and FM = (F + M) / 2, first matching row wins:
 
@@ -65,11 +66,15 @@ CONCENTRATION_TOPS = (0.10, 0.20)
 
 
 def _quintile_score(frame: pl.DataFrame, value: str, best_high: bool, name: str) -> pl.DataFrame:
-    """Score 1-5 by position in the worst-to-best order (a tie to the smaller customer_id)."""
+    """Score 1-5 by fifths: ceil(5 p / n), p the customers whose value is no better.
+
+    Equal values score alike, the tie taking the higher score: over one day
+    every customer's recency is 0 and each scores R 5; ordering ties by id
+    instead made half of them "Lost". The best customer always scores 5.
+    """
     n = max(frame.height, 1)
-    ordered = frame.sort([value, "customer_id"], descending=[not best_high, True])
-    position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-    return ordered.with_columns(((position * 5 + n - 1) // n).alias(name))  # ceil(5 p / n)
+    position = pl.col(value).rank(method="max", descending=not best_high).cast(pl.Int64)
+    return frame.with_columns(((position * 5 + n - 1) // n).alias(name))
 
 
 def segment_expr() -> pl.Expr:

@@ -81,8 +81,20 @@ def test_few_customers_the_best_scores_five(tmp_path: Path) -> None:
     table = ck.rfm(store, view).sort("customer_id")
     assert table["r_score"].to_list() == [2, 4, 5]
     assert table["m_score"].to_list() == [2, 4, 5]
-    # All bought once: the tie goes to the alphabetically first, as ranks do.
-    assert table["f_score"].to_list() == [5, 4, 2]
+    # All bought once: equal values score alike, the tie taking the higher score (p = 3).
+    assert table["f_score"].to_list() == [5, 5, 5]
+
+
+def test_one_days_customers_are_not_told_apart_by_their_id(tmp_path: Path) -> None:
+    # Ten customers each buy once, for the same amount, on 31 March: equal on R, F and M,
+    # so every score is 5 and every segment Champions (ordering ties by id made the
+    # alphabetically last ones "Lost").
+    rows = "".join(f"D{i},2024-03-31 10:00,N,A,C{i:02d},P1,L1,1,100,50\n" for i in range(10))
+    store = _store(tmp_path, rows)
+    view = resolve_view(store, Filters(date(2024, 3, 31), date(2024, 3, 31)))
+    table = ck.rfm(store, view)
+    assert set(table.select("r_score", "f_score", "m_score").rows()) == {(5, 5, 5)}
+    assert set(table["segment"]) == {"Champions"}
 
 
 @pytest.mark.parametrize("compare", ["previous", "yoy", "none"])

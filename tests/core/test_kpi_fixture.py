@@ -709,17 +709,17 @@ def test_abc_summary(store: EmbeddedStore) -> None:
 #   K05  106               1    2400+1800 = 4200    600+300 = 900    12 Feb 47     2024-03-10
 #   K06  111               1    2500+800 = 3300     900+300 = 1200    5 Mar 26     2025-03-05
 #   K08  112               1    800                 200              18 Mar 13     2024-12-05
-# Scores: n = 7, worst to best, position p = 1..7 scores ceil(5 p / 7) = 1 2 3 3 4 5 5
-#   (5/7, 10/7, 15/7, 20/7, 25/7, 30/7, 35/7 rounded up).
-#   R (most days first): K03 59, K05 47, K02 34, K04 30, K06 26, K08 13, K01 3
+# Scores: n = 7; p = the customers whose value is no better (ties and itself included)
+#   scores ceil(5 p / 7): p 1..7 -> 1 2 3 3 4 5 5 (5/7, 10/7, ... 35/7 rounded up).
+#   R (most days first): K03 59, K05 47, K02 34, K04 30, K06 26, K08 13, K01 3, no ties
 #       -> K03 1, K05 2, K02 3, K04 3, K06 4, K08 5, K01 5
-#   F (fewest first; a tie to the alphabetically first, so it goes later): K08 K06 K05
-#       K04 K03 (1), K02 (2), K01 (4) -> K08 1, K06 2, K05 3, K04 3, K03 4, K02 5, K01 5
-#   M (smallest first): K02 625, K08 800, K04 1000, K03 1000 (tie: K03 later), K06 3300,
-#       K05 4200, K01 4700 -> K02 1, K08 2, K04 3, K03 3, K06 4, K05 5, K01 5
+#   F: K08 K06 K05 K04 K03 bought once (five tied: p = 5 -> 4), K02 twice (p = 6 -> 5),
+#       K01 four times (p = 7 -> 5)
+#   M (smallest first): K02 625 (p 1 -> 1), K08 800 (p 2 -> 2), K04 and K03 1000 (tied:
+#       p = 4 -> 3), K06 3300 (p 5 -> 4), K05 4200 (p 6 -> 5), K01 4700 (p 7 -> 5)
 # Segments (R, FM = (F + M) / 2), first matching row of the table:
-#   K01 (5, 5) Champions; K05 (2, 4) At risk (FM under 4.5); K06 (4, 3) Potential loyalist;
-#   K03 (1, 3.5) At risk; K04 (3, 3) Needs attention; K08 (5, 1.5) New;
+#   K01 (5, 5) Champions; K05 (2, 4.5) Cannot lose them; K06 (4, 4) Champions;
+#   K03 (1, 3.5) At risk; K04 (3, 3.5) Loyal; K08 (5, 3) Potential loyalist;
 #   K02 (3, 3) Needs attention.
 def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
     expect(
@@ -758,15 +758,15 @@ def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
             "monetary": [4700.0, 4200.0, 3300.0, 1000.0, 1000.0, 800.0, 625.0],
             "gross_profit": [1450.0, 900.0, 1200.0, 250.0, 400.0, 200.0, 225.0],
             "r_score": [5, 2, 4, 1, 3, 5, 3],
-            "f_score": [5, 3, 2, 4, 3, 1, 5],
+            "f_score": [5, 4, 4, 4, 4, 4, 5],
             "m_score": [5, 5, 4, 3, 3, 2, 1],
             "segment": [
                 "Champions",
+                "Cannot lose them",
+                "Champions",
                 "At risk",
+                "Loyal",
                 "Potential loyalist",
-                "At risk",
-                "Needs attention",
-                "New",
                 "Needs attention",
             ],
         },
@@ -778,16 +778,24 @@ def test_segment_summary(store: EmbeddedStore) -> None:
     expect(
         table,
         {
-            # At risk K05 4200 + K03 1000; Needs attention K04 1000 + K02 625
-            "segment": ["At risk", "Champions", "Needs attention", "New", "Potential loyalist"],
-            "customers": [2, 1, 2, 1, 1],
-            "monetary": [5200.0, 4700.0, 1625.0, 800.0, 3300.0],
+            # Champions K01 4700 + K06 3300; the others one customer each.
+            "segment": [
+                "At risk",
+                "Cannot lose them",
+                "Champions",
+                "Loyal",
+                "Needs attention",
+                "Potential loyalist",
+            ],
+            "customers": [1, 1, 2, 1, 1, 1],
+            "monetary": [1000.0, 4200.0, 8000.0, 1000.0, 625.0, 800.0],
             "share_of_net_sales": [
-                5200 / 15625,
-                4700 / 15625,
-                1625 / 15625,
+                1000 / 15625,
+                4200 / 15625,
+                8000 / 15625,
+                1000 / 15625,
+                625 / 15625,
                 800 / 15625,
-                3300 / 15625,
             ],
         },
     )

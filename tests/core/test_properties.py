@@ -217,10 +217,19 @@ def test_customer_tables(rows: list[tuple], window: tuple[date, date]) -> None: 
         view = resolve_view(store, Filters(*window))
         customers = ck.rfm(store, view)
         n = customers.height
-        for score in ("r_score", "f_score", "m_score"):
-            # quintiles: position p = 1..n (worst to best) scores ceil(5 p / n)
-            expected = sorted(-(-5 * p // n) for p in range(1, n + 1))
-            assert sorted(customers[score].to_list()) == expected
+        for score, value, best_high in (
+            ("r_score", "recency_days", False),
+            ("f_score", "frequency", True),
+            ("m_score", "monetary", True),
+        ):
+            # p = the customers whose value is no better, itself and ties included:
+            # ceil(5 p / n), so equal values score alike and the best scores 5.
+            values = customers[value].to_list()
+            for mine, scored in zip(values, customers[score], strict=True):
+                p = sum(1 for other in values if (other <= mine if best_high else other >= mine))
+                assert scored == -(-5 * p // n), (score, mine, values)
+            if n:
+                assert max(customers[score]) == 5
         assert customers["segment"].null_count() == 0
         split = ck.new_vs_returning(store, view, customers)
         if n:
