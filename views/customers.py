@@ -69,9 +69,9 @@ with left:
     st.subheader("RFM segments")
     if state.view.window.days < SHORT_RFM_DAYS:
         st.caption(
-            f"Scored over {fmt.plural(state.view.window.days, 'day')} only: a customer who "
-            "first bought late in the window can read *At risk* and a one-visit buyer "
-            "*Lost*. Three months or more give steadier segments."
+            f"Scored over {fmt.plural(state.view.window.days, 'day')} only: recency and "
+            "frequency have little room to differ, so a customer who first bought late in "
+            "the window can read *At risk*. Three months or more give steadier segments."
         )
     show_chart(charts.segment_map(segments))
 with right:
