@@ -70,8 +70,8 @@ with left:
     if state.view.window.days < SHORT_RFM_DAYS:
         st.caption(
             f"Scored over {fmt.plural(state.view.window.days, 'day')} only: recency and "
-            "frequency have little room to differ, so a customer who first bought late in "
-            "the window can read *At risk*. Three months or more give steadier segments."
+            "frequency have little room to differ, so a customer's segment can change from "
+            "one day to the next. Three months or more give steadier segments."
         )
     show_chart(charts.segment_map(segments))
 with right:
