@@ -42,7 +42,9 @@ SUM_MEASURES: tuple[str, ...] = (
 )
 DISTINCT_MEASURES: tuple[str, ...] = ("orders", "customers")
 DATE_MEASURES: tuple[str, ...] = ("first_sale", "last_sale")
-MEASURES: tuple[str, ...] = (*SUM_MEASURES, *DISTINCT_MEASURES, *DATE_MEASURES)
+# The instant (UTC) of the group's most recent line: what decides its `latest` values.
+TIME_MEASURES: tuple[str, ...] = ("last_sold_at",)
+MEASURES: tuple[str, ...] = (*SUM_MEASURES, *DISTINCT_MEASURES, *DATE_MEASURES, *TIME_MEASURES)
 
 MEASURE_DTYPES: dict[str, pl.DataType] = {
     **{m: pl.Float64() for m in SUM_MEASURES if m != "lines"},
@@ -51,6 +53,7 @@ MEASURE_DTYPES: dict[str, pl.DataType] = {
     "customers": pl.Int64(),
     "first_sale": pl.Date(),
     "last_sale": pl.Date(),
+    "last_sold_at": pl.Datetime("us", "UTC"),
 }
 
 WriteMode = Literal["append", "replace"]

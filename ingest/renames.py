@@ -32,7 +32,7 @@ def _latest_in_file(lines: pl.DataFrame, key: str, attributes: list[str]) -> pl.
     """Per id, each attribute on its last line in the file that has one, and that line's day."""
     ordered = lines.filter(pl.col(key).is_not_null()).sort("sold_at", maintain_order=True)
     return ordered.group_by(key).agg(
-        pl.col("sale_date").max().alias("file_last"),
+        pl.col("sold_at").max().alias("file_last"),
         *[pl.col(a).drop_nulls().last() for a in attributes],
     )
 
@@ -40,10 +40,11 @@ def _latest_in_file(lines: pl.DataFrame, key: str, attributes: list[str]) -> pl.
 def renames(lines: pl.DataFrame, store: SalesStore) -> pl.DataFrame:
     """Each (change, id, stored value, value in the file) that writing `lines` would make.
 
-    `lines` are validated lines with `sale_date`. A value counts when the file
-    has one for the id and its last line is no earlier than the id's last
-    stored sale (an older file leaves the current name alone); an id new to
-    the store is no rename.
+    `lines` are validated lines. A value counts when the file has one for the
+    id and its last line is later than the id's last stored line, to the
+    second (an older file, or one whose lines an evening's stored sales
+    follow, leaves the current name alone); an id new to the store is no
+    rename.
     """
     found = [pl.DataFrame(schema=RENAMES_SCHEMA)]
     for key in dict.fromkeys(k for k, _, _ in RENAMEABLE):
@@ -52,7 +53,7 @@ def renames(lines: pl.DataFrame, store: SalesStore) -> pl.DataFrame:
         if in_file.is_empty():
             continue
         stored = store.aggregate(
-            Scope(), None, by=(key,), measures=("last_sale",), latest=tuple(attributes)
+            Scope(), None, by=(key,), measures=("last_sold_at",), latest=tuple(attributes)
         )
         both = in_file.join(stored, on=key, suffix="_stored")
         for _, attribute, change in (r for r in RENAMEABLE if r[0] == key):
@@ -62,7 +63,7 @@ def renames(lines: pl.DataFrame, store: SalesStore) -> pl.DataFrame:
                     pl.col(attribute).is_not_null()
                     & was.is_not_null()
                     & (pl.col(attribute) != was)
-                    & (pl.col("file_last") >= pl.col("last_sale"))
+                    & (pl.col("file_last") > pl.col("last_sold_at"))
                 ).select(
                     pl.lit(change).alias("change"),
                     pl.col(key).alias("id"),

@@ -124,10 +124,22 @@ class DruidStore:
             schema[druid_sql.UNSURE] = pl.Int64()
         answer = self._query(sql, params, scope=scope)
         rows = answer[1] if answer else []
-        raw = {name: pl.String() if dtype == pl.Date() else dtype for name, dtype in schema.items()}
+        raw: dict[str, pl.DataType] = {
+            name: pl.String()
+            if dtype == pl.Date()
+            else pl.Int64()
+            if dtype == pl.Datetime
+            else dtype
+            for name, dtype in schema.items()
+        }
         frame = pl.DataFrame(rows, schema=raw, orient="row")
         return frame.with_columns(
-            druid_sql.day_of(pl.col(c)) for c, t in schema.items() if t == pl.Date()
+            *(druid_sql.day_of(pl.col(c)) for c, t in schema.items() if t == pl.Date()),
+            *(
+                pl.from_epoch(pl.col(c), "ms").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+                for c, t in schema.items()
+                if isinstance(t, pl.Datetime)
+            ),
         )
 
     def aggregate(
@@ -168,9 +180,9 @@ class DruidStore:
                 frame = pl.concat([frame, other], how="horizontal")
         frame = frame.select(*keys, *measures, *latest)
         if not keys:
-            # SQL sums over no rows are null; the protocol wants 0 (dates stay null).
+            # SQL sums over no rows are null; the protocol wants 0 (dates and times stay null).
             return frame.with_columns(
-                pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m] != pl.Date()
+                pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m].is_numeric()
             )
         return frame.sort(keys, nulls_last=True)
 

@@ -60,6 +60,8 @@ MEASURE_SQL: dict[str, str] = {
     "customers": 'COUNT(DISTINCT "customer_id")',
     "first_sale": f'TIME_FORMAT(MIN("__time"), {DAY})',
     "last_sale": f'TIME_FORMAT(MAX("__time"), {DAY})',
+    # Epoch milliseconds: free of the query's time zone (the store reads them as UTC).
+    "last_sold_at": 'TIMESTAMP_TO_MILLIS(MAX("__time"))',
 }
 assert set(MEASURE_SQL) == set(MEASURES)
 

@@ -97,6 +97,7 @@ def _measure_exprs(measures: tuple[str, ...], orders_head: str | None = None) ->
         "customers": pl.col("customer_key").drop_nulls().n_unique(),
         "first_sale": pl.col("sale_date").min(),
         "last_sale": pl.col("sale_date").max(),
+        "last_sold_at": pl.col("sold_at").max(),
     }
     unknown = set(measures) - set(exprs)
     if unknown:

@@ -92,3 +92,12 @@ def test_an_empty_store_has_nothing_to_rename(tmp_path: Path) -> None:
     found = renames(prepared.lines, EmbeddedStore(tmp_path / "empty" / "sales"))
     assert found.is_empty() and found.columns == ["change", "id", "stored", "in_file"]
     assert found.schema == pl.Schema({c: pl.String for c in found.columns})
+
+
+def test_a_file_of_the_same_day_renames_only_what_it_sold_last(store: EmbeddedStore) -> None:
+    # P2's last stored line is 5 March 10:00: a file line at 09:00 that day comes before it
+    # and renames nothing; one at 11:00 comes after it and does.
+    morning = HEADER + "B1,2026-03-05 09:00,Mombasa,Amina,C2,Wanjiru,P2,Rye Bread,Bakery,1,60,40\n"
+    assert changes(store, morning) == []
+    later = HEADER + "B1,2026-03-05 11:00,Mombasa,Amina,C2,Wanjiru,P2,Rye Bread,Bakery,1,60,40\n"
+    assert changes(store, later) == [("product name", "P2", "Bread 400g", "Rye Bread")]
