@@ -27,6 +27,19 @@ PERIODS: dict[str, str] = {
     "last-12-months": "Last 12 months",
 }
 BY_LABEL: dict[str, str] = {label: name for name, label in PERIODS.items()}
+# The grain a period is shown in when picked: a week by month is one dot, a year by day noise.
+GRAINS_OF: dict[str, str] = {
+    "yesterday": "day",
+    "last-7-days": "day",
+    "last-30-days": "day",
+    "this-month": "day",
+    "last-month": "day",
+    "quarter-to-date": "week",
+    "last-quarter": "week",
+    "year-to-date": "month",
+    "last-year": "month",
+    "last-12-months": "month",
+}
 
 
 def _quarter_start(day: date) -> date:

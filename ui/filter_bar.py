@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import cache
 from core.filters import COMPARES, MEMBER_COLUMNS, Filters, from_query_params
-from core.presets import BY_LABEL, PERIODS, business_today, period_window
+from core.presets import BY_LABEL, GRAINS_OF, PERIODS, business_today, period_window
 from core.settings import load_settings
 from core.store import GRAINS, Scope
 from ui import format as fmt
@@ -76,8 +76,12 @@ def _apply_preset() -> None:
     if label == ALL_DATA:
         set_filters(replace(filters, start=None, end=None, period=None))
     elif label in BY_LABEL:
-        window = period_window(BY_LABEL[label], _business_today())
-        set_filters(replace(filters, start=window.start, end=window.end, period=BY_LABEL[label]))
+        period = BY_LABEL[label]
+        window = period_window(period, _business_today())
+        grain = GRAINS_OF[period]
+        set_filters(
+            replace(filters, start=window.start, end=window.end, period=period, grain=grain)
+        )  # type: ignore[arg-type]
     else:  # Custom: the dates shown stay, fixed, and no longer follow the calendar
         set_filters(replace(filters, period=None))
 
@@ -156,8 +160,9 @@ def filter_bar() -> Filters:
             help=(
                 "Date ranges relative to today in the business's time zone; a shared "
                 "link keeps the period, so it shows the current one whenever it is "
-                "opened. Last 7 and 30 days are whole days ending yesterday. Custom "
-                "keeps the dates fixed."
+                "opened. Last 7 and 30 days are whole days ending yesterday. Picking "
+                "one also picks a grain that suits it (days for a month, weeks for a "
+                "quarter). Custom keeps the dates fixed."
             ),
         )
         grain = st.selectbox(
@@ -220,6 +225,8 @@ def filter_bar() -> Filters:
     with st.sidebar, st.expander("Share this view"):
         query = urlencode(_normalised(new.to_query_params()), doseq=True)
         base = str(getattr(st.context, "url", "") or "").split("?")[0]
+        if base.count("/") == 2:  # scheme://host:port: the Overview, at the root path
+            base += "/"
         st.code(f"{base}?{query}" if query else base or "/", language=None)
         st.caption("Copy the link: it opens this page with these filters.")
         if new.period is not None:

@@ -14,7 +14,8 @@ from core.filters import Filters
 from core.kpi.catalogue import BY_NAME
 from core.kpi.overview import partial_periods
 from core.kpi.view import View
-from core.presets import PERIODS
+from core.presets import PERIODS, business_today
+from core.settings import load_settings
 from core.store import Scope, StoreError
 from ui import format as fmt
 from ui.charts import Chart, colour_map
@@ -64,6 +65,8 @@ def begin(title: str, question: str) -> PageState:
     caption = f"{view.window.start:%d %b %Y} to {view.window.end:%d %b %Y}"
     if filters.period is not None:
         caption = f"{PERIODS[filters.period]}: {caption}"
+    elif filters.start is None and filters.end is None:
+        caption = f"All data: {caption}"
     comparison_has_data = True
     if view.comparison is not None:
         caption += (
@@ -74,6 +77,8 @@ def begin(title: str, question: str) -> PageState:
         )
         if not comparison_has_data:
             caption += ", when no sales were recorded: no growth to show"
+        elif view.window.end == business_today(load_settings().timezone):
+            caption += " (today is still in progress: its sales so far against a whole day)"
     if members := member_labels(filters):
         caption += "  \n" + " · ".join(members)
     if allowed is not None:

@@ -20,8 +20,8 @@ from core import cache
 from core.kpi.members import standing
 from ui import charts
 from ui import format as fmt
-from ui.filter_bar import allowed_branches
-from ui.page import PageState, fact_tile, kpi_tiles, show_chart, stop_if_empty
+from ui.filter_bar import allowed_branches, member_labels
+from ui.page import PageState, fact_tile, kpi_tiles, show_chart
 from ui.tables import data_table
 
 # How many products and customers the profile lists, best first.
@@ -76,21 +76,35 @@ def focused_member(state: PageState, attribute: str) -> str | None:
 
 
 def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> None:
-    """`name` (the member, as a person reads it) against all its peers: rank, share, margin."""
+    """`name` (the member, as a person reads it) against all its peers: rank, share, margin.
+
+    The peers are those under the same dates and other filters, within the user's
+    branches; the heading names those filters, as the numbers depend on them.
+    """
     peers = PEERS[attribute]
     version = state.version
-    peers_view = cache.view_for(
-        replace(state.filters, **{attribute: ()}), allowed_branches(), version
+    allowed = allowed_branches()
+    among = replace(state.filters, **{attribute: ()})
+    place = standing(
+        cache.area(peers.area, cache.view_for(among, allowed, version), version), peers.key, member
     )
-    place = standing(cache.area(peers.area, peers_view, version), peers.key, member)
-    st.subheader(f"{fmt.plain(name)} among all {peers.noun}")
+    within = member_labels(among)
+    if allowed is not None:
+        within.append(f"your branches: {', '.join(fmt.plain(b) for b in allowed)}")
+    st.subheader(
+        f"{fmt.plain(name)} among all {peers.noun}" + (f" ({'; '.join(within)})" if within else "")
+    )
+    if place.selling <= 1 and place.rank == 1:
+        st.caption(f"No other {peers.noun} sold under these filters: nothing to rank it against.")
+        return
     tiles = st.columns(3)
+    moved = place.rank_change
     fact_tile(
         tiles[0],
         "Rank by net sales",
         f"{place.rank} of {place.selling}" if place.rank else "–",
         f"Among the {peers.noun} with sales in the window, under the same dates and other filters.",
-        delta=f"{place.rank_change:+d} places" if place.rank_change else None,
+        delta=f"{'+' if moved > 0 else '-'}{fmt.plural(abs(moved), 'place')}" if moved else None,
     )
     fact_tile(
         tiles[1],
@@ -100,13 +114,13 @@ def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> 
     )
     gap = None
     if place.gross_margin_pct is not None and place.peers_margin_pct is not None:
-        gap = f"{fmt.points(place.gross_margin_pct - place.peers_margin_pct)} vs everyone"
+        gap = fmt.points(place.gross_margin_pct - place.peers_margin_pct)
     fact_tile(
         tiles[2],
-        "Gross margin",
-        fmt.pct(place.gross_margin_pct),
-        f"Everyone's margin: {fmt.pct(place.peers_margin_pct)}.",
-        delta=gap,
+        "Margin against everyone",
+        gap or "–",
+        f"Its gross margin, {fmt.pct(place.gross_margin_pct)}, against the "
+        f"{fmt.pct(place.peers_margin_pct)} of all {peers.noun} together.",
     )
 
 
@@ -130,7 +144,13 @@ def member_profile(state: PageState, attribute: str, member: str, name: str) -> 
     peers = PEERS[attribute]
     view, version = state.view, state.version
     totals = cache.area("overview", view, version).row(0, named=True)
-    stop_if_empty(not totals["orders"], "sales")
+    if not totals["orders"]:
+        st.info(
+            f"{fmt.plain(name)} has no sales under these filters: widen the dates, or press "
+            "Back or clear the filter to see everyone.",
+            icon=":material/search_off:",
+        )
+        st.stop()
     kpi_tiles(totals, PROFILE_TILES)
     standing_tiles(state, attribute, member, name)
 

@@ -62,3 +62,22 @@ def test_all_data_clears_the_dates(sample_env: Path) -> None:
     period_box(app).set_value("All data").run()
     assert url(app) == {"grain": ["quarter"]}
     assert period_box(app).value == "All data"
+
+
+def test_a_short_period_is_shown_by_day(sample_env: Path) -> None:
+    app = run_page("overview", start="2026-01-01", end="2026-06-30")
+    period_box(app).set_value("Last 7 days").run()
+    assert url(app) == {"period": ["last-7-days"], "grain": ["day"]}
+    period_box(app).set_value("Last quarter").run()
+    assert url(app) == {"period": ["last-quarter"], "grain": ["week"]}
+
+
+def test_a_window_ending_today_says_today_is_in_progress(sample_env: Path) -> None:
+    app = run_page("overview", period="this-month", compare="yoy")
+    captions = [c.value for c in app.caption]
+    assert any("today is still in progress" in c for c in captions), captions
+    fixed = run_page("overview", start="2026-01-01", end="2026-06-30")
+    assert not any("in progress" in c.value for c in fixed.caption)
+    assert not any(c.value.startswith("All data") for c in fixed.caption)
+    everything = run_page("overview")
+    assert any(c.value.startswith("All data: ") for c in everything.caption)
