@@ -275,7 +275,8 @@ def leaderboard_bar(
     top: int = 15,
 ) -> Chart:
     """Horizontal bars of the top members, best on top; each bar carries its member to drill."""
-    shown = frame.filter(pl.col(value).is_not_null()).sort(value, descending=True).head(top)
+    ranked = frame.filter(pl.col(value).is_not_null()).sort(value, descending=True)
+    shown = ranked.head(top)
     members = [str(m) for m in shown[key].to_list()]
     margins = (
         shown["gross_margin_pct"].to_list()
@@ -310,6 +311,13 @@ def leaderboard_bar(
             }
         ],
     }
+    if ranked.height > top:  # the rest are not missing: they sold less
+        option["title"] = {
+            "text": f"Top {top} of {ranked.height}",
+            "right": 0,
+            "top": 0,
+            "textStyle": {"fontSize": 12, "fontWeight": "normal", "color": "#666666"},
+        }
     return Chart(option, height=max(260, 28 * len(members) + 80), members=tuple(members))
 
 
@@ -699,7 +707,7 @@ def segment_map(summary: pl.DataFrame) -> Chart:
                 customers,
                 f"{customers:,} customers, {fmt.kes(monetary)}",
                 f"{customers:,} customers",
-                fmt.pct(share, 0),
+                fmt.pct(share, 0).replace("-0%", "0%"),  # a sliver of returns is no share
             ],
             "itemStyle": {"color": SEGMENT_COLOURS.get(segment, "#bababa")},
         }

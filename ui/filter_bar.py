@@ -73,8 +73,8 @@ def set_filters(filters: Filters) -> None:
 def _apply_preset() -> None:
     label = st.session_state.get(f"preset_{st.session_state.get('filter_generation', 0)}")
     filters: Filters = st.session_state["filters"]
-    if label == ALL_DATA:
-        set_filters(replace(filters, start=None, end=None, period=None))
+    if label == ALL_DATA:  # years of data: by month, whatever the grain was
+        set_filters(replace(filters, start=None, end=None, period=None, grain="month"))
     elif label in BY_LABEL:
         period = BY_LABEL[label]
         window = period_window(period, _business_today())

@@ -16,7 +16,7 @@ from core.kpi.overview import partial_periods
 from core.kpi.view import View
 from core.presets import PERIODS, business_today
 from core.settings import load_settings
-from core.store import Scope, StoreError
+from core.store import Scope, StoreError, Window
 from ui import format as fmt
 from ui.charts import Chart, colour_map
 from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar, member_labels
@@ -62,23 +62,25 @@ def begin(title: str, question: str) -> PageState:
     if view.window is None:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")
         st.stop()
-    caption = f"{view.window.start:%d %b %Y} to {view.window.end:%d %b %Y}"
+    caption = _days(view.window)
     if filters.period is not None:
         caption = f"{PERIODS[filters.period]}: {caption}"
     elif filters.start is None and filters.end is None:
         caption = f"All data: {caption}"
     comparison_has_data = True
     if view.comparison is not None:
-        caption += (
-            f" · compared with {view.comparison.start:%d %b %Y} to {view.comparison.end:%d %b %Y}"
-        )
+        caption += f" · compared with {_days(view.comparison)}"
         comparison_has_data = recorded is not None and (
             view.comparison.start <= recorded.end and view.comparison.end >= recorded.start
         )
         if not comparison_has_data:
             caption += ", when no sales were recorded: no growth to show"
-        elif view.window.end == business_today(load_settings().timezone):
-            caption += " (today is still in progress: its sales so far against a whole day)"
+    if view.window.end == business_today(load_settings().timezone):
+        caption += (
+            " (today is still in progress: its sales so far against a whole day)"
+            if view.comparison is not None and comparison_has_data
+            else " (today is still in progress)"
+        )
     if members := member_labels(filters):
         caption += "  \n" + " · ".join(members)
     if allowed is not None:
@@ -86,6 +88,13 @@ def begin(title: str, question: str) -> PageState:
     st.caption(caption)
     partial = tuple(partial_periods(view.window, view.grain))
     return PageState(filters, view, version, comparison_has_data, partial)
+
+
+def _days(window: Window) -> str:
+    """ "01 Dec 2026", or "01 Nov 2026 to 30 Nov 2026"."""
+    if window.start == window.end:
+        return f"{window.start:%d %b %Y}"
+    return f"{window.start:%d %b %Y} to {window.end:%d %b %Y}"
 
 
 def no_comparison_reason(state: PageState) -> str:

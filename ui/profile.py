@@ -95,7 +95,12 @@ def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> 
         f"{fmt.plain(name)} among all {peers.noun}" + (f" ({'; '.join(within)})" if within else "")
     )
     if place.selling <= 1 and place.rank == 1:
-        st.caption(f"No other {peers.noun} sold under these filters: nothing to rank it against.")
+        if attribute == "branches" and allowed is not None and len(allowed) == 1:
+            st.caption(f"You see only {fmt.plain(name)}: nothing to rank it against.")
+        else:
+            st.caption(
+                f"No other {peers.noun} sold under these filters: nothing to rank it against."
+            )
         return
     tiles = st.columns(3)
     moved = place.rank_change
@@ -145,9 +150,10 @@ def member_profile(state: PageState, attribute: str, member: str, name: str) -> 
     view, version = state.view, state.version
     totals = cache.area("overview", view, version).row(0, named=True)
     if not totals["orders"]:
+        back = "press Back or " if st.session_state.get("drill_history") else ""
         st.info(
-            f"{fmt.plain(name)} has no sales under these filters: widen the dates, or press "
-            "Back or clear the filter to see everyone.",
+            f"{fmt.plain(name)} has no sales under these filters: widen the dates, or "
+            f"{back}clear the filter to see everyone.",
             icon=":material/search_off:",
         )
         st.stop()

@@ -47,16 +47,26 @@ fact_tile(
     fmt.count(slow.height),
     f"Products with no sale in the last {SLOW_MOVER_DAYS} days of the window.",
 )
-fact_tile(
-    tiles[3],
-    "Top line by net sales",
-    top_line["product_line"],
-    "Product line with the highest net sales (the Overview names the line with the most "
-    "gross profit).",
-    delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
-)
+line = focused_member(state, "product_lines")
+if line is None:
+    fact_tile(
+        tiles[3],
+        "Top line by net sales",
+        top_line["product_line"],
+        "Product line with the highest net sales (the Overview names the line with the most "
+        "gross profit).",
+        delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
+    )
+else:  # one line in focus: its own sales, where naming the "top" line would name itself
+    fact_tile(
+        tiles[3],
+        "Net sales",
+        fmt.kes_compact(top_line["net_sales"]),
+        f"The net sales of {line} in the window.",
+        delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
+    )
 
-if (line := focused_member(state, "product_lines")) is not None:
+if line is not None:
     # One line: where it stands and who sells it; the products below are its own.
     standing_tiles(state, "product_lines", line, line)
     breakdowns(state, PEERS["product_lines"].breakdowns)

@@ -416,3 +416,13 @@ def test_drawn_without_the_entry_animation() -> None:
     )
     assert chart.spec["animation"] is False
     assert chart.spec["series"] == chart.option["series"]
+
+
+def test_a_leaderboard_cut_at_its_top_says_of_how_many() -> None:
+    frame = pl.DataFrame({"rep": [f"R{i:02d}" for i in range(20)],
+                          "net_sales": [float(100 - i) for i in range(20)]})  # fmt: skip
+    cut = charts.leaderboard_bar(frame, "rep", "net_sales", "Net sales", top=15)
+    assert cut.option["title"]["text"] == "Top 15 of 20"
+    assert len(cut.members) == 15
+    whole = charts.leaderboard_bar(frame.head(15), "rep", "net_sales", "Net sales", top=15)
+    assert "title" not in whole.option

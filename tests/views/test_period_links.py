@@ -57,10 +57,10 @@ def test_custom_pins_a_period_to_its_dates(sample_env: Path) -> None:
     assert url(app) == {"start": [window.start.isoformat()], "end": [window.end.isoformat()]}
 
 
-def test_all_data_clears_the_dates(sample_env: Path) -> None:
-    app = run_page("overview", period="last-month", grain="quarter")
+def test_all_data_clears_the_dates_and_shows_months(sample_env: Path) -> None:
+    app = run_page("overview", period="yesterday", grain="day")
     period_box(app).set_value("All data").run()
-    assert url(app) == {"grain": ["quarter"]}
+    assert url(app) == {}  # all dates, by month: the defaults
     assert period_box(app).value == "All data"
 
 
@@ -75,9 +75,18 @@ def test_a_short_period_is_shown_by_day(sample_env: Path) -> None:
 def test_a_window_ending_today_says_today_is_in_progress(sample_env: Path) -> None:
     app = run_page("overview", period="this-month", compare="yoy")
     captions = [c.value for c in app.caption]
-    assert any("today is still in progress" in c for c in captions), captions
+    assert any("today is still in progress: its sales so far" in c for c in captions), captions
+    alone = run_page("overview", period="this-month", compare="none")
+    assert any(c.value.endswith("(today is still in progress)") for c in alone.caption)
     fixed = run_page("overview", start="2026-01-01", end="2026-06-30")
     assert not any("in progress" in c.value for c in fixed.caption)
     assert not any(c.value.startswith("All data") for c in fixed.caption)
     everything = run_page("overview")
     assert any(c.value.startswith("All data: ") for c in everything.caption)
+
+
+def test_a_single_day_is_written_once(sample_env: Path) -> None:
+    app = run_page("overview", start="2026-06-30", end="2026-06-30")
+    assert any(
+        c.value.startswith("30 Jun 2026 · compared with 29 Jun 2026") for c in app.caption
+    ), [c.value for c in app.caption]
