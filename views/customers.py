@@ -1,5 +1,7 @@
 """Customers: who matters, who is new, who is slipping away."""
 
+from datetime import timedelta
+
 import polars as pl
 import streamlit as st
 
@@ -107,6 +109,12 @@ st.caption(
     "each month after."
 )
 cohorts = cache.cohorts(state.view, state.version)
+end = state.view.window.end
+if not cohorts.is_empty() and end.month == (end + timedelta(days=1)).month:
+    st.caption(
+        f"The window ends on {end:%d %b %Y}, so each cohort's last month, {end:%b %Y}, has "
+        f"only {fmt.plural(end.day, 'day')} in it: its retention is still filling, not falling."
+    )
 if cohorts.is_empty():
     st.info("No customer made a first purchase inside this window.")
 else:

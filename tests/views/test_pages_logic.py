@@ -284,3 +284,11 @@ def test_a_viewer_of_one_branch_sees_its_profile_not_a_board_of_one(sample_env: 
     assert "Mombasa among all branches (your branches: Mombasa)" in headings, headings
     assert "All branches" not in headings
     assert any("nothing to rank it against" in c.value for c in app.caption)
+
+
+def test_cohorts_say_when_their_last_month_is_partial(sample_env: Path) -> None:
+    partial = run_page("customers", start="2026-01-01", end="2026-06-15")
+    notes = [c.value for c in partial.caption if "still filling" in c.value]
+    assert notes and "Jun 2026, has only 15 days" in notes[0], notes
+    whole = run_page("customers", **WINDOW)  # ends on 30 June
+    assert not any("still filling" in c.value for c in whole.caption)
