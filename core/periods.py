@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from core.filters import Compare
 from core.store import Window
 
+if TYPE_CHECKING:  # core.filters reads named periods (core.presets), which use these
+    from core.filters import Compare
 
-def _shift_year(day: date, years: int) -> date:
+
+def shift_year(day: date, years: int) -> date:
+    """`day` moved by `years` calendar years; 29 February becomes the 28th."""
     year = day.year + years
     last = calendar.monthrange(year, day.month)[1]
     return day.replace(year=year, day=min(day.day, last))
 
 
-def _unit_start(day: date, unit: str) -> date:
+def unit_start(day: date, unit: str) -> date:
+    """The first day of the month, quarter or year (`unit`) holding `day`."""
     if unit == "month":
         return day.replace(day=1)
     if unit == "quarter":
@@ -37,7 +42,8 @@ def _unit_end(start: date, unit: str) -> date:
     return _add_months(start, _unit_months(unit)) - timedelta(days=1)
 
 
-def _is_month_end(day: date) -> bool:
+def is_month_end(day: date) -> bool:
+    """Whether `day` is the last day of its month."""
     return day.day == calendar.monthrange(day.year, day.month)[1]
 
 
@@ -65,13 +71,13 @@ def previous_window(window: Window) -> Window:
     """
     if window.days > 1:
         for unit in ("month", "quarter", "year"):
-            start = _unit_start(window.start, unit)
+            start = unit_start(window.start, unit)
             end = _unit_end(start, unit)
             if window.start == start and window.end <= end:
                 months = _unit_months(unit)
                 previous_start = _add_months(start, -months)
                 previous_end = _unit_end(previous_start, unit)
-                same_days = _months_back(window.end, months, _is_month_end(window.end))
+                same_days = _months_back(window.end, months, is_month_end(window.end))
                 return Window(previous_start, min(same_days, previous_end))
     end = window.start - timedelta(days=1)
     return Window(end - timedelta(days=window.days - 1), end)
@@ -86,9 +92,9 @@ def year_ago_window(window: Window) -> Window:
     window keeps its days, so 28 February 2025 alone is compared with 28
     February 2024 alone.
     """
-    whole_months = window.start.day == 1 and _is_month_end(window.end)
+    whole_months = window.start.day == 1 and is_month_end(window.end)
     end = _months_back(window.end, 12, whole_months)
-    return Window(_shift_year(window.start, -1), end)
+    return Window(shift_year(window.start, -1), end)
 
 
 def comparison_window(window: Window, compare: Compare) -> Window | None:

@@ -7,11 +7,11 @@ month, where the same link written as fixed dates would still show this one.
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.store import Window
+from core.periods import shift_year, unit_start
+from core.store import Grain, Window
 
 # URL and command-line name -> the label the Period box shows, in the box's order.
 PERIODS: dict[str, str] = {
@@ -28,7 +28,7 @@ PERIODS: dict[str, str] = {
 }
 BY_LABEL: dict[str, str] = {label: name for name, label in PERIODS.items()}
 # The grain a period is shown in when picked: a week by month is one dot, a year by day noise.
-GRAINS_OF: dict[str, str] = {
+GRAINS_OF: dict[str, Grain] = {
     "yesterday": "day",
     "last-7-days": "day",
     "last-30-days": "day",
@@ -40,10 +40,6 @@ GRAINS_OF: dict[str, str] = {
     "last-year": "month",
     "last-12-months": "month",
 }
-
-
-def _quarter_start(day: date) -> date:
-    return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
 
 
 def period_window(period: str, today: date) -> Window:
@@ -71,18 +67,16 @@ def period_window(period: str, today: date) -> Window:
         end = today.replace(day=1) - timedelta(days=1)
         return Window(end.replace(day=1), end)
     if period == "quarter-to-date":
-        return Window(_quarter_start(today), today)
+        return Window(unit_start(today, "quarter"), today)
     if period == "last-quarter":
-        end = _quarter_start(today) - timedelta(days=1)
-        return Window(_quarter_start(end), end)
+        end = unit_start(today, "quarter") - timedelta(days=1)
+        return Window(unit_start(end, "quarter"), end)
     if period == "year-to-date":
         return Window(today.replace(month=1, day=1), today)
     if period == "last-year":
         return Window(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
     if period == "last-12-months":
-        last_day = calendar.monthrange(today.year - 1, today.month)[1]
-        year_ago = today.replace(year=today.year - 1, day=min(today.day, last_day))
-        return Window(year_ago + timedelta(days=1), today)
+        return Window(shift_year(today, -1) + timedelta(days=1), today)
     raise KeyError(period)
 
 

@@ -1,12 +1,11 @@
 """Customers: who matters, who is new, who is slipping away."""
 
-from datetime import timedelta
-
 import polars as pl
 import streamlit as st
 
 from core import cache
 from core.kpi import customers as kpi
+from core.periods import is_month_end
 from ui import charts
 from ui import format as fmt
 from ui.page import begin, fact_tile, show_chart, stop_if_empty
@@ -110,7 +109,7 @@ st.caption(
 )
 cohorts = cache.cohorts(state.view, state.version)
 end = state.view.window.end
-if not cohorts.is_empty() and end.month == (end + timedelta(days=1)).month:
+if not cohorts.is_empty() and not is_month_end(end):
     st.caption(
         f"The window ends on {end:%d %b %Y}, so each cohort's last month, {end:%b %Y}, has "
         f"only {fmt.plural(end.day, 'day')} in it: its retention is still filling, not falling."
