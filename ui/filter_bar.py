@@ -53,7 +53,8 @@ def period_label(filters: Filters) -> str:
     return ALL_DATA if filters.start is None and filters.end is None else CUSTOM
 
 
-def _business_today() -> date:
+def local_today() -> date:
+    """Today in the business's time zone (`SALES_TIMEZONE`)."""
     return business_today(load_settings().timezone)
 
 
@@ -77,11 +78,11 @@ def _apply_preset() -> None:
         set_filters(replace(filters, start=None, end=None, period=None, grain="month"))
     elif label in BY_LABEL:
         period = BY_LABEL[label]
-        window = period_window(period, _business_today())
+        window = period_window(period, local_today())
         grain = GRAINS_OF[period]
         set_filters(
             replace(filters, start=window.start, end=window.end, period=period, grain=grain)
-        )  # type: ignore[arg-type]
+        )
     else:  # Custom: the dates shown stay, fixed, and no longer follow the calendar
         set_filters(replace(filters, period=None))
 
@@ -90,7 +91,7 @@ def _current(filters: Filters) -> Filters:
     """`filters` with a period's dates moved on to today (a session left open overnight)."""
     if filters.period is None:
         return filters
-    window = period_window(filters.period, _business_today())
+    window = period_window(filters.period, local_today())
     if (window.start, window.end) == (filters.start, filters.end):
         return filters
     moved = replace(filters, start=window.start, end=window.end)
@@ -110,7 +111,7 @@ def filter_bar() -> Filters:
         # line only sold there) is told apart from a typo.
         hidden = known_members(Scope(), version) if allowed is not None else None
         parsed = from_query_params(
-            url, known_members(restriction, version), hidden, today=_business_today()
+            url, known_members(restriction, version), hidden, today=local_today()
         )
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
@@ -128,7 +129,7 @@ def filter_bar() -> Filters:
         # data stay as asked (and show an empty state) instead of being silently moved.
         asked = [d for d in (filters.start, filters.end) if d is not None]
         low = min([span.start if span else date(2000, 1, 1), *asked])
-        high = max([span.end if span else _business_today(), _business_today(), *asked])
+        high = max([span.end if span else local_today(), local_today(), *asked])
         start = filters.start or low
         end = filters.end or (span.end if span else high)
         picked = st.date_input(

@@ -14,12 +14,18 @@ from core.filters import Filters
 from core.kpi.catalogue import BY_NAME
 from core.kpi.overview import partial_periods
 from core.kpi.view import View
-from core.presets import PERIODS, business_today
-from core.settings import load_settings
+from core.presets import PERIODS
 from core.store import Scope, StoreError, Window
 from ui import format as fmt
 from ui.charts import Chart, colour_map
-from ui.filter_bar import DRILL_GENERATION, allowed_branches, drill, filter_bar, member_labels
+from ui.filter_bar import (
+    DRILL_GENERATION,
+    allowed_branches,
+    drill,
+    filter_bar,
+    local_today,
+    member_labels,
+)
 
 EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
 
@@ -75,7 +81,7 @@ def begin(title: str, question: str) -> PageState:
         )
         if not comparison_has_data:
             caption += ", when no sales were recorded: no growth to show"
-    if view.window.end == business_today(load_settings().timezone):
+    if view.window.end == local_today():
         caption += (
             " (today is still in progress: its sales so far against a whole day)"
             if view.comparison is not None and comparison_has_data
