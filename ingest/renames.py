@@ -29,7 +29,8 @@ RENAMES_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _latest_in_file(lines: pl.DataFrame, key: str, attributes: list[str]) -> pl.DataFrame:
-    """Per id, each attribute on its last line in the file that has one, and that line's day."""
+    """Per id, each attribute on its last line in the file that has one, and the instant
+    of the id's last line (`file_last`)."""
     ordered = lines.filter(pl.col(key).is_not_null()).sort("sold_at", maintain_order=True)
     return ordered.group_by(key).agg(
         pl.col("sold_at").max().alias("file_last"),

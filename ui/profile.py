@@ -144,8 +144,11 @@ def breakdowns(state: PageState, parts: tuple[Breakdown, ...]) -> None:
             )
 
 
-def member_profile(state: PageState, attribute: str, member: str, name: str) -> None:
-    """Draw the profile of `member`, the one value of the filter `attribute`, and stop."""
+def member_profile(state: PageState, attribute: str, member: str, name: str | None = None) -> None:
+    """Draw the profile of `member`, the one value of the filter `attribute`, and stop.
+
+    `name` is how a person reads the member (a product's name), by default `member`."""
+    name = name or member
     peers = PEERS[attribute]
     view, version = state.view, state.version
     totals = cache.area("overview", view, version).row(0, named=True)

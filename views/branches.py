@@ -16,7 +16,7 @@ state = begin("Branches", "How do the branches compare, and how are they moving 
 only = allowed_branches()
 member = focused_member(state, "branches") or (only[0] if only and len(only) == 1 else None)
 if member is not None:
-    member_profile(state, "branches", member, member)  # its profile, not a board of one
+    member_profile(state, "branches", member)  # its profile, not a board of one
 table = cache.area("branches", state.view, state.version)
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)

@@ -48,7 +48,19 @@ fact_tile(
     f"Products with no sale in the last {SLOW_MOVER_DAYS} days of the window.",
 )
 line = focused_member(state, "product_lines")
-if line is None:
+if line is not None:
+    # One line: its own sales (the "top" line would name itself), where it stands and
+    # who sells it; the products below are its own.
+    fact_tile(
+        tiles[3],
+        "Net sales",
+        fmt.kes_compact(top_line["net_sales"]),
+        f"The net sales of {line} in the window.",
+        delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
+    )
+    standing_tiles(state, "product_lines", line, line)
+    breakdowns(state, PEERS["product_lines"].breakdowns)
+else:
     fact_tile(
         tiles[3],
         "Top line by net sales",
@@ -57,20 +69,6 @@ if line is None:
         "gross profit).",
         delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
     )
-else:  # one line in focus: its own sales, where naming the "top" line would name itself
-    fact_tile(
-        tiles[3],
-        "Net sales",
-        fmt.kes_compact(top_line["net_sales"]),
-        f"The net sales of {line} in the window.",
-        delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
-    )
-
-if line is not None:
-    # One line: where it stands and who sells it; the products below are its own.
-    standing_tiles(state, "product_lines", line, line)
-    breakdowns(state, PEERS["product_lines"].breakdowns)
-else:
     st.subheader("Product lines")
     left, right = st.columns(2)
     with left:

@@ -25,7 +25,7 @@ TREND_MEMBERS = 6
 
 state = begin("Salespeople", "Who sells most profitably, and who is moving up or down?")
 if (member := focused_member(state, "salespeople")) is not None:
-    member_profile(state, "salespeople", member, member)  # its profile, not a board of one
+    member_profile(state, "salespeople", member)  # its profile, not a board of one
 table = cache.area("salespeople", state.view, state.version)
 selling = table.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "salespeople")
