@@ -144,8 +144,11 @@ def day_of(text: pl.Expr) -> pl.Expr:
 
 # Lines among a query's lines whose invoice heads cannot be trusted: the invoice is not
 # uniform, or the line predates the flags (null). Any such line and `orders` is recounted.
+# A filtered count, not SUM(CASE ...): Druid cannot vectorize a CASE, and one such
+# expression runs the whole query row by row (a year of 10M lines: sums 337 -> 135 ms,
+# by salesperson 452 -> 190 ms).
 UNSURE = "orders_unsure"
-UNSURE_SQL = 'SUM(CASE WHEN "invoice_uniform" = 1 THEN 0 ELSE 1 END)'
+UNSURE_SQL = 'COUNT(*) FILTER (WHERE "invoice_uniform" IS NULL OR "invoice_uniform" <> 1)'
 
 
 def aggregate(

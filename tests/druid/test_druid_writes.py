@@ -313,6 +313,44 @@ def test_orders_stay_exact_when_invoices_split_and_heads_move(
     assert_stores_equal(druid, embedded, "after the replace")
 
 
+def test_a_month_written_before_the_flags_makes_orders_an_exact_count(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    """Lines without `invoice_uniform` (segments written before the flags) are unsure lines.
+
+    February is rewritten as a datasource of before the flags held it: no
+    `invoice_uniform`, and every line an invoice head, so a sum of heads
+    would count each line as an order. Only the unsure count sends `orders`
+    to an exact distinct count.
+    """
+    druid, embedded = pair
+    for store in pair:
+        store.write(hand_lines(), "append")
+    february = [druid_ingest.Chunk(date(2025, 2, 1))]
+    in_february = druid_ingest.chunk_condition(february)
+    write_id = druid_ingest.new_write_id()
+    columns = [
+        f'"{c}"'
+        for c in druid_ingest.DATASOURCE_COLUMNS
+        if c not in ("invoice_uniform", "invoice_head", "write_id")
+    ]
+    druid_ingest.run_task(
+        druid.client,
+        f'REPLACE INTO "{druid.datasource}" OVERWRITE WHERE {in_february}\n'
+        f'SELECT "__time", {", ".join(columns)}, 1 AS "invoice_head", '
+        f"'{write_id}' AS \"write_id\"\n"
+        f'FROM "{druid.datasource}" WHERE {in_february}\nPARTITIONED BY MONTH',
+        lambda _stage, _fraction: None,
+    )
+    druid_ingest.wait_queryable(druid.client, druid.datasource, february, write_id, {"2025-02": 7})
+    heads = druid.client.sql(
+        f'SELECT SUM("invoice_head"), COUNT(*), COUNT("invoice_uniform") FROM "{druid.datasource}" '
+        "WHERE \"__time\" >= TIMESTAMP '2025-02-01' AND \"__time\" < TIMESTAMP '2025-03-01'"
+    )[1]
+    assert heads == [[7, 7, 0]]  # seven heads over six invoices, none flagged uniform
+    assert_orders_equal(druid, embedded, "a month without flags")
+
+
 def test_latest_values_agree_when_names_change(pair: tuple[DruidStore, EmbeddedStore]) -> None:
     druid, embedded = pair
     base = canonical_frame()
