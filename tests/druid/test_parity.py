@@ -99,6 +99,30 @@ def test_aggregate_parity(
     )
 
 
+@pytest.mark.parametrize("grain", [None, "month"])
+@pytest.mark.parametrize("by", [(), ("customer_id",), ("product_id",), ("branch",)])
+@pytest.mark.parametrize(
+    "latest", [("customer_name", "customer_type"), ("product_name", "product_line")]
+)
+def test_latest_values_parity(
+    by: tuple[str, ...],
+    grain: str | None,
+    latest: tuple[str, ...],
+    druid_sample_store: DruidStore,
+    sample_store: EmbeddedStore,
+) -> None:
+    """Latest values beside sums only (one query, reduced) and beside distinct counts."""
+    window = Window(date(2025, 11, 1), date(2026, 10, 31))
+    scope = Scope(product_lines=("Beverages", "Dairy", "Stationery"))
+    for measures in (("net_sales", "orders", "lines", "first_sale", "last_sale"), MEASURES):
+        label = f"aggregate by={by} grain={grain} latest={latest} measures={measures}"
+        assert_same(
+            druid_sample_store.aggregate(scope, window, by, grain, measures, latest),  # type: ignore[arg-type]
+            sample_store.aggregate(scope, window, by, grain, measures, latest),  # type: ignore[arg-type]
+            label,
+        )
+
+
 SCOPES = {
     "none": Scope(),
     "members": Scope(branches=("Nairobi Westlands",), product_lines=("Beverages", "Dairy")),
