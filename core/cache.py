@@ -73,6 +73,13 @@ def members_of(column: str, scope: Scope, version: str) -> list[str]:
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def product_names(
+    ids: tuple[str, ...], allowed: tuple[str, ...] | None, version: str
+) -> dict[str, str]:
+    return products.product_names(get_store(), Scope(products=ids, allowed_branches=allowed))
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def data_range(scope: Scope, version: str) -> Window | None:
     return get_store().date_range(scope)
 

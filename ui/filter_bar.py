@@ -18,7 +18,7 @@ from core import cache
 from core.filters import COMPARES, MEMBER_COLUMNS, Filters, from_query_params
 from core.presets import BY_LABEL, GRAINS_OF, PERIODS, business_today, period_window
 from core.settings import load_settings
-from core.store import GRAINS, Scope
+from core.store import GRAINS, Scope, StoreError
 from ui import format as fmt
 
 CUSTOM, ALL_DATA = "Custom", "All data"
@@ -219,7 +219,8 @@ def filter_bar() -> Filters:
         st.warning(notice, icon="⚠️")
     _back_control(new)
     if new.products and not st.session_state.get("drill_history"):
-        st.info(f"Showing products: {', '.join(fmt.plain(p) for p in new.products)}")
+        shown = ", ".join(fmt.plain(p) for p in product_labels(new.products))
+        st.info(f"Showing products: {shown}")
         if st.button("Show all products", key="clear_products"):
             set_filters(replace(new, products=()))
             st.rerun()
@@ -238,6 +239,19 @@ def filter_bar() -> Filters:
     return new
 
 
+def product_labels(ids: tuple[str, ...]) -> list[str]:
+    """Products as a person reads them: "Sunflower Oil 1L (OIL-0033)", or the id alone.
+
+    Raw text (escape it for Markdown). An id the user's branches never sold, or
+    a store that cannot answer, stays an id.
+    """
+    try:
+        names = cache.product_names(ids, allowed_branches(), cache.data_version())
+    except StoreError:
+        names = {}
+    return [f"{names[i]} ({i})" if names.get(i, i) != i else i for i in ids]
+
+
 def member_labels(filters: Filters) -> list[str]:
     """Each member filter in force, said for a person: "Branches: Mombasa, Nakuru"."""
     labels = []
@@ -248,7 +262,8 @@ def member_labels(filters: Filters) -> list[str]:
         ("Salesperson", "Salespeople", filters.salespeople),
     ):
         if values:
-            named = ", ".join(fmt.plain(v) for v in values[:3])
+            shown = product_labels(values[:3]) if one == "Product" else values[:3]
+            named = ", ".join(fmt.plain(v) for v in shown)
             more = f" and {len(values) - 3} more" if len(values) > 3 else ""
             labels.append(f"{one if len(values) == 1 else many}: {named}{more}")
     return labels

@@ -7,6 +7,7 @@ from core import cache
 from core.kpi.products import SLOW_MOVER_DAYS
 from ui import charts
 from ui import format as fmt
+from ui.filter_bar import product_labels
 from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
 from ui.profile import PEERS, breakdowns, focused_member, member_profile, standing_tiles
 from ui.tables import data_table
@@ -14,9 +15,8 @@ from ui.tables import data_table
 state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
 products = cache.area("products", state.view, state.version)
 if (product := focused_member(state, "products")) is not None:
-    named = products.filter(pl.col("product_id") == product)["product_name"]
-    name = f"{named[0]} ({product})" if named.len() and named[0] != product else product
-    member_profile(state, "products", product, name)  # its profile, not a board of one
+    # its profile, not a board of one
+    member_profile(state, "products", product, product_labels((product,))[0])
 lines = cache.area("product-lines", state.view, state.version)
 selling = products.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "product sales")

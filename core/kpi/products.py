@@ -8,7 +8,7 @@ import polars as pl
 
 from core.kpi.catalogue import add_kpis, ratio
 from core.kpi.view import View
-from core.store import SalesStore
+from core.store import SalesStore, Scope
 
 # ABC thresholds on the cumulative share *before* an item (DESIGN.md).
 A_LIMIT = 0.80
@@ -29,6 +29,18 @@ def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
         latest=("product_name", "product_line"),
     )
     return frame.select("product_id", "product_name", "product_line")
+
+
+def product_names(store: SalesStore, scope: Scope) -> dict[str, str]:
+    """Each product in `scope` (a few, by `products`) to its name on its latest sale."""
+    frame = store.aggregate(
+        scope, None, by=("product_id",), measures=("last_sale",), latest=("product_name",)
+    )
+    return {
+        row["product_id"]: row["product_name"]
+        for row in frame.iter_rows(named=True)
+        if row["product_id"] is not None and row["product_name"] is not None
+    }
 
 
 def abc_classes(cumulative_before: pl.Expr) -> pl.Expr:

@@ -227,6 +227,10 @@ def test_one_member_in_focus_gets_a_profile_against_its_peers(
     assert not page_failed(app), [e.value for e in app.error]
     shown_as = f"{selling['product_name'][2]} ({member})" if key == "product_id" else member
     assert any(h.value == f"{fmt.plain(shown_as)} among all {attribute}" for h in app.subheader)
+    member_line = {"products": "Product", "branches": "Branch", "salespeople": "Salesperson"}
+    assert any(
+        c.value.endswith(f"\n{member_line[attribute]}: {fmt.plain(shown_as)}") for c in app.caption
+    ), [c.value for c in app.caption]
     tiles = {m.label: m for m in app.metric}
     assert tiles["Rank by net sales"].value == f"3 of {selling.height}"
     row = selling.row(2, named=True)
@@ -249,6 +253,20 @@ def test_one_member_in_focus_gets_a_profile_against_its_peers(
                   if "customer_id" in app.dataframe[i].value.columns)  # fmt: skip
     assert listed["customer_id"].to_list() == top["customer_id"].to_list()
     assert not any(h.value.startswith("All ") for h in app.subheader), "no board of one"
+
+
+def test_a_product_in_the_filters_is_named_by_its_latest_name(
+    sample_env: Path, sample_store: EmbeddedStore
+) -> None:
+    catalogue = area_table("products", sample_store, resolve_view(sample_store, Filters()))
+    product = catalogue.row(0, named=True)
+    named = fmt.plain(f"{product['product_name']} ({product['product_id']})")
+    app = run_page("overview", **WINDOW, product=product["product_id"])
+    assert not page_failed(app), [e.value for e in app.error]
+    assert [i.value for i in app.info if i.value.startswith("Showing")] == [
+        f"Showing products: {named}"
+    ]
+    assert any(c.value.endswith(f"\nProduct: {named}") for c in app.caption)
 
 
 def test_one_product_line_keeps_its_products_and_stands_among_the_lines(
