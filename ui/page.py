@@ -92,7 +92,7 @@ def begin(title: str, question: str) -> PageState:
     if allowed is not None:
         caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
-    partial = tuple(partial_periods(view.window, view.grain))
+    partial = tuple(partial_periods(view.window, view.grain, local_today()))
     return PageState(filters, view, version, comparison_has_data, partial)
 
 

@@ -80,12 +80,13 @@ def bucket_calendar(window: Window, grain: Grain) -> pl.DataFrame:
     return _bucket_of_each_day(window, grain).unique().sort("period")
 
 
-def partial_periods(window: Window, grain: Grain) -> list[date]:
+def partial_periods(window: Window, grain: Grain, today: date | None = None) -> list[date]:
     """The bucket starts of `window`'s buckets that only partly lie inside it.
 
     A trend's first and last buckets often hold a few days of the window (two
     days of December in an all-data view): charts mark them, so a short
-    bucket is not read as a fall in sales.
+    bucket is not read as a fall in sales. With `today` in the window, today's
+    bucket is partial too, even a whole one: today's sales are still coming in.
     """
     buckets = _bucket_of_each_day(window, grain).group_by("period").agg(inside=pl.len())
     length = {
@@ -95,4 +96,7 @@ def partial_periods(window: Window, grain: Grain) -> list[date]:
         "quarter": (pl.col("period").dt.offset_by("1q") - pl.col("period")).dt.total_days(),
         "year": (pl.col("period").dt.offset_by("1y") - pl.col("period")).dt.total_days(),
     }[grain]
-    return buckets.filter(pl.col("inside") < length).sort("period")["period"].to_list()
+    partial = set(buckets.filter(pl.col("inside") < length)["period"].to_list())
+    if today is not None and window.start <= today <= window.end:
+        partial |= set(_bucket_of_each_day(Window(today, today), grain)["period"].to_list())
+    return sorted(partial)

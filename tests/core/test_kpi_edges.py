@@ -153,6 +153,26 @@ def test_partial_periods(start: date, end: date, grain: str, partial: list[date]
     assert ok.partial_periods(Window(start, end), grain) == partial  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("grain", "partial"),
+    [
+        # Wednesday 2 Dec 2026 is still in progress: its day, and its week and month
+        ("day", [date(2026, 12, 2)]),
+        ("week", [date(2026, 11, 30)]),
+        ("month", [date(2026, 12, 1)]),
+    ],
+)
+def test_the_bucket_holding_today_is_partial(grain: str, partial: list[date]) -> None:
+    today = date(2026, 12, 2)
+    this_month = Window(date(2026, 12, 1), today)
+    assert ok.partial_periods(this_month, grain, today) == partial  # type: ignore[arg-type]
+    # a whole week ending on a Sunday that is today
+    week = Window(date(2026, 11, 23), date(2026, 11, 29))
+    assert ok.partial_periods(week, "week", date(2026, 11, 29)) == [date(2026, 11, 23)]  # type: ignore[arg-type]
+    assert ok.partial_periods(week, "week", date(2026, 12, 2)) == []  # type: ignore[arg-type]
+    assert ok.partial_periods(week, "day", date(2026, 11, 29)) == [date(2026, 11, 29)]  # type: ignore[arg-type]
+
+
 def test_standing_of_a_member_without_sales_and_of_peers_without_net_sales() -> None:
     peers = pl.DataFrame(
         {
