@@ -11,9 +11,6 @@ from ui import format as fmt
 from ui.page import begin, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
 
-# Under about a quarter, recency and frequency have too little room to tell customers apart.
-SHORT_RFM_DAYS = 90
-
 state = begin(
     "Customers", "Which customers matter, and which are slipping away? (Walk-ins excluded.)"
 )
@@ -68,7 +65,7 @@ fact_tile(
 left, right = st.columns([3, 2])
 with left:
     st.subheader("RFM segments")
-    if state.view.window.days < SHORT_RFM_DAYS:
+    if state.view.window.days < kpi.SHORT_RFM_DAYS:
         st.caption(
             f"Scored over {fmt.plural(state.view.window.days, 'day')} only: recency and "
             "frequency have little room to differ, so a customer's segment can change from "

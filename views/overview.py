@@ -65,11 +65,18 @@ if lead := leaders.get("branch"):
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )
 slipping, slipping_sales = customer_kpis.slipping_away(cache.panel("segments", view, version))
+short = view.window.days < customer_kpis.SHORT_RFM_DAYS
 answers[3].page_link(
     "views/customers.py",
-    label=f"Customers slipping away: {slipping:,}",
+    label=f"Customers slipping away: {slipping:,}" + (" (a short window)" if short else ""),
     icon=":material/groups:",
-    help=f"{fmt.kes(slipping_sales)} of net sales in the window",
+    help=f"{fmt.kes(slipping_sales)} of net sales in the window"
+    + (
+        f". Scored over {fmt.plural(view.window.days, 'day')} only, a customer who bought "
+        "a few days ago can count: three months or more give a steadier figure."
+        if short
+        else ""
+    ),
 )
 
 trend = cache.panel("sales_trend", view, version)

@@ -60,6 +60,9 @@ SEGMENTS: tuple[tuple[str, int, int, float, float], ...] = (
 SEGMENT_NAMES = tuple(s[0] for s in SEGMENTS)
 # The segments of customers who bought well before and are drifting off.
 SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
+# Segments scored over fewer days than this are unsteady: recency and frequency have
+# little room to differ, and a customer's segment can change from one day to the next.
+SHORT_RFM_DAYS = 90
 # CLV's default discount rate d (DESIGN.md).
 DEFAULT_DISCOUNT_RATE = 0.10
 CONCENTRATION_TOPS = (0.10, 0.20)

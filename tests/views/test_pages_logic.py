@@ -207,6 +207,11 @@ def test_segments_over_a_short_window_say_they_are_noisy(
     assert bool(notes) == warned, notes
     if warned:
         assert notes[0].startswith("Scored over 30 days only")
+    overview = run_page("overview", start=start, end=end)
+    labels = [link.proto.label for link in overview.get("page_link")]
+    slipping = [label for label in labels if label.startswith("Customers slipping away")]
+    assert len(slipping) == 1, labels
+    assert slipping[0].endswith("(a short window)") == warned, slipping
 
 
 @pytest.mark.parametrize(
