@@ -505,9 +505,15 @@ class ReferenceEngine:
             ),
             cur AS (
                 SELECT product_id, SUM(net_sales) AS net, SUM(cogs) AS cogs,
-                    SUM(quantity) AS units, COUNT(DISTINCT invoice_id) AS orders,
-                    MAX(day) AS last_sale
+                    SUM(quantity) AS units, COUNT(DISTINCT invoice_id) AS orders
                 FROM scoped WHERE day BETWEEN $ws AND $we GROUP BY product_id
+            ),
+            -- the last sale: in the window, or in the 90 days to its end if it is shorter
+            recent AS (
+                SELECT product_id, MAX(day) AS last_sale FROM scoped
+                WHERE day BETWEEN LEAST(CAST($ws AS DATE), CAST($we AS DATE) - INTERVAL 89 DAY)
+                    AND $we
+                GROUP BY product_id
             ),
             t AS (
                 SELECT a.product_id, a.product_name, a.product_line,
@@ -516,6 +522,7 @@ class ReferenceEngine:
                     COALESCE(units, 0) AS units, CAST(COALESCE(orders, 0) AS BIGINT) AS orders,
                     last_sale
                 FROM attributes a LEFT JOIN cur USING (product_id)
+                    LEFT JOIN recent USING (product_id)
             ),
             running AS (
                 SELECT *,

@@ -45,7 +45,7 @@ fact_tile(
     tiles[2],
     "Slow movers",
     fmt.count(slow.height),
-    f"Products with no sale in the last {SLOW_MOVER_DAYS} days of the window.",
+    f"Products with no sale in the {SLOW_MOVER_DAYS} days up to {state.view.window.end:%d %b %Y}.",
 )
 line = focused_member(state, "product_lines")
 if line is not None:
@@ -113,7 +113,10 @@ data_table(
 
 st.subheader(f"Slow movers (no sale in the last {SLOW_MOVER_DAYS} days)")
 if slow.is_empty():
-    st.success(f"Every product in scope sold in the last {SLOW_MOVER_DAYS} days of the window.")
+    st.success(
+        f"Every product in scope sold in the {SLOW_MOVER_DAYS} days up to "
+        f"{state.view.window.end:%d %b %Y}."
+    )
 else:
     data_table(
         slow.sort("days_since_last_sale", descending=True, nulls_last=False),

@@ -8,7 +8,7 @@ import polars as pl
 
 from core.kpi.catalogue import add_kpis, ratio
 from core.kpi.view import View
-from core.store import SalesStore, Scope
+from core.store import SalesStore, Scope, Window
 
 # ABC thresholds on the cumulative share *before* an item (DESIGN.md).
 A_LIMIT = 0.80
@@ -29,6 +29,16 @@ def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
         latest=("product_name", "product_line"),
     )
     return frame.select("product_id", "product_name", "product_line")
+
+
+def slow_mover_window(window: Window) -> Window:
+    """Where a product's last sale is looked for: the window, or the last 90 days to its end.
+
+    A slow mover has no sale in the `SLOW_MOVER_DAYS` days up to the window's last
+    day; in a shorter window a sale 40 days back is a recent sale, not none.
+    """
+    start = min(window.start, window.end - timedelta(days=SLOW_MOVER_DAYS - 1))
+    return Window(start, window.end)
 
 
 def product_names(store: SalesStore, scope: Scope) -> dict[str, str]:
@@ -64,10 +74,15 @@ def products(store: SalesStore, view: View) -> pl.DataFrame:
     attributes = product_attributes(store, view)
     if view.window is None:
         current = pl.DataFrame(schema={"product_id": pl.String})
-    else:
+    elif (looked_back := slow_mover_window(view.window)) == view.window:
         current = store.aggregate(
             view.scope, view.window, by=("product_id",), measures=PRODUCT_MEASURES
         )
+    else:  # a short window: the last sale is looked for over the last 90 days
+        sums = tuple(m for m in PRODUCT_MEASURES if m != "last_sale")
+        current = store.aggregate(view.scope, view.window, by=("product_id",), measures=sums)
+        last = store.aggregate(view.scope, looked_back, by=("product_id",), measures=("last_sale",))
+        current = last.join(current, on="product_id", how="left", nulls_equal=True)
     table = attributes.join(current, on="product_id", how="left").with_columns(
         pl.col(m).fill_null(0)
         for m in ("net_sales", "cogs", "gross_profit", "units", "orders")

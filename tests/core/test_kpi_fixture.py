@@ -683,6 +683,30 @@ def test_slow_movers_over_a_longer_window(store: EmbeddedStore) -> None:
     )
 
 
+def test_slow_movers_over_a_short_window_look_back_90_days(store: EmbeddedStore) -> None:
+    # 10..31 Mar 2025 is 22 days: the last sale is looked for from 1 Jan 2025 (31 Mar - 89
+    # days). B1 (last sold 1 Mar) and B2 (5 Mar) sold before the window but within the 90
+    # days: no sales in the window, yet not slow movers. C2 (5 Dec 2024) is one.
+    table = pk.products(store, view_of(store, start=date(2025, 3, 10), end=date(2025, 3, 31)))
+    expect(
+        table.sort("product_id"),
+        {
+            "product_id": ["B1", "B2", "C1", "C2", "D1", "D2"],
+            "net_sales": [0.0, 0.0, 800.0, 0.0, 600.0, 650.0],
+            "last_sale": [
+                date(2025, 3, 1),
+                date(2025, 3, 5),
+                date(2025, 3, 18),
+                None,
+                date(2025, 3, 28),
+                date(2025, 3, 31),
+            ],
+            "slow_mover": [False, False, False, True, False, False],
+            "days_since_last_sale": [30, 26, 13, None, 3, 0],
+        },
+    )
+
+
 def test_abc_summary(store: EmbeddedStore) -> None:
     table = pk.products(store, view_of(store, **Q1))
     expect(
