@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
-from core.filters import COMPARES, MEMBER_COLUMNS, from_query_params
+from core.filters import COMPARES, MEMBER_COLUMNS, from_query_params, member_matcher
 from core.kpi.view import resolve_view
 from core.presets import PERIODS, business_today
 from core.settings import SettingsError, load_settings
@@ -50,23 +50,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def unknown_member(store: SalesStore, params: dict[str, list[str]]) -> str | None:
-    """Why a member option names nothing in the store (a typo in a scheduled report
-    would otherwise export an empty table and succeed), or None if all are known."""
+def stored_members(
+    store: SalesStore, params: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], str | None]:
+    """The member options as the store spells them, matched as a shared link's are
+    (`core.filters.member_matcher`: `--branch mombasa` is Mombasa), and why one names
+    nothing in the store (a typo in a scheduled report would otherwise export an empty
+    table and succeed), or None."""
+    resolved: dict[str, list[str]] = {}
     for param, column in MEMBER_COLUMNS.items():
         wanted = [v.strip() for v in params.get(param, []) if v.strip()]
         if not wanted:
             continue
         known = store.distinct_values(column, Scope())
-        unknown = [v for v in wanted if v not in set(known)]
-        if unknown:
-            shown = ", ".join(known[:SHOWN_MEMBERS]) + (
-                ", ..." if len(known) > SHOWN_MEMBERS else ""
-            )
-            return f"--{param} {unknown[0][:60]!r} is not in the store" + (
-                f" (it has {shown})" if known else " (it holds no sales yet)"
-            )
-    return None
+        match = member_matcher(known)
+        for value in wanted:
+            if (member := match(value)) is None:
+                shown = ", ".join(known[:SHOWN_MEMBERS]) + (
+                    ", ..." if len(known) > SHOWN_MEMBERS else ""
+                )
+                return resolved, f"--{param} {value[:60]!r} is not in the store" + (
+                    f" (it has {shown})" if known else " (it holds no sales yet)"
+                )
+            resolved.setdefault(param, []).append(member)
+    return resolved, None
 
 
 def export(args: argparse.Namespace) -> int:
@@ -82,14 +89,17 @@ def export(args: argparse.Namespace) -> int:
             return 2
         params["period"] = args.period
     settings = load_settings()
-    parsed = from_query_params(params, today=business_today(settings.timezone))
+    today = business_today(settings.timezone)
+    parsed = from_query_params(params, today=today)
     if parsed.notices:
         print(f"error: {parsed.notices[0]}", file=sys.stderr)
         return 2
     store = open_store(settings)
-    if reason := unknown_member(store, members):
+    spelled, reason = stored_members(store, members)
+    if reason:
         print(f"error: {reason}", file=sys.stderr)
         return 2
+    parsed = from_query_params({**params, **spelled}, today=today)
     view = resolve_view(store, parsed.filters)
     table = area_table(args.area, store, view)
     data = to_json_text(table).encode("utf-8") if args.format == "json" else to_csv_bytes(table)

@@ -9,7 +9,7 @@ A bad value is dropped and described in a notice, never raised.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
@@ -129,6 +129,26 @@ def _bad_date(text: str) -> date:
     raise ValueError(text)
 
 
+def member_matcher(known: Iterable[str]) -> Callable[[str], str | None]:
+    """A lookup of the member a value names, or None.
+
+    A value names a member it equals, or else one it equals ignoring case when
+    that is the only such member (a hand-typed `branch=mombasa`).
+    """
+    exact = set(known)
+    folded: dict[str, list[str]] = {}
+    for member in exact:
+        folded.setdefault(member.casefold(), []).append(member)
+
+    def match(value: str) -> str | None:
+        if value in exact:
+            return value
+        same_case = folded.get(value.casefold(), [])
+        return same_case[0] if len(same_case) == 1 else None
+
+    return match
+
+
 def _resolve_members(
     param: str,
     values: list[str],
@@ -136,24 +156,16 @@ def _resolve_members(
     hidden: Iterable[str],
     notices: list[str],
 ) -> list[str]:
-    """`values` as the known members they name; the rest dropped with a notice.
-
-    A value matches a member exactly, or else ignoring case when that names
-    one member only (a hand-typed `branch=mombasa`). A value naming a member
-    the user may not see (`hidden`) is said to be unavailable, not unknown.
+    """`values` as the known members they name (`member_matcher`); the rest dropped with a
+    notice. A value naming a member the user may not see (`hidden`) is said to be
+    unavailable, not unknown.
     """
-    exact = set(known)
-    folded: dict[str, list[str]] = {}
-    for member in exact:
-        folded.setdefault(member.casefold(), []).append(member)
+    match = member_matcher(known)
     hidden_folded = {member.casefold() for member in hidden}
     resolved, unknown, unavailable = [], [], []
     for value in values:
-        same_case = folded.get(value.casefold(), [])
-        if value in exact:
-            resolved.append(value)
-        elif len(same_case) == 1:
-            resolved.append(same_case[0])
+        if (member := match(value)) is not None:
+            resolved.append(member)
         elif value.casefold() in hidden_folded:
             unavailable.append(value)
         else:

@@ -50,9 +50,11 @@ def test_bad_input_is_one_line_and_exit_2(data_dir: Path, args: list[str], reaso
     assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], lines
 
 
-def test_known_members_export(data_dir: Path) -> None:
+@pytest.mark.parametrize("branch", ["Mombasa", "mombasa", " MOMBASA "])
+def test_known_members_export(data_dir: Path, branch: str) -> None:
+    """A member is matched as a shared link's is: exactly, or one member but for case."""
     result = run_cli(
-        ["core", "export", "overview", "--branch", "Mombasa", "--format", "json"], data_dir
+        ["core", "export", "overview", "--branch", branch, "--format", "json"], data_dir
     )
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
