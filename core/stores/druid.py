@@ -124,14 +124,7 @@ class DruidStore:
             schema[druid_sql.UNSURE] = pl.Int64()
         answer = self._query(sql, params, scope=scope)
         rows = answer[1] if answer else []
-        raw: dict[str, pl.DataType] = {
-            name: pl.String()
-            if dtype == pl.Date()
-            else pl.Int64()
-            if dtype == pl.Datetime
-            else dtype
-            for name, dtype in schema.items()
-        }
+        raw = {name: _wire_type(dtype) for name, dtype in schema.items()}
         frame = pl.DataFrame(rows, schema=raw, orient="row")
         return frame.with_columns(
             *(druid_sql.day_of(pl.col(c)) for c, t in schema.items() if t == pl.Date()),
@@ -592,6 +585,15 @@ def _parts(measures: tuple[str, ...], head: str | None) -> list[tuple[str, ...]]
     if plain or not parts:
         parts.insert(0, plain)
     return parts
+
+
+def _wire_type(dtype: pl.DataType) -> pl.DataType:
+    """How Druid's JSON carries a column: days as text, instants as epoch milliseconds."""
+    if dtype == pl.Date():
+        return pl.String()
+    if isinstance(dtype, pl.Datetime):
+        return pl.Int64()
+    return dtype
 
 
 # How a measure adds up over sub-groups, when not by a sum.
