@@ -84,6 +84,12 @@ def _apply_preset() -> None:
             replace(filters, start=window.start, end=window.end, period=period, grain=grain)
         )
     else:  # Custom: the dates shown stay, fixed, and no longer follow the calendar
+        if filters.start is None or filters.end is None:  # All data: pin the data's days
+            scope = Scope(allowed_branches=allowed_branches())
+            if span := cache.data_range(scope, cache.data_version()):
+                filters = replace(
+                    filters, start=filters.start or span.start, end=filters.end or span.end
+                )
         set_filters(replace(filters, period=None))
 
 

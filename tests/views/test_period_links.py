@@ -8,6 +8,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.presets import business_today, period_window
+from core.store import Scope
+from core.stores.embedded import EmbeddedStore
 from tests.views.apps import page_failed, run_page
 
 
@@ -55,6 +57,20 @@ def test_custom_pins_a_period_to_its_dates(sample_env: Path) -> None:
     window = period_window("last-month", business_today("Africa/Nairobi"))
     period_box(app).set_value("Custom").run()
     assert url(app) == {"start": [window.start.isoformat()], "end": [window.end.isoformat()]}
+
+
+def test_custom_on_all_data_pins_the_datas_days(
+    sample_env: Path, sample_store: EmbeddedStore
+) -> None:
+    """From All data, Custom fixes the days the picker shows: the data's first to last."""
+    app = run_page("overview")
+    assert period_box(app).value == "All data"
+    period_box(app).set_value("Custom").run()
+    assert not page_failed(app)
+    span = sample_store.date_range(Scope())
+    assert span is not None
+    assert url(app) == {"start": [span.start.isoformat()], "end": [span.end.isoformat()]}
+    assert period_box(app).value == "Custom"
 
 
 def test_all_data_clears_the_dates_and_shows_months(sample_env: Path) -> None:
