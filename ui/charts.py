@@ -15,7 +15,7 @@ which ECharts draws as text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -618,6 +618,10 @@ def _colour_key(low: float, high: float, pct: bool) -> dict[str, Any]:
             "itemWidth": 10, "itemHeight": 120, "hoverLink": False}  # fmt: skip
 
 
+# A heat map cell whose figure is still filling (a month the window cuts short).
+PARTIAL_CELL = {"borderColor": "#555", "borderWidth": 2, "borderType": "dashed"}
+
+
 def heatmap(
     frame: pl.DataFrame,
     x: str,
@@ -627,23 +631,32 @@ def heatmap(
     title: str,
     x_label: str = "",
     y_label: str = "",
+    partial: Collection[tuple[str, str]] = (),
+    partial_note: str = "partial",
 ) -> Chart:
     """A grid of `z` by `x` and `y` (missing cells blank).
 
     Values are printed in the cells while the columns are few enough for them to
-    fit; past that, the colour (with its key above) and the tooltip tell them."""
+    fit; past that, the colour (with its key above) and the tooltip tell them.
+    `partial` cells (`x`, `y` as text) get a dashed border and `partial_note` in
+    their tooltip: a figure still filling, not a low one."""
     xs = sorted({str(v) for v in frame[x].to_list()}, key=_natural)
     ys = sorted({str(v) for v in frame[y].to_list()}, key=_natural)
     x_index = {v: i for i, v in enumerate(xs)}
     y_index = {v: i for i, v in enumerate(ys)}
     pct = value_format == "pct"
-    data = [
+    marked = set(partial)
+    cells = [
         [x_index[str(a)], y_index[str(b)], _rounded(c, 4), fmt.pct(c, 0) if pct else fmt.compact(c),
-         str(a), str(b), fmt.pct(c) if pct else fmt.kes(c)]
+         str(a), str(b), fmt.pct(c) if pct else fmt.kes(c),
+         f" ({partial_note})" if (str(a), str(b)) in marked else ""]
         for a, b, c in frame.select(x, y, z).iter_rows()
         if c is not None
     ]  # fmt: skip
-    values = [row[2] for row in data if row[2] is not None]
+    data: list[Any] = [
+        {"value": cell, "itemStyle": PARTIAL_CELL} if cell[7] else cell for cell in cells
+    ]
+    values = [row[2] for row in cells if row[2] is not None]
     low, high = min(values, default=0), max(values, default=1)
     labelled = len(xs) <= LABELLED_COLUMNS
     option = {
@@ -651,7 +664,7 @@ def heatmap(
         "tooltip": {
             "trigger": "item",
             "formatter": f"{y_label or y}: {{@[5]}}<br/>{x_label or x}: {{@[4]}}<br/>"
-            f"{title}: {{@[6]}}",
+            f"{title}: {{@[6]}}{{@[7]}}",
         },
         "xAxis": _column_axis(xs, x_label),
         "yAxis": {"type": "category", "data": ys, "inverse": True, "splitArea": {"show": True}},

@@ -106,10 +106,15 @@ st.caption(
 )
 cohorts = cache.cohorts(state.view, state.version)
 end = state.view.window.end
+filling: list[tuple[str, str]] = []
 if not cohorts.is_empty() and not is_month_end(end):
+    # Each cohort's last month is the window's: cut short, so still filling.
+    last = cohorts.filter(pl.col("months_since") == pl.col("months_since").max().over("cohort"))
+    filling = [(str(m), str(c)) for m, c in last.select("months_since", "cohort").iter_rows()]
     st.caption(
         f"The window ends on {end:%d %b %Y}, so each cohort's last month, {end:%b %Y}, has "
-        f"only {fmt.plural(end.day, 'day')} in it: its retention is still filling, not falling."
+        f"only {fmt.plural(end.day, 'day')} in it: its retention (the dashed cells) is still "
+        "filling, not falling."
     )
 if cohorts.is_empty():
     st.info("No customer made a first purchase inside this window.")
@@ -124,6 +129,8 @@ else:
             "Retention",
             x_label="Months since first purchase",
             y_label="First purchase",
+            partial=filling,
+            partial_note=f"still filling: {end:%b %Y} so far",
         ),
     )
     data_table(cohorts, name="cohorts", filters=state.filters, window=state.view.window)

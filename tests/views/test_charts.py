@@ -144,6 +144,26 @@ def test_heatmap_cells_in_natural_order_with_blanks_left_out() -> None:
     assert money.option["series"][0]["data"][0][6] == "KES 2,500,000"
 
 
+def test_heatmap_marks_partial_cells_and_says_why() -> None:
+    frame = pl.DataFrame(
+        {
+            "months_since": [0, 1, 0],
+            "cohort": ["2025-01", "2025-01", "2025-02"],
+            "retention_pct": [1.0, 0.1, 1.0],
+        }
+    )
+    chart = charts.heatmap(
+        frame, "months_since", "cohort", "retention_pct", "pct", "Retention",
+        partial=[("1", "2025-01"), ("0", "2025-02")], partial_note="still filling",
+    )  # fmt: skip
+    first, *marked = chart.option["series"][0]["data"]
+    assert first[7] == ""  # a whole month: a plain cell
+    assert [cell["value"][4:6] for cell in marked] == [["1", "2025-01"], ["0", "2025-02"]]
+    assert all(cell["itemStyle"]["borderType"] == "dashed" for cell in marked)
+    assert all(cell["value"][7] == " (still filling)" for cell in marked)
+    assert chart.option["tooltip"]["formatter"].endswith("{@[6]}{@[7]}")
+
+
 def test_heatmap_prints_values_only_while_the_columns_leave_room() -> None:
     months = [f"{2023 + i // 12}-{i % 12 + 1:02}" for i in range(37)]  # Branches' 37 columns
     frame = pl.DataFrame(
