@@ -710,6 +710,15 @@ SEGMENT_COLOURS = {
 }
 
 
+def text_colour_on(background: str) -> str:
+    """Near-black on a light fill, white on a dark one (WCAG relative luminance)."""
+    channels = [int(background[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    # Against white text (1.0) and near-black (#1a1a1a, 0.01): the higher contrast ratio wins.
+    return "#1a1a1a" if (luminance + 0.05) / 0.06 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
 def segment_map(summary: pl.DataFrame) -> Chart:
     """RFM segments as tiles sized by customers, with their net sales in the hover."""
     shown = summary.filter(pl.col("segment").is_not_null() & (pl.col("customers") > 0))
@@ -723,12 +732,17 @@ def segment_map(summary: pl.DataFrame) -> Chart:
                 fmt.pct(share, 0).replace("-0%", "0%"),  # a sliver of returns is no share
             ],
             "itemStyle": {"color": SEGMENT_COLOURS.get(segment, "#bababa")},
+            "label": {"color": text_colour_on(SEGMENT_COLOURS.get(segment, "#bababa"))},
         }
         for segment, customers, monetary, share in shown.select(
             "segment", "customers", "monetary", "share_of_net_sales"
         ).iter_rows()
     ]
     option = _treemap(data, "Customers")
-    option["series"][0]["label"] = {"formatter": "{b}\n{@[2]}\n{@[3]} of sales"}
+    # A small tile cuts its lines short rather than spilling into its neighbours.
+    option["series"][0]["label"] = {
+        "formatter": "{b}\n{@[2]}\n{@[3]} of sales",
+        "overflow": "truncate",
+    }
     option["series"][0]["upperLabel"] = {"show": False}
     return Chart(option, height=400)

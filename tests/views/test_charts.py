@@ -446,3 +446,20 @@ def test_a_leaderboard_cut_at_its_top_says_of_how_many() -> None:
     assert len(cut.members) == 15
     whole = charts.leaderboard_bar(frame.head(15), "rep", "net_sales", "Net sales", top=15)
     assert "title" not in whole.option
+
+
+def test_segment_tiles_print_in_the_colour_that_reads_best_on_them() -> None:
+    assert charts.text_colour_on("#ffffff") == "#1a1a1a"
+    assert charts.text_colour_on("#fee08b") == "#1a1a1a"  # Needs attention: pale yellow
+    assert charts.text_colour_on("#d73027") == "#ffffff"  # Cannot lose them: deep red
+    assert charts.text_colour_on("#000000") == "#ffffff"
+    summary = pl.DataFrame(
+        {
+            "segment": ["Needs attention", "Cannot lose them"],
+            "customers": [10, 5],
+            "monetary": [1000.0, 500.0],
+            "share_of_net_sales": [0.6, 0.4],
+        }
+    )
+    tiles = charts.segment_map(summary).option["series"][0]["data"]
+    assert [t["label"]["color"] for t in tiles] == ["#1a1a1a", "#ffffff"]
