@@ -142,14 +142,17 @@ def products(view: View) -> tuple[str, list[Any]]:
             FROM lines WHERE true {scope} GROUP BY product_id
         ), cur AS (
             SELECT product_id, sum(net_sales) AS net_sales, sum(gross_profit) AS gross_profit,
-                   sum(quantity) AS units, count(DISTINCT invoice_key) AS orders,
-                   max(sale_date) AS last_sale
+                   sum(quantity) AS units, count(DISTINCT invoice_key) AS orders
             FROM lines WHERE sale_date BETWEEN ? AND ? {scope} GROUP BY product_id
+        ), recent AS (  -- the last sale up to the window's end, before the window too
+            SELECT product_id, max(sale_date) AS last_sale
+            FROM lines WHERE sale_date <= ? {scope} GROUP BY product_id
         ), joined AS (
             SELECT a.*, coalesce(c.net_sales, 0) AS net_sales,
                    coalesce(c.gross_profit, 0) AS gross_profit, coalesce(c.units, 0) AS units,
-                   coalesce(c.orders, 0) AS orders, c.last_sale
+                   coalesce(c.orders, 0) AS orders, r.last_sale
             FROM attributes a LEFT JOIN cur c USING (product_id)
+                 LEFT JOIN recent r USING (product_id)
         ), ranked AS (
             SELECT *, sum(net_sales) OVER (ORDER BY net_sales DESC, product_id
                                            ROWS UNBOUNDED PRECEDING) AS running,
@@ -169,7 +172,7 @@ def products(view: View) -> tuple[str, list[Any]]:
                orders, last_sale
         FROM ranked ORDER BY net_sales DESC, product_id
     """
-    return sql, [*sp, *_window(view), *sp]
+    return sql, [*sp, *_window(view), *sp, _window(view)[1], *sp]
 
 
 def customers(view: View) -> tuple[str, list[Any]]:

@@ -53,9 +53,7 @@ COLUMN_DOCS: dict[str, str] = {
         "A while the cumulative share before the product is under 80%, B under 95%, C after."
     ),
     "slow_mover": "No sale in the 90 days up to the window's last day.",
-    "last_sale": (
-        "Latest sale in the window, or in the 90 days to its last day when the window is shorter."
-    ),
+    "last_sale": "Latest sale up to the window's last day, before the window too.",
     "recency_days": "Days from the last purchase to the window's last day.",
     "frequency": "Distinct invoices in the window.",
     "monetary": "Net sales in the window.",

@@ -508,12 +508,10 @@ class ReferenceEngine:
                     SUM(quantity) AS units, COUNT(DISTINCT invoice_id) AS orders
                 FROM scoped WHERE day BETWEEN $ws AND $we GROUP BY product_id
             ),
-            -- the last sale: in the window, or in the 90 days to its end if it is shorter
+            -- the last sale up to the window's end, before the window too
             recent AS (
                 SELECT product_id, MAX(day) AS last_sale FROM scoped
-                WHERE day BETWEEN LEAST(CAST($ws AS DATE), CAST($we AS DATE) - INTERVAL 89 DAY)
-                    AND $we
-                GROUP BY product_id
+                WHERE day <= $we GROUP BY product_id
             ),
             t AS (
                 SELECT a.product_id, a.product_name, a.product_line,

@@ -111,7 +111,9 @@ data_table(
     drill_column="product_id",
 )
 
-st.subheader(f"Slow movers (no sale in the last {SLOW_MOVER_DAYS} days)")
+st.subheader(
+    f"Slow movers (no sale in the {SLOW_MOVER_DAYS} days to {state.view.window.end:%d %b %Y})"
+)
 if slow.is_empty():
     st.success(
         f"Every product in scope sold in the {SLOW_MOVER_DAYS} days up to "

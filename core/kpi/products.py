@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -13,32 +14,38 @@ from core.store import SalesStore, Scope, Window
 # ABC thresholds on the cumulative share *before* an item (DESIGN.md).
 A_LIMIT = 0.80
 B_LIMIT = 0.95
-# A product is a slow mover with no sale in the window's last 90 days.
+# A slow mover has no sale in the 90 days up to the window's last day.
 SLOW_MOVER_DAYS = 90
 
-PRODUCT_MEASURES = ("net_sales", "cogs", "gross_profit", "units", "orders", "last_sale")
+SALE_MEASURES = ("net_sales", "cogs", "gross_profit", "units", "orders")
 
 
 def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
-    """Each product's name and product line on its latest sale in scope (over all time)."""
-    frame = store.aggregate(
+    """Each product in scope, over all time: its name and product line on its latest sale,
+    and `last_sale`, its latest sale up to the window's last day (null if none by then).
+
+    A sale before the window counts: over the last 30 days, a product last sold 40
+    days ago was sold 40 days ago, not never.
+    """
+    known = store.aggregate(
         view.scope,
         None,
         by=("product_id",),
-        measures=("last_sale",),
+        measures=("first_sale", "last_sale"),
         latest=("product_name", "product_line"),
     )
-    return frame.select("product_id", "product_name", "product_line")
-
-
-def slow_mover_window(window: Window) -> Window:
-    """Where a product's last sale is looked for: the window, or the last 90 days to its end.
-
-    A slow mover has no sale in the `SLOW_MOVER_DAYS` days up to the window's last
-    day; in a shorter window a sale 40 days back is a recent sale, not none.
-    """
-    start = min(window.start, window.end - timedelta(days=SLOW_MOVER_DAYS - 1))
-    return Window(start, window.end)
+    first = cast("date | None", known["first_sale"].min())
+    latest = cast("date | None", known["last_sale"].max())
+    end = view.window.end if view.window is not None else None
+    if end is not None and first is not None and first > end:
+        known = known.with_columns(last_sale=pl.lit(None, pl.Date))  # nothing sold by then
+    elif end is not None and first is not None and latest is not None and latest > end:
+        # A window in the past: each product's latest sale up to its end.
+        before = store.aggregate(
+            view.scope, Window(first, end), by=("product_id",), measures=("last_sale",)
+        )
+        known = known.drop("last_sale").join(before, on="product_id", how="left")
+    return known.select("product_id", "product_name", "product_line", "last_sale")
 
 
 def product_names(store: SalesStore, scope: Scope) -> dict[str, str]:
@@ -74,25 +81,17 @@ def products(store: SalesStore, view: View) -> pl.DataFrame:
     attributes = product_attributes(store, view)
     if view.window is None:
         current = pl.DataFrame(schema={"product_id": pl.String})
-    elif (looked_back := slow_mover_window(view.window)) == view.window:
+    else:
         current = store.aggregate(
-            view.scope, view.window, by=("product_id",), measures=PRODUCT_MEASURES
+            view.scope, view.window, by=("product_id",), measures=SALE_MEASURES
         )
-    else:  # a short window: the last sale is looked for over the last 90 days
-        sums = tuple(m for m in PRODUCT_MEASURES if m != "last_sale")
-        current = store.aggregate(view.scope, view.window, by=("product_id",), measures=sums)
-        last = store.aggregate(view.scope, looked_back, by=("product_id",), measures=("last_sale",))
-        current = last.join(current, on="product_id", how="left", nulls_equal=True)
     table = attributes.join(current, on="product_id", how="left").with_columns(
-        pl.col(m).fill_null(0)
-        for m in ("net_sales", "cogs", "gross_profit", "units", "orders")
-        if m in current.columns
+        pl.col(m).fill_null(0) for m in SALE_MEASURES if m in current.columns
     )
     if "net_sales" not in table.columns:
         table = table.with_columns(
             [pl.lit(0.0).alias(m) for m in ("net_sales", "cogs", "gross_profit", "units")],
             orders=pl.lit(0, dtype=pl.Int64),
-            last_sale=pl.lit(None, dtype=pl.Date),
         )
     table = add_kpis(table, ("net_sales", "gross_profit", "gross_margin_pct", "units"))
     table = table.sort(["net_sales", "product_id"], descending=[True, False])

@@ -660,11 +660,12 @@ def test_products_pareto_abc_and_slow_movers(store: EmbeddedStore) -> None:
                 date(2025, 3, 31),
                 date(2025, 3, 1),
                 date(2025, 3, 5),
-                None,
+                date(2024, 12, 5),  # C2's last sale is before Q1 (INV-090)
             ],
-            # Q1 is exactly 90 days: everything sold in it is recent; C2 did not sell.
+            # Q1 is exactly 90 days: everything sold in it is recent; C2 did not sell in it,
+            # its last sale 26 + 31 + 28 + 31 = 116 days before 31 Mar.
             "slow_mover": [False, False, False, False, False, True],
-            "days_since_last_sale": [13, 3, 0, 30, 26, None],
+            "days_since_last_sale": [13, 3, 0, 30, 26, 116],
         },
     )
 
@@ -683,10 +684,10 @@ def test_slow_movers_over_a_longer_window(store: EmbeddedStore) -> None:
     )
 
 
-def test_slow_movers_over_a_short_window_look_back_90_days(store: EmbeddedStore) -> None:
-    # 10..31 Mar 2025 is 22 days: the last sale is looked for from 1 Jan 2025 (31 Mar - 89
-    # days). B1 (last sold 1 Mar) and B2 (5 Mar) sold before the window but within the 90
-    # days: no sales in the window, yet not slow movers. C2 (5 Dec 2024) is one.
+def test_slow_movers_over_a_short_window_look_before_it(store: EmbeddedStore) -> None:
+    # 10..31 Mar 2025 is 22 days; a slow mover has no sale from 1 Jan 2025 (31 Mar - 89 days).
+    # B1 (last sold 1 Mar) and B2 (5 Mar) sold before the window but within the 90 days: no
+    # sales in the window, yet not slow movers. C2 (5 Dec 2024, 116 days back) is one.
     table = pk.products(store, view_of(store, start=date(2025, 3, 10), end=date(2025, 3, 31)))
     expect(
         table.sort("product_id"),
@@ -697,12 +698,35 @@ def test_slow_movers_over_a_short_window_look_back_90_days(store: EmbeddedStore)
                 date(2025, 3, 1),
                 date(2025, 3, 5),
                 date(2025, 3, 18),
-                None,
+                date(2024, 12, 5),
                 date(2025, 3, 28),
                 date(2025, 3, 31),
             ],
             "slow_mover": [False, False, False, True, False, False],
-            "days_since_last_sale": [30, 26, 13, None, 3, 0],
+            "days_since_last_sale": [30, 26, 13, 116, 3, 0],
+        },
+    )
+
+
+def test_last_sale_of_a_past_window_is_up_to_its_end(store: EmbeddedStore) -> None:
+    # Dec 2024, though most products sold again in 2025: by 31 Dec, B1 last sold 12 Dec
+    # (19 days), C1 10 Mar 2024 (296 days, 2024 a leap year), C2 5 Dec (26), D1 20 Dec (11);
+    # B2 and D2 first sold in 2025, so not by then.
+    table = pk.products(store, view_of(store, start=date(2024, 12, 1), end=date(2024, 12, 31)))
+    expect(
+        table.sort("product_id"),
+        {
+            "product_id": ["B1", "B2", "C1", "C2", "D1", "D2"],
+            "last_sale": [
+                date(2024, 12, 12),
+                None,
+                date(2024, 3, 10),
+                date(2024, 12, 5),
+                date(2024, 12, 20),
+                None,
+            ],
+            "slow_mover": [False, True, True, False, False, True],
+            "days_since_last_sale": [19, None, 296, 26, 11, None],
         },
     )
 
