@@ -329,9 +329,12 @@ def _bubble_sizes(orders: list[int | None]) -> list[float]:
 NAMED_BUBBLES = 10  # more names crowd a half-width chart; the rest are in the tooltip
 
 
-def _bubble_label(net: float, middle: float, named: bool) -> dict[str, Any]:
-    """A name beside its bubble, towards the middle so it stays inside the chart."""
-    return {"show": named, "position": "left" if net > middle else "right"}
+def _bubble_label(net: float, turn: float, named: bool) -> dict[str, Any]:
+    """A name right of its bubble, or left of it past `turn` so it stays inside the chart.
+
+    Names to the right as far as room allows: two names facing each other from
+    neighbouring bubbles are what collide."""
+    return {"show": named, "position": "left" if net > turn else "right"}
 
 
 def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = None) -> Chart:
@@ -344,7 +347,8 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
     sales = shown["net_sales"].to_list()
     by_orders = sorted(range(len(members)), key=lambda i: -(orders[i] or 0))
     named = set(by_orders[:NAMED_BUBBLES])
-    middle = (min(sales, default=0) + max(sales, default=0)) / 2
+    low, high = min(sales, default=0), max(sales, default=0)
+    turn = low + 0.75 * (high - low)  # a name of about a quarter of the chart's width fits
     data = [
         {
             "value": [
@@ -357,7 +361,7 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
             ],
             "symbolSize": size,
             "itemStyle": {"color": (colours or {}).get(member, PALETTE[0]), "opacity": 0.8},
-            "label": _bubble_label(net, middle, i in named),
+            "label": _bubble_label(net, turn, i in named),
         }
         for i, (member, net, g, o, size) in enumerate(
             zip(
@@ -385,7 +389,11 @@ def profit_map(frame: pl.DataFrame, key: str, colours: dict[str, str] | None = N
                 "data": data,
                 "encode": {"x": 0, "y": 1},
                 "label": {"formatter": "{@[2]}"},
-                "labelLayout": {"moveOverlap": "shiftY", "hideOverlap": True},
+                # Names that would overlap move apart, a line back to their bubble; only a
+                # crowd (a sales team) also hides some, each still in its bubble's tooltip.
+                "labelLayout": {"moveOverlap": "shiftY"}
+                | ({"hideOverlap": True} if len(members) > NAMED_BUBBLES else {}),
+                "labelLine": {"show": True, "lineStyle": {"color": "#9e9e9e"}},
                 "selectedMode": "single",
                 "cursor": "pointer",
             }
@@ -743,6 +751,7 @@ def segment_map(summary: pl.DataFrame) -> Chart:
     option["series"][0]["label"] = {
         "formatter": "{b}\n{@[2]}\n{@[3]} of sales",
         "overflow": "truncate",
+        "lineHeight": 16,  # ECharts' default spacing overprints the three lines
     }
     option["series"][0]["upperLabel"] = {"show": False}
     return Chart(option, height=400)

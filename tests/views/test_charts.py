@@ -84,6 +84,9 @@ def test_profit_map_names_only_the_biggest_bubbles_inside_the_chart() -> None:
     chart = charts.profit_map(frame, "salesperson")
     series = chart.option["series"][0]
     assert series["labelLayout"] == {"moveOverlap": "shiftY", "hideOverlap": True}
+    # A few bubbles (product lines) keep every name, moved apart rather than hidden.
+    few = charts.profit_map(frame.head(9), "salesperson").option["series"][0]
+    assert few["labelLayout"] == {"moveOverlap": "shiftY"} and few["labelLine"]["show"]
     points = series["data"]
     named = {p["value"][2] for p in points if p["label"]["show"]}
     by_orders = frame.sort("orders", descending=True)["salesperson"].head(charts.NAMED_BUBBLES)
