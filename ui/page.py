@@ -68,32 +68,53 @@ def begin(title: str, question: str) -> PageState:
     if view.window is None:
         st.info(EMPTY_MESSAGE, icon=":material/search_off:")
         st.stop()
-    caption = _days(view.window)
-    if filters.period is not None:
-        caption = f"{PERIODS[filters.period]}: {caption}"
-    elif filters.start is None and filters.end is None:
-        caption = f"All data: {caption}"
-    comparison_has_data = True
-    if view.comparison is not None:
-        caption += f" · compared with {_days(view.comparison)}"
-        comparison_has_data = recorded is not None and (
-            view.comparison.start <= recorded.end and view.comparison.end >= recorded.start
-        )
-        if not comparison_has_data:
-            caption += ", when no sales were recorded: no growth to show"
-    if view.window.end == local_today():
-        caption += (
-            " (today is still in progress: its sales so far against a whole day)"
-            if view.comparison is not None and comparison_has_data
-            else " (today is still in progress)"
-        )
+    today = local_today()
+    caption, comparison_has_data = window_caption(
+        filters, view.window, view.comparison, recorded, today
+    )
     if members := member_labels(filters):
         caption += "  \n" + " · ".join(members)
     if allowed is not None:
         caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
-    partial = tuple(partial_periods(view.window, view.grain, local_today()))
+    partial = tuple(partial_periods(view.window, view.grain, today))
     return PageState(filters, view, version, comparison_has_data, partial)
+
+
+def window_caption(
+    filters: Filters,
+    window: Window,
+    comparison: Window | None,
+    recorded: Window | None,
+    today: date,
+) -> tuple[str, bool]:
+    """The page's line of dates, and whether the comparison window holds any sales.
+
+    "Last 7 days: 25 Nov 2026 to 01 Dec 2026 · compared with ...". A comparison
+    before the first sale says there is no growth to show; a window ending today
+    says today is still in progress, beside the comparison when there is one to
+    set against it, else beside its own days.
+    """
+    caption = _days(window)
+    if filters.period is not None:
+        caption = f"{PERIODS[filters.period]}: {caption}"
+    elif filters.start is None and filters.end is None:
+        caption = f"All data: {caption}"
+    compared = comparison is not None and (
+        recorded is not None
+        and comparison.start <= recorded.end
+        and comparison.end >= recorded.start
+    )
+    in_progress = window.end == today
+    if in_progress and not compared:
+        caption += " (today is still in progress)"
+    if comparison is not None:
+        caption += f" · compared with {_days(comparison)}"
+        if not compared:
+            caption += ", when no sales were recorded: no growth to show"
+        elif in_progress:
+            caption += " (today is still in progress: its sales so far against a whole day)"
+    return caption, compared or comparison is None
 
 
 def _days(window: Window) -> str:
