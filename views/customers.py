@@ -69,7 +69,8 @@ with left:
         st.caption(
             f"Scored over {fmt.plural(state.view.window.days, 'day')} only: recency and "
             "frequency have little room to differ, so a customer's segment can change from "
-            "one day to the next. Three months or more give steadier segments."
+            f"one day to the next. A window of {kpi.SHORT_RFM_DAYS} days or more gives "
+            "steadier segments."
         )
     show_chart(charts.segment_map(segments))
 with right:
@@ -115,6 +116,11 @@ if not cohorts.is_empty() and not is_month_end(end):
         f"The window ends on {end:%d %b %Y}, so each cohort's last month, {end:%b %Y}, has "
         f"only {fmt.plural(end.day, 'day')} in it: its retention (the dashed cells) is still "
         "filling, not falling."
+    )
+if not cohorts.is_empty() and cohorts["months_since"].max() == 0:
+    st.caption(
+        "The window holds one calendar month, so every cohort is in its first month, "
+        "100% by definition: retention needs a window over two months or more."
     )
 if cohorts.is_empty():
     st.info("No customer made a first purchase inside this window.")

@@ -70,10 +70,11 @@ answers[3].page_link(
     "views/customers.py",
     label=f"Customers slipping away: {slipping:,}" + (" (a short window)" if short else ""),
     icon=":material/groups:",
-    help=f"{fmt.kes(slipping_sales)} of net sales in the window"
+    help=f"{fmt.kes(slipping_sales)} of net sales in the window."
     + (
-        f". Scored over {fmt.plural(view.window.days, 'day')} only, a customer who bought "
-        "a few days ago can count: three months or more give a steadier figure."
+        f" Scored over {fmt.plural(view.window.days, 'day')} only: a customer who bought a "
+        "few days ago can already count as slipping away. A window of "
+        f"{customer_kpis.SHORT_RFM_DAYS} days or more gives a steadier figure."
         if short
         else ""
     ),

@@ -207,6 +207,8 @@ def test_segments_over_a_short_window_say_they_are_noisy(
     assert bool(notes) == warned, notes
     if warned:
         assert notes[0].startswith("Scored over 30 days only")
+    one_month = [c.value for c in app.caption if "100% by definition" in c.value]
+    assert bool(one_month) == warned, one_month  # June alone: every cohort in its month 0
     overview = run_page("overview", start=start, end=end)
     labels = [link.proto.label for link in overview.get("page_link")]
     slipping = [label for label in labels if label.startswith("Customers slipping away")]
