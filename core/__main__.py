@@ -64,15 +64,20 @@ def stored_members(
             continue
         known = store.distinct_values(column, Scope())
         match = member_matcher(known)
-        for value in wanted:
-            if (member := match(value)) is None:
-                shown = ", ".join(known[:SHOWN_MEMBERS]) + (
-                    ", ..." if len(known) > SHOWN_MEMBERS else ""
-                )
-                return resolved, f"--{param} {value[:60]!r} is not in the store" + (
-                    f" (it has {shown})" if known else " (it holds no sales yet)"
-                )
-            resolved.setdefault(param, []).append(member)
+        matched = [(value, match(value)) for value in wanted]
+        unknown = [repr(value[:60]) for value, member in matched if member is None]
+        if unknown:
+            shown = ", ".join(known[:SHOWN_MEMBERS]) + (
+                ", ..." if len(known) > SHOWN_MEMBERS else ""
+            )
+            named = ", ".join(unknown[:3]) + (
+                f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            )
+            verb = "is" if len(unknown) == 1 else "are"
+            return resolved, f"--{param} {named} {verb} not in the store" + (
+                f" (it has {shown})" if known else " (it holds no sales yet)"
+            )
+        resolved[param] = [member for _, member in matched if member is not None]
     return resolved, None
 
 

@@ -37,6 +37,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (["--rep", "Amnia"], "--rep 'Amnia' is not in the store (it has Amina, Otieno)"),
         (["--line", "Dairy", "--line", "Diary"], "--line 'Diary' is not in the store"),
+        (
+            ["--rep", "Amnia", "--rep", "Otieno", "--rep", "Otino"],
+            "--rep 'Amnia', 'Otino' are not in the store (it has Amina, Otieno)",
+        ),
         (["--product", "P9"], "--product 'P9' is not in the store"),
         (["--grain", "fortnight"], "argument --grain: invalid choice: 'fortnight'"),
         (["--start", "2024-13-01"], "start"),
