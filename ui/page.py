@@ -31,7 +31,10 @@ EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter
 
 
 # Tile values are names as often as numbers: let a long one wrap instead of ending in "…".
+# Tile values wrap rather than hide behind an ellipsis (a long name must show whole), and
+# shrink with the window so an amount ("KES 373.7M") keeps to one line at laptop widths.
 TILE_CSS = """<style>
+[data-testid="stMetricValue"] { font-size: clamp(1.4rem, 2.3vw, 2.25rem); }
 [data-testid="stMetricValue"] div, [data-testid="stMetricValue"] p {
   white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
 }
