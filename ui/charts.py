@@ -727,22 +727,28 @@ def text_colour_on(background: str) -> str:
     return "#1a1a1a" if (luminance + 0.05) / 0.06 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
+def _segment_tile(segment: str, customers: int, monetary: float, share: float) -> dict[str, Any]:
+    """One segment's tile: its colour, and the text colour that reads best on it."""
+    fill = SEGMENT_COLOURS.get(segment, "#bababa")
+    return {
+        "name": segment,
+        "value": [
+            customers,
+            f"{customers:,} customers, {fmt.kes(monetary)}",
+            f"{customers:,} customers",
+            fmt.pct(share, 0).replace("-0%", "0%"),  # a sliver of returns is no share
+        ],
+        "itemStyle": {"color": fill},
+        "label": {"color": text_colour_on(fill)},
+    }
+
+
 def segment_map(summary: pl.DataFrame) -> Chart:
     """RFM segments as tiles sized by customers, with their net sales in the hover."""
     shown = summary.filter(pl.col("segment").is_not_null() & (pl.col("customers") > 0))
     data = [
-        {
-            "name": segment,
-            "value": [
-                customers,
-                f"{customers:,} customers, {fmt.kes(monetary)}",
-                f"{customers:,} customers",
-                fmt.pct(share, 0).replace("-0%", "0%"),  # a sliver of returns is no share
-            ],
-            "itemStyle": {"color": SEGMENT_COLOURS.get(segment, "#bababa")},
-            "label": {"color": text_colour_on(SEGMENT_COLOURS.get(segment, "#bababa"))},
-        }
-        for segment, customers, monetary, share in shown.select(
+        _segment_tile(*row)
+        for row in shown.select(
             "segment", "customers", "monetary", "share_of_net_sales"
         ).iter_rows()
     ]
