@@ -192,7 +192,7 @@ def read_excel_bytes(data: bytes) -> RawTable:
 
 def read_parquet_bytes(data: bytes) -> RawTable:
     try:
-        frame = pl.read_parquet(io.BytesIO(data))
+        frame = pl.read_parquet(data)
     except pl.exceptions.PolarsError as exc:
         raise ReadError(f"the Parquet file could not be read: {exc}") from exc
     return RawTable(frame, None, None, None)

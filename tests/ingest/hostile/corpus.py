@@ -161,6 +161,14 @@ def _formulas(cached: bool) -> Callable[[Path], None]:
     return build
 
 
+def _truncated_parquet(path: Path) -> None:
+    """A real Parquet export cut off mid-file, as a failed download leaves it."""
+    frame = pl.read_csv(io.StringIO(GOOD), infer_schema=False)
+    whole = io.BytesIO()
+    frame.write_parquet(whole)
+    path.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+
+
 def _oversized(path: Path) -> None:
     # Sparse: one byte over the limit costs no disk and no memory.
     with open(path, "wb") as handle:
@@ -263,6 +271,10 @@ CASES: tuple[Case, ...] = (
     Case("corrupt-excel", "broken.xlsx", _bytes(b"PK\x03\x04" + bytes(range(256)) * 4),
          Refuse("the Excel file could not be read")),
     Case("csv-named-xlsx", "export.xlsx", _text(GOOD), Refuse("the Excel file could not be read")),
+    Case("csv-named-parquet", "export.parquet", _text(GOOD),
+         Refuse("the Parquet file could not be read")),
+    Case("truncated-parquet", "cut.parquet", _truncated_parquet,
+         Refuse("the Parquet file could not be read")),
     Case("unsupported-type", "report.pdf", _bytes(b"%PDF-1.4\n"), Refuse("unsupported file type")),
     Case("over-size-limit", "huge.csv", _oversized, Refuse("the limit is 200 MB")),
     Case("million-lines-one-bad-row", "million.csv", _million_lines,
