@@ -235,8 +235,15 @@ def filter_bar() -> Filters:
         base = str(getattr(st.context, "url", "") or "").split("?")[0]
         if base.count("/") == 2:  # scheme://host:port: the Overview, at the root path
             base += "/"
-        st.code(f"{base}?{query}" if query else base or "/", language=None)
-        st.caption("Copy the link: it opens this page with these filters.")
+        link = f"{base}?{query}" if query else base or "/"
+        # A code span, not `st.code`: its copy button costs every new tab 0.2 s of the
+        # browser loading a syntax highlighter (1.5 MB of script) for one line of text.
+        with st.container(key="share_link"):
+            st.markdown(f"`{link.replace('`', '%60')}`")
+        st.caption(
+            "Select the link and copy it (the address bar holds it too): it opens this "
+            "page with these filters."
+        )
         if new.period is not None:
             st.caption(
                 f"It keeps the period, not the dates: opened on another day, "

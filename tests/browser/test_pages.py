@@ -143,7 +143,7 @@ def test_share_link_restores_the_view(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/customers?{WINDOW}&grain=quarter&compare=none&line=Dairy")
     wait_until_drawn(page)
     page.get_by_text("Share this view").click()
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    link = page.locator(".st-key-share_link code").inner_text()
     for part in (
         "/customers?",
         "start=2026-01-01",
@@ -165,7 +165,7 @@ def test_a_period_picked_in_the_box_is_shared_as_a_period(page: Page, app_url: s
     main = page.get_by_test_id("stMainBlockContainer")
     expect(main.get_by_text(re.compile(r"^Last 12 months: \d\d \w{3} \d{4} to "))).to_be_visible()
     page.get_by_text("Share this view").click()
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    link = page.locator(".st-key-share_link code").inner_text()
     assert link.endswith("/products?period=last-12-months"), link
     page.reload()
     wait_until_drawn(page)
