@@ -49,6 +49,31 @@ from bench.data import ROOT
 from bench.queries import LAST_12_MONTHS, Stat, p95
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# On every new tab Chromium 156 also works on its address bar's popup, a web page of
+# its own (chrome://omnibox-popup) in a renderer beside the app's, on the same two
+# cores: 0.25 s of a new tab of the Overview here (medians of 6, cold and warm). That
+# is the browser's interface, not the app, so the bench turns it off. Chromium reads one
+# --disable-features, so this one repeats Playwright's own list (its
+# chromiumSwitches.ts) where it matters to a local app: keep http on http, no
+# requests to Google at start.
+DISABLED_FEATURES = (
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxFullPopup",
+    "WebUIOmniboxAimPopup",
+    "PreloadTopChromeWebUI",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "MediaRouter",
+    "LensOverlay",
+)
 # The flags NOTES.md found necessary for Debian's Chromium on these machines.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,6 +83,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    f"--disable-features={','.join(DISABLED_FEATURES)}",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 # A drawn state must hold this long: Streamlit may rerun right after a first run.
