@@ -46,7 +46,15 @@ def view_for(filters: Filters, allowed: tuple[str, ...] | None, version: str) ->
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def area(name: str, view: View, version: str) -> pl.DataFrame:
     """One area's table (the same one `python -m core export` writes)."""
+    if name == "products":  # its all-time part is the same for every window: kept apart
+        return products.products(get_store(), view, product_catalogue(view.scope, version))
     return area_table(name, get_store(), view)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def product_catalogue(scope: Scope, version: str) -> pl.DataFrame:
+    """Every product's first and last sale, name and line over all time (any window)."""
+    return products.product_catalogue(get_store(), scope)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -20,20 +20,30 @@ SLOW_MOVER_DAYS = 90
 SALE_MEASURES = ("net_sales", "cogs", "gross_profit", "units", "orders")
 
 
-def product_attributes(store: SalesStore, view: View) -> pl.DataFrame:
-    """Each product in scope, over all time: its name and product line on its latest sale,
-    and `last_sale`, its latest sale up to the window's last day (null if none by then).
-
-    A sale before the window counts: over the last 30 days, a product last sold 40
-    days ago was sold 40 days ago, not never.
-    """
-    known = store.aggregate(
-        view.scope,
+def product_catalogue(store: SalesStore, scope: Scope) -> pl.DataFrame:
+    """Each product in `scope` over all time: its first and last sale, and its name and
+    product line on its latest sale. The same for every window, so the app caches it
+    apart from the windows' figures (`core.cache.product_catalogue`)."""
+    return store.aggregate(
+        scope,
         None,
         by=("product_id",),
         measures=("first_sale", "last_sale"),
         latest=("product_name", "product_line"),
     )
+
+
+def product_attributes(
+    store: SalesStore, view: View, catalogue: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Each product in scope, over all time: its name and product line on its latest sale,
+    and `last_sale`, its latest sale up to the window's last day (null if none by then).
+
+    A sale before the window counts: over the last 30 days, a product last sold 40
+    days ago was sold 40 days ago, not never. `catalogue` is `product_catalogue` of
+    the view's scope, if the caller has it.
+    """
+    known = catalogue if catalogue is not None else product_catalogue(store, view.scope)
     first = cast("date | None", known["first_sale"].min())
     latest = cast("date | None", known["last_sale"].max())
     end = view.window.end if view.window is not None else None
@@ -71,14 +81,15 @@ def abc_classes(cumulative_before: pl.Expr) -> pl.Expr:
     )
 
 
-def products(store: SalesStore, view: View) -> pl.DataFrame:
+def products(store: SalesStore, view: View, catalogue: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per product in scope: KPIs, Pareto cumulative share, ABC class, slow-mover flag.
 
     Sorted by net sales descending, ties by `product_id`. Products with no
     sale in the window are listed with zeros (they are C, and slow movers).
     `cumulative_share` and `abc_class` are empty when total net sales are 0.
+    `catalogue` is `product_catalogue` of the view's scope, if the caller has it.
     """
-    attributes = product_attributes(store, view)
+    attributes = product_attributes(store, view, catalogue)
     if view.window is None:
         current = pl.DataFrame(schema={"product_id": pl.String})
     else:

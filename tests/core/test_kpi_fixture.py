@@ -731,6 +731,25 @@ def test_last_sale_of_a_past_window_is_up_to_its_end(store: EmbeddedStore) -> No
     )
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"start": date(2024, 12, 1), "end": date(2024, 12, 31)},  # past: last sale up to its end
+        Q1,
+        {"start": date(2023, 1, 1), "end": date(2023, 12, 31)},  # before any sale
+        {"start": date(2025, 1, 1), "end": date(2025, 3, 31), "branches": ("Kisumu",)},
+    ],
+)
+def test_products_from_a_catalogue_given_are_the_products_computed(
+    store: EmbeddedStore, filters: dict[str, object]
+) -> None:
+    # The app caches the all-time catalogue apart from the windows (core.cache): the table
+    # built on it must be the one built without it, every column.
+    view = view_of(store, **filters)
+    catalogue = pk.product_catalogue(store, view.scope)
+    assert_frame_equal(pk.products(store, view, catalogue), pk.products(store, view))
+
+
 def test_abc_summary(store: EmbeddedStore) -> None:
     table = pk.products(store, view_of(store, **Q1))
     expect(
