@@ -157,6 +157,14 @@ class SalesStore(Protocol):
         """
         ...
 
+    def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
+        """`customer_id`, `period`: each customer with an id, and each month (its first
+        day, business time) in which they bought within `window`, once.
+
+        What cohort retention asks: whether a customer bought in a month, not what.
+        """
+        ...
+
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         """Sorted distinct non-empty values of a dimension within `scope`."""
         ...

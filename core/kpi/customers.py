@@ -220,13 +220,10 @@ def cohorts(store: SalesStore, view: View, customers: pl.DataFrame | None = None
         if customers is not None
         else first_purchases(store, view)
     )
+    activity = store.active_months(view.scope, view.window)
     firsts = firsts.with_columns(cohort_start=pl.col("first_purchase").dt.truncate("1mo")).filter(
         pl.col("first_purchase").is_between(view.window.start, view.window.end)
     )
-    # Only whether a customer bought in a month matters: a line count, not distinct orders.
-    activity = store.aggregate(
-        view.scope, view.window, by=("customer_id",), grain="month", measures=("lines",)
-    ).filter(pl.col("customer_id").is_not_null())
     sizes = firsts.group_by("cohort_start").agg(cohort_size=pl.len())
     cohort_month = _month_index(pl.col("cohort_start"))
     joined = activity.join(firsts, on="customer_id", how="inner").with_columns(

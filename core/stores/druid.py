@@ -281,6 +281,35 @@ class DruidStore:
         recounted = frame.drop("orders").join(exact, on=keys, how="left", nulls_equal=True)
         return recounted.with_columns(pl.col("orders").fill_null(0)).select(frame.columns)
 
+    def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
+        months = druid_sql.month_number(window.end) - druid_sql.month_number(window.start) + 1
+        if months > druid_sql.MAX_MASK_MONTHS:
+            grouped = self.aggregate(scope, window, ("customer_id",), "month", ("lines",))
+            return grouped.filter(pl.col("customer_id").is_not_null()).select(
+                "customer_id", "period"
+            )
+        buildable = Scope() if druid_sql.matches_nothing(scope) else scope
+        sql, params = druid_sql.active_months(self.datasource, buildable, window)
+        answer = self._query(sql, params, scope=scope)
+        masks = pl.DataFrame(
+            answer[1] if answer else [],
+            schema={"customer_id": pl.String, "months": pl.Int64},
+            orient="row",
+        ).filter(pl.col("customer_id").is_not_null())
+        first = window.start.replace(day=1)
+        bits = pl.DataFrame(
+            {
+                "period": pl.date_range(first, window.end, "1mo", eager=True),
+                "bit": [1 << k for k in range(months)],
+            },
+            schema={"period": pl.Date, "bit": pl.Int64},
+        )
+        return (
+            masks.join(bits, how="cross")
+            .filter((pl.col("months") & pl.col("bit")) != 0)
+            .select("customer_id", "period")
+        )
+
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         druid_sql.check_dimension(column, druid_sql.TEXT_COLUMNS)
         if druid_sql.matches_nothing(scope):

@@ -319,6 +319,10 @@ class EmbeddedStore:
         period = ["period"] if grain is not None else []
         return result.select(*by, *period, *measures, *latest).sort(order, nulls_last=True)
 
+    def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
+        months = self.aggregate(scope, window, ("customer_id",), "month", ("lines",))
+        return months.filter(pl.col("customer_id").is_not_null()).select("customer_id", "period")
+
     def _recorded_first_sales(
         self,
         table: DeltaTable | None,

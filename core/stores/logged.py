@@ -114,6 +114,13 @@ class LoggedStore:
             window=None if window is None else f"{window.start}..{window.end}",
         )
 
+    def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
+        return self._call(
+            "active_months",
+            lambda: self.inner.active_months(scope, window),
+            window=f"{window.start}..{window.end}",
+        )
+
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         return self._call(
             "distinct_values", lambda: self.inner.distinct_values(column, scope), column=column

@@ -36,6 +36,21 @@ def test_member_values_and_dates_become_typed_parameters(grain: str | None) -> N
     ]
 
 
+def test_active_months_mask_counts_months_from_the_window_start() -> None:
+    scope = Scope(branches=(HOSTILE,))
+    window = Window(date(2025, 11, 15), date(2026, 10, 31))
+    sql, params = druid_sql.active_months("sales", scope, window)
+    assert HOSTILE not in sql and "2025" not in sql
+    assert sql.count("?") == len(params) == 1 + 2 + 1
+    # Bit 0 is November 2025: months are numbered from year 0, the window's first subtracted.
+    assert params[0] == {"type": "BIGINT", "value": 2025 * 12 + 11}
+    assert params[1] == {"type": "TIMESTAMP", "value": "2025-11-15 00:00:00"}
+    longest = Window(date(2020, 1, 1), date(2025, 2, 28))  # 62 months: bits 0..61
+    druid_sql.active_months("sales", Scope(), longest)
+    with pytest.raises(ValueError, match="no mask"):
+        druid_sql.active_months("sales", Scope(), Window(date(2020, 1, 1), date(2025, 3, 1)))
+
+
 def test_only_known_columns_reach_the_text() -> None:
     with pytest.raises(ValueError, match="unknown column"):
         druid_sql.aggregate("sales", Scope(), None, ('branch" FROM x; --',), None, ("lines",))

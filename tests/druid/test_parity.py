@@ -21,6 +21,7 @@ from core.kpi import customers, overview
 from core.kpi.panels import PANELS as PAGE_PANELS
 from core.kpi.view import View, resolve_view
 from core.store import DIMENSIONS, GRAINS, MEASURES, SalesStore, Scope, Window
+from core.stores import druid_sql
 from core.stores.druid import DruidStore
 from core.stores.embedded import EmbeddedStore
 from tests.druid.parity import assert_same
@@ -130,6 +131,35 @@ SCOPES = {
     "allowed-none": Scope(allowed_branches=()),
     "no-match": Scope(branches=("No such branch",)),
 }
+
+
+@pytest.mark.parametrize("mask", [True, False])
+@pytest.mark.parametrize(
+    "window",
+    [
+        Window(date(2025, 1, 15), date(2026, 9, 14)),  # cut mid-month at both ends
+        Window(date(2026, 3, 1), date(2026, 3, 31)),
+        Window(date(2023, 1, 1), date(2026, 10, 31)),  # all the data
+    ],
+)
+def test_active_months_parity(
+    window: Window,
+    mask: bool,
+    druid_sample_store: DruidStore,
+    sample_store: EmbeddedStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Druid sends each customer's months as the bits of one number; beyond
+    `MAX_MASK_MONTHS` it groups by customer and month. Both give the embedded answer."""
+    if not mask:
+        monkeypatch.setattr(druid_sql, "MAX_MASK_MONTHS", 0)
+    for name, scope in (("none", Scope()), ("members", SCOPES["members"])):
+        order = ["customer_id", "period"]
+        assert_same(
+            druid_sample_store.active_months(scope, window).sort(order),
+            sample_store.active_months(scope, window).sort(order),
+            f"active_months/{name}/{window}/mask={mask}",
+        )
 
 
 @pytest.mark.parametrize("scope_name", SCOPES)
