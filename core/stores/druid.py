@@ -40,6 +40,9 @@ from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout, parameter
 from core.stores.latest import LATEST_TIME, pick_latest
 
+# Columns of few members whose distinct customers Druid counts from masks (the members
+# are listed first, which for a column of many, a customer's name, would cost more).
+MASKED_COLUMNS = ("branch", "salesperson", "product_line", "customer_type", "payment_method")
 # Health checks of individual services must not hang the Diagnostics page.
 SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -172,6 +175,8 @@ class DruidStore:
             else:
                 frame = pl.concat([frame, other], how="horizontal")
         frame = frame.select(*keys, *measures, *latest)
+        if keys and "customers" in measures:  # a group no customer part lists has none
+            frame = frame.with_columns(pl.col("customers").fill_null(0))
         if not keys:
             # SQL sums over no rows are null; the protocol wants 0 (dates and times stay null).
             return frame.with_columns(
@@ -200,6 +205,10 @@ class DruidStore:
             part_head = head if "orders" in part else None
             if index == 0 and fold:
                 return self._folded_part(scope, window, by, grain, part, part_head, latest)
+            if part == ("customers",) and index > 0 and grain is None and len(by) == 1:
+                counted = self._customers_by_mask(scope, window, by[0])
+                if counted is not None:
+                    return counted
             return self._aggregate_part(scope, window, by, grain, part, part_head)
 
         count = len(parts) + (1 if latest and not fold else 0)
@@ -207,6 +216,36 @@ class DruidStore:
             return [run(0)]
         futures = [self._pool.submit(run, index) for index in range(count)]
         return [future.result() for future in futures]
+
+    def _customers_by_mask(
+        self, scope: Scope, window: Window | None, column: str
+    ) -> pl.DataFrame | None:
+        """Distinct customers per member of `column`, from each customer's mask of members
+        (`druid_sql.customer_masks`); None when the column has too many members for one.
+
+        Only members with a customer are listed: the sums part beside it has every group,
+        and `aggregate` counts 0 for the others.
+        """
+        if column not in MASKED_COLUMNS:
+            return None
+        members = self.distinct_values(column, scope)
+        if len(members) + 1 > druid_sql.MAX_MASK_MONTHS:
+            return None
+        sql, params = druid_sql.customer_masks(self.datasource, scope, window, column, members)
+        answer = self._query(sql, params, scope=scope)
+        masks = pl.DataFrame(
+            answer[1] if answer else [],
+            schema={"customer_id": pl.String, "members": pl.Int64},
+            orient="row",
+        ).filter(pl.col("customer_id").is_not_null())
+        keys = [*members, None]
+        counts = [
+            masks.filter((pl.col("members") & (1 << k)) != 0).height for k in range(len(keys))
+        ]
+        return pl.DataFrame(
+            {column: keys, "customers": counts},
+            schema={column: pl.String, "customers": MEASURE_DTYPES["customers"]},
+        ).filter(pl.col("customers") > 0)
 
     def _folded_part(
         self,

@@ -210,8 +210,8 @@ def latest_values(
     return f"SELECT {', '.join(select)} FROM {quote(datasource)}{text} GROUP BY {groups}", params
 
 
-# A customer's months in a window as the bits of one BIGINT: at most 62 of them, so the
-# mask stays positive. A longer window groups by customer and month instead.
+# A customer's months in a window, or the members they bought from, as the bits of one
+# BIGINT: at most 62 of them, so the mask stays positive. More group as before.
 MAX_MASK_MONTHS = 62
 
 
@@ -236,6 +236,34 @@ def active_months(datasource: str, scope: Scope, window: Window) -> tuple[str, l
         f'FROM {quote(datasource)}{text} GROUP BY "customer_id"'
     )
     return sql, [parameter(month_number(window.start)), *params]
+
+
+def customer_masks(
+    datasource: str,
+    scope: Scope,
+    window: Window | None,
+    column: str,
+    members: list[str],
+) -> tuple[str, list[SqlParameter]]:
+    """Per customer, which of `members` of `column` they bought from: bit k for
+    `members[k]`, the bit after the last for a line without one.
+
+    Distinct customers per member are then the customers with each bit set. Druid
+    groups by customer alone instead of by member and customer, the nested group-by
+    an exact COUNT(DISTINCT) per member needs: a year of 10M lines by product line,
+    0.73-0.82 -> 0.41-0.55 s.
+    """
+    if len(members) + 1 > MAX_MASK_MONTHS:
+        raise ValueError(f"more than {MAX_MASK_MONTHS - 1} members have no mask")
+    name = quote(check_dimension(column, TEXT_COLUMNS))
+    cases = " ".join(f"WHEN {name} = ? THEN {1 << k}" for k in range(len(members)))
+    bit = f"CASE {cases} WHEN {name} IS NULL THEN {1 << len(members)} ELSE 0 END"
+    text, params = where(scope, window)
+    sql = (
+        f'SELECT "customer_id", BIT_OR({bit}) AS "members" '
+        f'FROM {quote(datasource)}{text} GROUP BY "customer_id"'
+    )
+    return sql, [*(parameter(m) for m in members), *params]
 
 
 def distinct_values(datasource: str, column: str, scope: Scope) -> tuple[str, list[SqlParameter]]:

@@ -388,6 +388,33 @@ def test_latest_values_agree_when_names_change(pair: tuple[DruidStore, EmbeddedS
     ]
 
 
+def test_customers_per_member_count_lines_without_a_member(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    """Distinct customers by a column of few members come from a mask per customer
+    (druid_sql.customer_masks), one bit of which is for lines without a member: a known
+    customer's line with no type or payment method counts in that column's empty group."""
+    druid, embedded = pair
+    base = canonical_frame()
+    blanks = base.with_columns(
+        customer_type=pl.when(pl.col("customer_id") == "K02").then(None).otherwise("customer_type"),
+        payment_method=pl.when(pl.col("customer_id").is_in(["K01", "K03"]))
+        .then(None)
+        .otherwise("payment_method"),
+    )
+    for store in pair:
+        store.write(with_derived_measures(blanks), "append")
+    for column in ("customer_type", "payment_method", "branch", "product_line"):
+        for window in (None, Q1_2025):
+            assert_same(
+                druid.aggregate(Scope(), window, (column,), None, ("net_sales", "customers")),
+                embedded.aggregate(Scope(), window, (column,), None, ("net_sales", "customers")),
+                f"customers by {column} in {window}",
+            )
+    by_type = druid.aggregate(Scope(), None, ("customer_type",), None, ("lines", "customers"))
+    assert by_type.filter(pl.col("customer_type").is_null())["customers"].to_list() == [1]
+
+
 def test_a_task_whose_worker_dies_is_submitted_again(
     pair: tuple[DruidStore, EmbeddedStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
