@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,13 @@ from core.store import (
 from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
 from core.stores import invoice_heads as heads
-from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout, parameter
+from core.stores.druid_http import (
+    DruidClient,
+    DruidQueryError,
+    DruidTimeout,
+    SqlParameter,
+    parameter,
+)
 from core.stores.latest import LATEST_TIME, pick_latest
 
 # Columns of few members whose distinct customers Druid counts from masks (the members
@@ -231,21 +238,31 @@ class DruidStore:
         members = self.distinct_values(column, scope)
         if len(members) + 1 > druid_sql.MAX_MASK_MONTHS:
             return None
-        sql, params = druid_sql.customer_masks(self.datasource, scope, window, column, members)
-        answer = self._query(sql, params, scope=scope)
-        masks = pl.DataFrame(
-            answer[1] if answer else [],
-            schema={"customer_id": pl.String, "members": pl.Int64},
-            orient="row",
-        ).filter(pl.col("customer_id").is_not_null())
+        masks = self._masks(
+            scope,
+            lambda buildable: druid_sql.customer_masks(
+                self.datasource, buildable, window, column, members
+            ),
+        )
         keys = [*members, None]
-        counts = [
-            masks.filter((pl.col("members") & (1 << k)) != 0).height for k in range(len(keys))
-        ]
+        counts = [masks.filter((pl.col("mask") & (1 << k)) != 0).height for k in range(len(keys))]
         return pl.DataFrame(
             {column: keys, "customers": counts},
             schema={column: pl.String, "customers": MEASURE_DTYPES["customers"]},
         ).filter(pl.col("customers") > 0)
+
+    def _masks(
+        self, scope: Scope, build: Callable[[Scope], tuple[str, list[SqlParameter]]]
+    ) -> pl.DataFrame:
+        """`customer_id`, `mask`: each known customer's mask from a query `build` makes
+        (none, without a query, for a scope that matches nothing)."""
+        buildable = Scope() if druid_sql.matches_nothing(scope) else scope
+        answer = self._query(*build(buildable), scope=scope)
+        return pl.DataFrame(
+            answer[1] if answer else [],
+            schema={"customer_id": pl.String, "mask": pl.Int64},
+            orient="row",
+        ).filter(pl.col("customer_id").is_not_null())
 
     def _folded_part(
         self,
@@ -327,14 +344,9 @@ class DruidStore:
             return grouped.filter(pl.col("customer_id").is_not_null()).select(
                 "customer_id", "period"
             )
-        buildable = Scope() if druid_sql.matches_nothing(scope) else scope
-        sql, params = druid_sql.active_months(self.datasource, buildable, window)
-        answer = self._query(sql, params, scope=scope)
-        masks = pl.DataFrame(
-            answer[1] if answer else [],
-            schema={"customer_id": pl.String, "months": pl.Int64},
-            orient="row",
-        ).filter(pl.col("customer_id").is_not_null())
+        masks = self._masks(
+            scope, lambda buildable: druid_sql.active_months(self.datasource, buildable, window)
+        )
         first = window.start.replace(day=1)
         bits = pl.DataFrame(
             {
@@ -345,7 +357,7 @@ class DruidStore:
         )
         return (
             masks.join(bits, how="cross")
-            .filter((pl.col("months") & pl.col("bit")) != 0)
+            .filter((pl.col("mask") & pl.col("bit")) != 0)
             .select("customer_id", "period")
         )
 

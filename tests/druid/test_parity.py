@@ -181,3 +181,15 @@ def test_store_calls_parity(
         sample_store.aggregate(scope, window),
         f"headline/{scope_name}",
     )
+    # Customers per salesperson and active months come from masks: a void scope asks nothing.
+    assert_same(
+        druid_sample_store.aggregate(scope, window, ("salesperson",), None, ("lines", "customers")),
+        sample_store.aggregate(scope, window, ("salesperson",), None, ("lines", "customers")),
+        f"customers by salesperson/{scope_name}",
+    )
+    order = ["customer_id", "period"]
+    assert_same(
+        druid_sample_store.active_months(scope, window).sort(order),
+        sample_store.active_months(scope, window).sort(order),
+        f"active months/{scope_name}",
+    )
