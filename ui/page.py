@@ -30,14 +30,22 @@ from ui.filter_bar import (
 EMPTY_MESSAGE = "No sales match these filters. Widen the dates or clear a filter in the sidebar."
 
 
-# Tile values are names as often as numbers: let a long one wrap instead of ending in "…".
 # Tile values wrap rather than hide behind an ellipsis (a long name must show whole), and
 # shrink with the window so an amount ("KES 373.7M") keeps to one line at laptop widths.
-TILE_CSS = """<style>
-[data-testid="stMetricValue"] { font-size: clamp(1.4rem, 2.3vw, 2.25rem); }
-[data-testid="stMetricValue"] div, [data-testid="stMetricValue"] p {
+# A row of five tiles or more is a grid of tiles at least 9.5rem wide: with the sidebar
+# open on a laptop, five go three and two rather than five with every label cut short.
+# (Rows of four fit there as they are.)
+FIVE_TILE_ROW = (
+    '[data-testid="stHorizontalBlock"]'
+    ':has(> [data-testid="stColumn"]:nth-child(5) [data-testid="stMetric"])'
+)
+TILE_CSS = f"""<style>
+{FIVE_TILE_ROW} {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); }}
+{FIVE_TILE_ROW} > [data-testid="stColumn"] {{ width: auto; min-width: 0; }}
+[data-testid="stMetricValue"] {{ font-size: clamp(1.4rem, 2.3vw, 2.25rem); }}
+[data-testid="stMetricValue"] div, [data-testid="stMetricValue"] p {{
   white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
-}
+}}
 </style>"""
 
 

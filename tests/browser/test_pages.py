@@ -170,3 +170,18 @@ def test_a_period_picked_in_the_box_is_shared_as_a_period(page: Page, app_url: s
     page.reload()
     wait_until_drawn(page)
     expect(page.get_by_role("combobox", name="Period")).to_have_value("Last 12 months")
+
+
+@pytest.mark.parametrize(("width", "rows"), [(1100, 2), (1400, 1)])
+def test_five_tiles_wrap_on_a_laptop_with_the_sidebar_open(
+    page: Page, app_url: str, width: int, rows: int
+) -> None:
+    # At 1100 px the sidebar leaves 640 px: five tiles in a row would cut every label.
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{app_url}/customers?{WINDOW}")
+    wait_until_drawn(page)
+    tiles = page.get_by_test_id("stMainBlockContainer").get_by_test_id("stMetric")
+    expect(tiles).to_have_count(5)
+    boxes = [tiles.nth(i).bounding_box() for i in range(5)]
+    assert all(box is not None and box["width"] >= 150 for box in boxes), boxes
+    assert len({round(box["y"]) for box in boxes if box is not None}) == rows
