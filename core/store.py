@@ -200,3 +200,10 @@ class SalesStore(Protocol):
     def data_version(self) -> str:
         """A token that changes whenever stored data changes (cache keys use it)."""
         ...
+
+
+def active_months_grouped(store: SalesStore, scope: Scope, window: Window) -> pl.DataFrame:
+    """`SalesStore.active_months` as a group-by of lines by customer and month: the
+    embedded store's answer, and Druid's for a window too long for a mask."""
+    months = store.aggregate(scope, window, ("customer_id",), "month", ("lines",))
+    return months.filter(pl.col("customer_id").is_not_null()).select("customer_id", "period")

@@ -34,6 +34,7 @@ from core.store import (
     Window,
     WriteMode,
     WriteResult,
+    active_months_grouped,
 )
 from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
@@ -236,7 +237,7 @@ class DruidStore:
         if column not in MASKED_COLUMNS:
             return None
         members = self.distinct_values(column, scope)
-        if len(members) + 1 > druid_sql.MAX_MASK_MONTHS:
+        if len(members) + 1 > druid_sql.MAX_MASK_BITS:
             return None
         masks = self._masks(
             scope,
@@ -245,7 +246,8 @@ class DruidStore:
             ),
         )
         keys = [*members, None]
-        counts = [masks.filter((pl.col("mask") & (1 << k)) != 0).height for k in range(len(keys))]
+        has_bit = [((pl.col("mask") & (1 << k)) != 0).sum().alias(str(k)) for k in range(len(keys))]
+        counts = masks.select(has_bit).row(0)
         return pl.DataFrame(
             {column: keys, "customers": counts},
             schema={column: pl.String, "customers": MEASURE_DTYPES["customers"]},
@@ -338,12 +340,9 @@ class DruidStore:
         return recounted.with_columns(pl.col("orders").fill_null(0)).select(frame.columns)
 
     def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
-        months = druid_sql.month_number(window.end) - druid_sql.month_number(window.start) + 1
-        if months > druid_sql.MAX_MASK_MONTHS:
-            grouped = self.aggregate(scope, window, ("customer_id",), "month", ("lines",))
-            return grouped.filter(pl.col("customer_id").is_not_null()).select(
-                "customer_id", "period"
-            )
+        months = druid_sql.window_months(window)
+        if months > druid_sql.MAX_MASK_BITS:
+            return active_months_grouped(self, scope, window)
         masks = self._masks(
             scope, lambda buildable: druid_sql.active_months(self.datasource, buildable, window)
         )

@@ -41,6 +41,7 @@ from core.store import (
     Window,
     WriteMode,
     WriteResult,
+    active_months_grouped,
 )
 from core.stores import customer_ids, first_sales
 from core.stores.buckets import bucket_start
@@ -320,8 +321,7 @@ class EmbeddedStore:
         return result.select(*by, *period, *measures, *latest).sort(order, nulls_last=True)
 
     def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
-        months = self.aggregate(scope, window, ("customer_id",), "month", ("lines",))
-        return months.filter(pl.col("customer_id").is_not_null()).select("customer_id", "period")
+        return active_months_grouped(self, scope, window)
 
     def _recorded_first_sales(
         self,

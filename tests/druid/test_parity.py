@@ -150,9 +150,9 @@ def test_active_months_parity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Druid sends each customer's months as the bits of one number; beyond
-    `MAX_MASK_MONTHS` it groups by customer and month. Both give the embedded answer."""
+    `MAX_MASK_BITS` months it groups by customer and month. Both give the embedded answer."""
     if not mask:
-        monkeypatch.setattr(druid_sql, "MAX_MASK_MONTHS", 0)
+        monkeypatch.setattr(druid_sql, "MAX_MASK_BITS", 0)
     for name, scope in (("none", Scope()), ("members", SCOPES["members"])):
         order = ["customer_id", "period"]
         assert_same(
