@@ -10,6 +10,7 @@ refusing a query surfaces as `StoreError` with a message fit for a user.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from core.store import (
     WriteResult,
     active_months_grouped,
 )
+from core.stores import druid_first_sales as first_sales
 from core.stores import druid_ingest as ingest
 from core.stores import druid_sql
 from core.stores import invoice_heads as heads
@@ -53,6 +55,8 @@ from core.stores.latest import LATEST_TIME, pick_latest
 MASKED_COLUMNS = ("branch", "salesperson", "product_line", "customer_type", "payment_method")
 # Health checks of individual services must not hang the Diagnostics page.
 SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
+
+log = logging.getLogger("core.store")
 
 
 def _parse_day(value: object) -> date | None:
@@ -159,6 +163,10 @@ class DruidStore:
         # beside the other sums. Each remaining exact distinct count is its own query, run
         # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
         # measured 3x slower than apart.
+        if _asks_first_sales(scope, window, by, grain, measures, latest):
+            recorded = self._recorded_first_sales()
+            if recorded is not None:
+                return recorded
         head = heads.head_column(by, scope.member_filters()) if "orders" in measures else None
         try:
             parts = _parts(measures, head)
@@ -191,6 +199,26 @@ class DruidStore:
                 pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m].is_numeric()
             )
         return frame.sort(keys, nulls_last=True)
+
+    def _recorded_first_sales(self) -> pl.DataFrame | None:
+        """Every customer's first sale from the record beside the lines
+        (`druid_first_sales`), or None when it does not describe the lines served."""
+        try:
+            version = self.newest_version()
+            if version is None:
+                return None
+            answer = self._query(*first_sales.read_sql(self.datasource, version))
+        except StoreError as exc:
+            log.warning("not reading the first sales record of %s: %s", self.datasource, exc)
+            return None
+        if not answer or not answer[1]:
+            return None
+        frame = pl.DataFrame(
+            answer[1], schema={"customer_id": pl.String, "first_sale": pl.String}, orient="row"
+        )
+        return frame.with_columns(druid_sql.day_of(pl.col("first_sale"))).sort(
+            "customer_id", nulls_last=True
+        )
 
     def _run_parts(
         self,
@@ -424,6 +452,7 @@ class DruidStore:
             else:
                 plan = self._plan_append(lines, exists)
             self._run(plan, report)
+            self.record_first_sales(report)
             report("written", 1.0)
             return plan.result
 
@@ -517,7 +546,10 @@ class DruidStore:
         if sum(expected.values()) == 0:
             # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
             if plan.keep_existing and plan.result.replaced:
+                # The months' deletion publishes no new version: the record would still
+                # look current, so it goes first.
                 report("deleting", 0.3)
+                first_sales.drop(self.client, self.datasource)
                 ingest.mark_unused(self.client, self.datasource, plan.chunks)
                 report("loading", 0.9)
                 ingest.wait_empty(self.client, self.datasource, plan.chunks)
@@ -540,6 +572,24 @@ class DruidStore:
             ingest.run_task(self.client, sql, report)
         report("loading", 0.9)
         ingest.wait_queryable(self.client, self.datasource, plan.chunks, write_id, expected)
+
+    def record_first_sales(self, progress: Progress | None = None) -> None:
+        """Group every customer's first sale into the record (`druid_first_sales`).
+
+        Each write ends with it. It never fails: without a current record,
+        reads group the lines.
+        """
+        report = progress or (lambda _stage, _fraction: None)
+        try:
+            version = self.newest_version()
+            if version is None:
+                return
+            report("recording first purchases", 0.95)
+            sql = first_sales.refresh_sql(self.datasource, version)
+            ingest.run_task(self.client, sql, lambda _stage, _fraction: None)
+            first_sales.wait_described(self.client, self.datasource, version)
+        except StoreError as exc:
+            log.warning("could not record the first sales of %s: %s", self.datasource, exc)
 
     # ------------------------------------------------------------------ health
 
@@ -627,6 +677,7 @@ class DruidStore:
                     round(last_task[2] / 1000, 1) if last_task[2] and last_task[2] > 0 else None
                 ),
                 "data_version": self.data_version(),
+                "first_sales_record": self._first_sales_fact(),
                 "check_seconds": round(time.perf_counter() - started, 4),
             }
         )
@@ -637,8 +688,8 @@ class DruidStore:
             detail += f"; not healthy: {', '.join(unhealthy)}"
         return StoreHealth(self.name, ok, detail, facts)
 
-    def data_version(self) -> str:
-        """Newest segment version the broker serves, and how many: any write changes them."""
+    def _served_versions(self) -> dict[str, int]:
+        """Segments the broker serves of the lines, per version."""
         # Grouped, not MAX(): Druid 27 cannot take MAX of a string in system tables.
         answer = self._query(
             'SELECT "version", COUNT(*) FROM sys.segments '
@@ -646,10 +697,48 @@ class DruidStore:
             [parameter(self.datasource)],
             {},
         )
-        if not answer or not answer[1]:
+        return {str(row[0]): int(row[1]) for row in answer[1]} if answer else {}
+
+    def newest_version(self) -> str | None:
+        """The newest segment version served: each REPLACE of lines publishes a newer one."""
+        return max(self._served_versions(), default=None)
+
+    def first_sales_recorded(self) -> bool:
+        """Whether the first sales record describes the lines served."""
+        return first_sales.describe(self.client, self.datasource) == self.newest_version()
+
+    def _first_sales_fact(self) -> str:
+        recorded = first_sales.describe(self.client, self.datasource)
+        if recorded == self.newest_version():
+            return "current"
+        return f"not current (describes {recorded}): first purchases are grouped from the lines"
+
+    def data_version(self) -> str:
+        """Newest segment version the broker serves, and how many: any write changes them."""
+        versions = self._served_versions()
+        if not versions:
             return "empty"
-        newest = max(str(row[0]) for row in answer[1])
-        return f"druid-{newest}-{sum(int(row[1]) for row in answer[1])}"
+        return f"druid-{max(versions)}-{sum(versions.values())}"
+
+
+def _asks_first_sales(
+    scope: Scope,
+    window: Window | None,
+    by: tuple[str, ...],
+    grain: Grain | None,
+    measures: tuple[str, ...],
+    latest: tuple[str, ...],
+) -> bool:
+    """Whether an aggregate asks what the first sales record holds: every customer's
+    first sale over all time, unfiltered."""
+    return (
+        not scope.member_filters()
+        and window is None
+        and by == ("customer_id",)
+        and grain is None
+        and measures == ("first_sale",)
+        and not latest
+    )
 
 
 class _NoFlags(Exception):

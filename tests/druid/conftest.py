@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 import requests
 
+from core.stores import druid_first_sales
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.druid_ingest import ETERNITY
@@ -72,19 +73,19 @@ def druid_url() -> Iterator[str]:
 
 
 def drop_datasource(client: DruidClient, datasource: str) -> None:
-    """Mark every segment unused and submit a kill task (not awaited) for the files."""
-    try:
-        client.request(
-            "DELETE", f"/druid/coordinator/v1/datasources/{datasource}", idempotent=False
-        )
-        client.request(
-            "POST",
-            "/druid/indexer/v1/task",
-            {"type": "kill", "dataSource": datasource, "interval": ETERNITY},
-            idempotent=False,
-        )
-    except Exception as exc:  # cleanup must not hide a test's own result
-        print(f"could not drop {datasource}: {exc}", file=sys.stderr)
+    """Mark every segment unused and submit a kill task (not awaited) for the files,
+    of the lines and of their first sales record."""
+    for name in (datasource, druid_first_sales.datasource_of(datasource)):
+        try:
+            client.request("DELETE", f"/druid/coordinator/v1/datasources/{name}", idempotent=False)
+            client.request(
+                "POST",
+                "/druid/indexer/v1/task",
+                {"type": "kill", "dataSource": name, "interval": ETERNITY},
+                idempotent=False,
+            )
+        except Exception as exc:  # cleanup must not hide a test's own result
+            print(f"could not drop {name}: {exc}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

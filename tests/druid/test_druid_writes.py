@@ -20,7 +20,7 @@ from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
 from core.store import DIMENSIONS, MEASURES, Scope, StoreError, Window
-from core.stores import druid_ingest
+from core.stores import druid_first_sales, druid_ingest
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
@@ -37,8 +37,16 @@ def hand_lines() -> pl.DataFrame:
     return with_derived_measures(canonical_frame())
 
 
+FIRST_SALES = (Scope(), None, ("customer_id",), None, ("first_sale",))
+
+
 def assert_stores_equal(druid: DruidStore, embedded: EmbeddedStore, label: str) -> None:
-    """Same lines: per invoice line everything stored, and every export area."""
+    """Same lines: per invoice line everything stored, every export area, and every
+    customer's first sale, read from Druid's first sales record."""
+    assert druid.first_sales_recorded(), f"{label}: the write left no current record"
+    assert_same(
+        druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), f"{label}: first sales"
+    )
     every = ("invoice_id", "product_id", "branch", "salesperson")
     assert_same(
         druid.aggregate(Scope(), None, every, "day", MEASURES),
@@ -453,3 +461,39 @@ def test_a_task_whose_worker_dies_is_submitted_again(
     status = druid.client.request("GET", f"/druid/indexer/v1/task/{stalled[0]}/status")
     assert status["status"]["statusCode"] == "FAILED", "the first task did not publish"
     assert_stores_equal(druid, embedded, "after a resubmitted write")
+
+
+def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    druid, embedded = pair
+    for store in pair:
+        store.write(hand_lines(), "append")
+    truth = embedded.aggregate(*FIRST_SALES)
+    assert truth.height > 1  # customers and the walk-ins' null id
+
+    def record(version: str) -> None:
+        """A record in which every customer first bought on 1 January 2000."""
+        sql = druid_first_sales.refresh_sql(druid.datasource, version).replace(
+            'MIN("__time")', "TIMESTAMP '2000-01-01 12:00:00'"
+        )
+        druid_ingest.run_task(druid.client, sql, lambda _stage, _fraction: None)
+        druid_first_sales.wait_described(druid.client, druid.datasource, version)
+
+    record("another version")
+    assert not druid.first_sales_recorded()
+    assert_same(druid.aggregate(*FIRST_SALES), truth, "a record of another version")
+    newest = druid.newest_version()
+    assert newest is not None
+    record(newest)
+    assert druid.first_sales_recorded()
+    read = druid.aggregate(*FIRST_SALES)
+    assert read["customer_id"].to_list() == truth["customer_id"].to_list()
+    assert set(read["first_sale"].to_list()) == {date(2000, 1, 1)}
+    # A filter changes who bought first: filtered scopes never read the record.
+    nairobi = Scope(branches=("Nairobi",))
+    assert_same(
+        druid.aggregate(nairobi, None, ("customer_id",), None, ("first_sale",)),
+        embedded.aggregate(nairobi, None, ("customer_id",), None, ("first_sale",)),
+        "first sales in one branch",
+    )
