@@ -45,6 +45,7 @@ from core.stores.druid_http import (
     DruidClient,
     DruidQueryError,
     DruidTimeout,
+    DruidUnavailable,
     SqlParameter,
     parameter,
 )
@@ -208,7 +209,9 @@ class DruidStore:
             if version is None:
                 return None
             answer = self._query(*first_sales.read_sql(self.datasource, version))
-        except StoreError as exc:
+        except (DruidTimeout, DruidUnavailable):
+            raise  # the lines would not answer either
+        except StoreError as exc:  # Druid refused the record (a damaged one): group the lines
             log.warning("not reading the first sales record of %s: %s", self.datasource, exc)
             return None
         if not answer or not answer[1]:
