@@ -585,8 +585,8 @@ class DruidStore:
         report = progress or (lambda _stage, _fraction: None)
         try:
             version = self.newest_version()
-            if version is None:
-                return
+            if version is None or first_sales.describe(self.client, self.datasource) == version:
+                return  # no lines, or a write that changed nothing: the record is current
             report("recording first purchases", 0.95)
             sql = first_sales.refresh_sql(self.datasource, version)
             ingest.run_task(self.client, sql, lambda _stage, _fraction: None)

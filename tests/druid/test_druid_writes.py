@@ -490,6 +490,10 @@ def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
     read = druid.aggregate(*FIRST_SALES)
     assert read["customer_id"].to_list() == truth["customer_id"].to_list()
     assert set(read["first_sale"].to_list()) == {date(2000, 1, 1)}
+    # A write that changes nothing publishes no version and leaves the record as it is.
+    druid.write(hand_lines().clear(), "replace", Window(date(2030, 1, 1), date(2030, 1, 31)))
+    assert druid.newest_version() == newest
+    assert set(druid.aggregate(*FIRST_SALES)["first_sale"].to_list()) == {date(2000, 1, 1)}
     # A filter changes who bought first: filtered scopes never read the record.
     nairobi = Scope(branches=("Nairobi",))
     assert_same(
