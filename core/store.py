@@ -207,3 +207,23 @@ def active_months_grouped(store: SalesStore, scope: Scope, window: Window) -> pl
     embedded store's answer, and Druid's for a window too long for a mask."""
     months = store.aggregate(scope, window, ("customer_id",), "month", ("lines",))
     return months.filter(pl.col("customer_id").is_not_null()).select("customer_id", "period")
+
+
+def asks_first_sales(
+    scope: Scope,
+    window: Window | None,
+    by: tuple[str, ...],
+    grain: Grain | None,
+    measures: tuple[str, ...],
+    latest: tuple[str, ...],
+) -> bool:
+    """Whether an `aggregate` asks every customer's first sale over all time, unfiltered:
+    what both stores keep beside their lines at each write."""
+    return (
+        not scope.member_filters()
+        and window is None
+        and by == ("customer_id",)
+        and grain is None
+        and measures == ("first_sale",)
+        and not latest
+    )

@@ -36,6 +36,7 @@ from core.store import (
     WriteMode,
     WriteResult,
     active_months_grouped,
+    asks_first_sales,
 )
 from core.stores import druid_first_sales as first_sales
 from core.stores import druid_ingest as ingest
@@ -164,7 +165,7 @@ class DruidStore:
         # beside the other sums. Each remaining exact distinct count is its own query, run
         # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
         # measured 3x slower than apart.
-        if _asks_first_sales(scope, window, by, grain, measures, latest):
+        if asks_first_sales(scope, window, by, grain, measures, latest):
             recorded = self._recorded_first_sales()
             if recorded is not None:
                 return recorded
@@ -722,26 +723,6 @@ class DruidStore:
         if not versions:
             return "empty"
         return f"druid-{max(versions)}-{sum(versions.values())}"
-
-
-def _asks_first_sales(
-    scope: Scope,
-    window: Window | None,
-    by: tuple[str, ...],
-    grain: Grain | None,
-    measures: tuple[str, ...],
-    latest: tuple[str, ...],
-) -> bool:
-    """Whether an aggregate asks what the first sales record holds: every customer's
-    first sale over all time, unfiltered."""
-    return (
-        not scope.member_filters()
-        and window is None
-        and by == ("customer_id",)
-        and grain is None
-        and measures == ("first_sale",)
-        and not latest
-    )
 
 
 class _NoFlags(Exception):

@@ -42,6 +42,7 @@ from core.store import (
     WriteMode,
     WriteResult,
     active_months_grouped,
+    asks_first_sales,
 )
 from core.stores import customer_ids, first_sales
 from core.stores.buckets import bucket_start
@@ -335,15 +336,7 @@ class EmbeddedStore:
     ) -> pl.DataFrame | None:
         """Every customer's first sale from the file beside the table (first_sales.py),
         when that is the question and the file describes this version of the table."""
-        asked = (
-            window is None
-            and by == ("customer_id",)
-            and grain is None
-            and measures == ("first_sale",)
-            and not latest
-            and not scope.member_filters()
-        )
-        if table is None or not asked:
+        if table is None or not asks_first_sales(scope, window, by, grain, measures, latest):
             return None
         return first_sales.read(self.path, table.version())
 
