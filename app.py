@@ -1,6 +1,7 @@
 """Entry point: sign-in first, then the pages this user's role may see."""
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -11,7 +12,10 @@ from ui.auth import logout_control, sign_in_form, signed_in_user
 from ui.page import store_error
 from ui.warmup import start_warmer
 
-st.set_page_config(page_title="Sales analytics", page_icon=":material/monitoring:", layout="wide")
+# A file the app serves itself: a Material icon is fetched from Google's font servers,
+# which a branch network without internet cannot reach.
+FAVICON = Path(__file__).parent / "ui" / "favicon.png"
+st.set_page_config(page_title="Sales analytics", page_icon=str(FAVICON), layout="wide")
 
 
 @st.cache_resource

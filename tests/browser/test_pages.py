@@ -185,3 +185,20 @@ def test_five_tiles_wrap_on_a_laptop_with_the_sidebar_open(
     boxes = [tiles.nth(i).bounding_box() for i in range(5)]
     assert all(box is not None and box["width"] >= 150 for box in boxes), boxes
     assert len({round(box["y"]) for box in boxes if box is not None}) == rows
+
+
+def test_a_page_asks_nothing_of_another_host(page: Page, app_url: str) -> None:
+    """A branch network without internet loses nothing: not even the tab's icon."""
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(app_url) else elsewhere.append(request.url),
+    )
+    page.goto(f"{app_url}/products?{WINDOW}")
+    wait_until_drawn(page)
+    icon = page.locator("link[rel='shortcut icon'], link[rel='icon']").first
+    href = icon.get_attribute("href") or ""
+    assert href.startswith(app_url) or href.startswith("/"), href
+    served = page.request.get(href if href.startswith("http") else f"{app_url}{href}")
+    assert served.ok and served.headers["content-type"] == "image/png"
+    assert elsewhere == []
