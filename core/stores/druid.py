@@ -161,14 +161,14 @@ class DruidStore:
         measures: tuple[str, ...] = MEASURES,
         latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
-        # `orders` is a sum of invoice heads where that is exact (core/stores/invoice_heads.py),
-        # beside the other sums. Each remaining exact distinct count is its own query, run
-        # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
-        # measured 3x slower than apart.
         if asks_first_sales(scope, window, by, grain, measures, latest):
             recorded = self._recorded_first_sales()
             if recorded is not None:
                 return recorded
+        # `orders` is a sum of invoice heads where that is exact (core/stores/invoice_heads.py),
+        # beside the other sums. Each remaining exact distinct count is its own query, run
+        # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
+        # measured 3x slower than apart.
         head = heads.head_column(by, scope.member_filters()) if "orders" in measures else None
         try:
             parts = _parts(measures, head)

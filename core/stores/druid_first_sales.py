@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from core.store import StoreError
 from core.stores.druid_http import DruidClient, DruidQueryError, SqlParameter, parameter
-from core.stores.druid_sql import DAY, quote
+from core.stores.druid_sql import DAY, quote, sql_string
 
 SUFFIX = "_first_sales"
 # A record this small (one row per customer) loads within a coordinator period or two.
@@ -41,17 +40,13 @@ def datasource_of(lines: str) -> str:
     return f"{lines}{SUFFIX}"
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def refresh_sql(lines: str, version: str) -> str:
     """The MSQ statement that replaces the record with the first sales of `lines`,
     stamped as describing segment version `version`."""
     return (
         f"REPLACE INTO {quote(datasource_of(lines))} OVERWRITE ALL\n"
         f'SELECT MIN("__time") AS "__time", "customer_id", '
-        f'{_sql_string(version)} AS "describes"\n'
+        f'{sql_string(version)} AS "describes"\n'
         f'FROM {quote(lines)} GROUP BY "customer_id"\n'
         "PARTITIONED BY ALL"
     )
@@ -67,11 +62,11 @@ def read_sql(lines: str, version: str) -> tuple[str, list[SqlParameter]]:
     )
 
 
-def _described(client: DruidClient, lines: str, context: dict[str, Any]) -> str | None:
+def _described(client: DruidClient, lines: str) -> str | None:
     """The version the served record describes; None while none is served."""
     try:
         _, rows = client.sql(
-            f'SELECT "describes" FROM {quote(datasource_of(lines))} GROUP BY 1', [], context
+            f'SELECT "describes" FROM {quote(datasource_of(lines))} GROUP BY 1', [], {}
         )
     except DruidQueryError as exc:
         if exc.unknown_table:
@@ -89,7 +84,7 @@ def wait_described(
     """Wait until the broker serves the record of `version` (None: no record at all)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if _described(client, lines, {}) == version:
+        if _described(client, lines) == version:
             return
         time.sleep(POLL_SECONDS)
     wanted = "gone" if version is None else f"of version {version}"
@@ -112,7 +107,7 @@ def drop(client: DruidClient, lines: str) -> None:
 def describe(client: DruidClient, lines: str) -> str:
     """For the Diagnostics page: which version the record describes, if any."""
     try:
-        version = _described(client, lines, {})
+        version = _described(client, lines)
     except DruidQueryError as exc:
         return f"unreadable: {json.dumps(exc.druid_message)}"
     return "none" if version is None else version

@@ -34,7 +34,7 @@ import polars as pl
 from core.store import StoreError
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, parameter
-from core.stores.druid_sql import TEXT_COLUMNS, quote
+from core.stores.druid_sql import TEXT_COLUMNS, quote, sql_string
 from core.stores.invoice_heads import FLAG_COLUMNS
 
 DOUBLE_COLUMNS: tuple[str, ...] = (
@@ -138,10 +138,6 @@ def chunk_condition(chunks: Iterable[Chunk]) -> str:
     return "(" + " OR ".join(parts) + ")"
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _extern(path: Path) -> str:
     source = {"type": "local", "files": [str(path)]}
     signature = [{"name": "sold_ms", "type": "long"}]
@@ -149,8 +145,8 @@ def _extern(path: Path) -> str:
     signature += [{"name": c, "type": "long"} for c in LONG_COLUMNS]
     signature += [{"name": c, "type": "double"} for c in DOUBLE_COLUMNS]
     return (
-        f"TABLE(EXTERN({_sql_string(json.dumps(source))}, "
-        f"{_sql_string(json.dumps({'type': 'json'}))}, {_sql_string(json.dumps(signature))}))"
+        f"TABLE(EXTERN({sql_string(json.dumps(source))}, "
+        f"{sql_string(json.dumps({'type': 'json'}))}, {sql_string(json.dumps(signature))}))"
     )
 
 
@@ -171,7 +167,7 @@ def replace_sql(
     chunks = list(chunks)
     overwrite = chunk_condition(chunks)
     data_columns = ("__time", *DATASOURCE_COLUMNS[:-1])
-    tag = f'{_sql_string(write_id)} AS "write_id"'
+    tag = f'{sql_string(write_id)} AS "write_id"'
     incoming = (
         f'SELECT MILLIS_TO_TIMESTAMP("sold_ms") AS "__time", '
         f"{', '.join(quote(c) for c in DATASOURCE_COLUMNS[:-1])} FROM {_extern(staged)}"

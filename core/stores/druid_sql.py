@@ -82,6 +82,12 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_string(text: str) -> str:
+    """A single-quoted SQL literal of our own text, for statements that take no
+    parameters (MSQ ingestion)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def check_dimension(column: str, allowed: tuple[str, ...] = DIMENSIONS) -> str:
     """`column` if it is one of `allowed` (known names only ever reach the SQL text)."""
     if column not in allowed:
