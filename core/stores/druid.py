@@ -40,13 +40,13 @@ from core.store import (
 )
 from core.stores import druid_first_sales as first_sales
 from core.stores import druid_ingest as ingest
+from core.stores import druid_segments as segments
 from core.stores import druid_sql
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import (
     DruidClient,
     DruidQueryError,
     DruidTimeout,
-    DruidUnavailable,
     SqlParameter,
     parameter,
 )
@@ -204,21 +204,27 @@ class DruidStore:
 
     def _recorded_first_sales(self) -> pl.DataFrame | None:
         """Every customer's first sale from the record beside the lines
-        (`druid_first_sales`), or None when it does not describe the lines served."""
-        try:
-            version = self.newest_version()
-            if version is None:
-                return None
-            answer = self._query(*first_sales.read_sql(self.datasource, version))
-        except (DruidTimeout, DruidUnavailable):
-            raise  # the lines would not answer either
-        except StoreError as exc:  # Druid refused the record (a damaged one): group the lines
-            log.warning("not reading the first sales record of %s: %s", self.datasource, exc)
+        (`druid_first_sales`), or None when it does not describe the lines published."""
+        fingerprint = segments.listed(self.client, self.datasource).fingerprint
+        if fingerprint is None:
             return None
-        if not answer or not answer[1]:
+        try:
+            sql, params = first_sales.read_sql(self.datasource, fingerprint)
+            _, rows = self.client.sql(sql, params, druid_sql.query_context(self.timezone))
+        except DruidQueryError as exc:
+            # Only a refusal (no record yet, a damaged one) is worth grouping the lines for:
+            # a Druid that failed or timed out on the record would do so again on the lines.
+            if isinstance(exc, DruidTimeout):
+                raise
+            if exc.status >= 500 or exc.status == 429:
+                raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
+            if not exc.unknown_table:
+                log.warning("not reading the first sales record of %s: %s", self.datasource, exc)
+            return None
+        if not rows:
             return None
         frame = pl.DataFrame(
-            answer[1], schema={"customer_id": pl.String, "first_sale": pl.String}, orient="row"
+            rows, schema={"customer_id": pl.String, "first_sale": pl.String}, orient="row"
         )
         return frame.with_columns(druid_sql.day_of(pl.col("first_sale"))).sort(
             "customer_id", nulls_last=True
@@ -550,10 +556,7 @@ class DruidStore:
         if sum(expected.values()) == 0:
             # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
             if plan.keep_existing and plan.result.replaced:
-                # The months' deletion publishes no new version: the record would still
-                # look current, so it goes first.
                 report("deleting", 0.3)
-                first_sales.drop(self.client, self.datasource)
                 ingest.mark_unused(self.client, self.datasource, plan.chunks)
                 report("loading", 0.9)
                 ingest.wait_empty(self.client, self.datasource, plan.chunks)
@@ -580,20 +583,25 @@ class DruidStore:
     def record_first_sales(self, progress: Progress | None = None) -> None:
         """Group every customer's first sale into the record (`druid_first_sales`).
 
-        Each write ends with it. It never fails: without a current record,
-        reads group the lines.
+        Each write ends with it. It never fails the write: without a current
+        record, reads group the lines.
         """
         report = progress or (lambda _stage, _fraction: None)
         try:
-            version = self.newest_version()
-            if version is None or first_sales.describe(self.client, self.datasource) == version:
-                return  # no lines, or a write that changed nothing: the record is current
+            fingerprint = segments.listed(self.client, self.datasource).fingerprint
+            if fingerprint is None:
+                return  # no lines to describe
+            try:
+                recorded = first_sales.described(self.client, self.datasource)
+            except DruidQueryError as exc:
+                recorded = None  # a damaged record: the refresh replaces it
+                log.warning("the first sales record of %s is unreadable: %s", self.datasource, exc)
+            if recorded == fingerprint:
+                return  # a write that changed nothing: the record is current
             report("recording first purchases", 0.95)
-            sql = first_sales.refresh_sql(self.datasource, version)
-            ingest.run_task(self.client, sql, lambda _stage, _fraction: None)
-            first_sales.wait_described(self.client, self.datasource, version)
-        except StoreError as exc:
-            log.warning("could not record the first sales of %s: %s", self.datasource, exc)
+            first_sales.refresh(self.client, self.datasource, fingerprint)
+        except Exception:  # the lines are written whatever went wrong here
+            log.exception("could not record the first sales of %s", self.datasource)
 
     # ------------------------------------------------------------------ health
 
@@ -645,12 +653,8 @@ class DruidStore:
             services = self._service_facts()
             rows = self.count_lines(Scope(), None)
             span = self.date_range(Scope())
-            segments = self._query(
-                'SELECT COUNT(*), SUM("size") FROM sys.segments '
-                'WHERE "datasource" = ? AND "is_published" = 1 AND "is_overshadowed" = 0',
-                [parameter(self.datasource)],
-                {},
-            )
+            listed = segments.listed(self.client, self.datasource)
+            record = self._first_sales_fact(listed)
             tasks = self._query(
                 'SELECT "created_time", "status", "duration" FROM sys.tasks WHERE "datasource" = ? '
                 'ORDER BY "created_time" DESC LIMIT 1',
@@ -661,7 +665,6 @@ class DruidStore:
             return StoreHealth(
                 self.name, False, f"Druid answers but the datasource check failed: {exc}", facts
             )
-        segment_row = segments[1][0] if segments and segments[1] else [0, 0]
         last_task = tasks[1][0] if tasks and tasks[1] else [None, None, None]
         # One flat fact per service: the Diagnostics page renders facts as a two-column table.
         for service in services:
@@ -671,8 +674,8 @@ class DruidStore:
         facts.update(
             {
                 "rows": rows,
-                "segments": int(segment_row[0] or 0),
-                "size_bytes": int(segment_row[1] or 0),
+                "segments": len(listed.published),
+                "size_bytes": listed.published_bytes,
                 "first_day": span.start if span else None,
                 "last_day": span.end if span else None,
                 "last_ingestion": _parse_instant(last_task[0]),
@@ -680,8 +683,8 @@ class DruidStore:
                 "last_ingestion_seconds": (
                     round(last_task[2] / 1000, 1) if last_task[2] and last_task[2] > 0 else None
                 ),
-                "data_version": self.data_version(),
-                "first_sales_record": self._first_sales_fact(),
+                "data_version": listed.data_version,
+                "first_sales_record": record,
                 "check_seconds": round(time.perf_counter() - started, 4),
             }
         )
@@ -692,37 +695,26 @@ class DruidStore:
             detail += f"; not healthy: {', '.join(unhealthy)}"
         return StoreHealth(self.name, ok, detail, facts)
 
-    def _served_versions(self) -> dict[str, int]:
-        """Segments the broker serves of the lines, per version."""
-        # Grouped, not MAX(): Druid 27 cannot take MAX of a string in system tables.
-        answer = self._query(
-            'SELECT "version", COUNT(*) FROM sys.segments '
-            'WHERE "datasource" = ? AND "is_available" = 1 GROUP BY "version"',
-            [parameter(self.datasource)],
-            {},
-        )
-        return {str(row[0]): int(row[1]) for row in answer[1]} if answer else {}
-
-    def newest_version(self) -> str | None:
-        """The newest segment version served: each REPLACE of lines publishes a newer one."""
-        return max(self._served_versions(), default=None)
-
     def first_sales_recorded(self) -> bool:
-        """Whether the first sales record describes the lines served."""
-        return first_sales.describe(self.client, self.datasource) == self.newest_version()
+        """Whether the first sales record describes the lines published."""
+        fingerprint = segments.listed(self.client, self.datasource).fingerprint
+        recorded = first_sales.described(self.client, self.datasource)
+        return fingerprint is not None and recorded == fingerprint
 
-    def _first_sales_fact(self) -> str:
-        recorded = first_sales.describe(self.client, self.datasource)
-        if recorded == self.newest_version():
+    def _first_sales_fact(self, listed: segments.Segments) -> str:
+        """For the Diagnostics page: whether reads take first purchases from the record."""
+        try:
+            recorded = first_sales.described(self.client, self.datasource)
+        except DruidQueryError as exc:
+            return f"unreadable ({exc.druid_message}): first purchases are grouped from the lines"
+        if recorded is not None and recorded == listed.fingerprint:
             return "current"
-        return f"not current (describes {recorded}): first purchases are grouped from the lines"
+        about = "no stamped record" if recorded is None else f"describes {recorded}"
+        return f"not current ({about}): first purchases are grouped from the lines"
 
     def data_version(self) -> str:
         """Newest segment version the broker serves, and how many: any write changes them."""
-        versions = self._served_versions()
-        if not versions:
-            return "empty"
-        return f"druid-{max(versions)}-{sum(versions.values())}"
+        return segments.listed(self.client, self.datasource).data_version
 
 
 class _NoFlags(Exception):

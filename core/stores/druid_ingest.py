@@ -278,19 +278,23 @@ def _task_error(client: DruidClient, task_id: str, status: dict[str, Any]) -> st
 
 
 def run_task(
-    client: DruidClient, sql: str, report: Report, timeout: float = TASK_TIMEOUT_SECONDS
+    client: DruidClient,
+    sql: str,
+    report: Report,
+    timeout: float = TASK_TIMEOUT_SECONDS,
+    attempts: int = TASK_ATTEMPTS,
 ) -> str:
     """Submit an MSQ task and wait for it to succeed; returns the task id.
 
     A task that loses its worker (`_worker_failed`, `_stalled`) publishes
-    nothing, so it is submitted again, up to `TASK_ATTEMPTS` times.
+    nothing, so it is submitted again, up to `attempts` times.
 
     Raises
     ------
     StoreError
         With Druid's reason if the statement is refused or the task fails.
     """
-    for attempt in range(1, TASK_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         task_id = _submit(client, sql)
         outcome = _wait_for(client, task_id, report, timeout)
         if outcome == "succeeded":
@@ -298,13 +302,14 @@ def run_task(
         if outcome == "stalled":
             client.request("POST", f"/druid/indexer/v1/task/{task_id}/shutdown", idempotent=False)
         log.warning(
-            "Druid ingestion task %s lost its worker (%s); submitted again",
+            "Druid ingestion task %s lost its worker (%s)",
             task_id,
             outcome,
-            extra={"task": task_id, "attempt": attempt},
+            extra={"task": task_id, "attempt": attempt, "attempts": attempts},
         )
+    tries = "once" if attempts == 1 else f"in {attempts} tries"
     raise StoreError(
-        f"Druid ingestion tasks lost their workers in {TASK_ATTEMPTS} tries; "
+        f"Druid's ingestion task lost its worker {tries}; "
         "nothing was changed: check the Druid indexer's log"
     )
 

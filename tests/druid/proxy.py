@@ -4,8 +4,9 @@ The app talks to the proxy's port; the proxy forwards every byte to the
 router. `down()` closes the listener and cuts every open connection, as a
 stopped Druid would (connections refused); `up()` listens on the same port
 again, as a Druid that came back. `stall()` accepts connections and never
-answers, as a Druid busy beyond any timeout. Druid itself is never stopped:
-restarting six JVMs would cost the suite a minute per test.
+answers, as a Druid busy beyond any timeout; `hold(marker)` does that only to
+the requests that carry `marker`, as a Druid stuck on one query. Druid itself
+is never stopped: restarting six JVMs would cost the suite a minute per test.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ class DruidProxy:
         self.target = (target_host, target_port)
         self.port = _free_port()
         self.connections = 0  # accepted since start: how many tries a client made
+        self.requests: list[bytes] = []  # the request line of each request forwarded or held
         self._stalled = False
+        self._held: bytes | None = None
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -63,6 +66,11 @@ class DruidProxy:
         self.up()
         self._stalled = True
 
+    def hold(self, marker: bytes) -> None:
+        """Forward every request except those that carry `marker`: hold those unanswered."""
+        self.up()
+        self._held = marker
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -81,8 +89,23 @@ class DruidProxy:
                 continue
             with self._lock:
                 self._open.append(upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+            threading.Thread(target=self._forward, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+
+    def _forward(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Pass the client's bytes on, noting each request, until a held one comes."""
+        try:
+            while data := client.recv(CHUNK_BYTES):
+                if data.startswith((b"GET ", b"POST ", b"DELETE ")):
+                    with self._lock:
+                        self.requests.append(data.split(b"\r\n", 1)[0])
+                if self._held is not None and self._held in data:
+                    return  # neither forwarded nor closed: the client's read timeout decides
+                upstream.sendall(data)
+        except OSError:
+            pass
+        _close(client)
+        _close(upstream)
 
     def __enter__(self) -> DruidProxy:
         self.up()

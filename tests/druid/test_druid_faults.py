@@ -16,6 +16,7 @@ import pytest
 
 from core import cache
 from core.store import Scope, StoreError
+from core.stores import druid_first_sales as first_sales
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient, DruidTimeout
 from tests.druid.proxy import DruidProxy
@@ -111,3 +112,16 @@ def test_druids_own_query_timeout_is_reported_and_not_retried(
         client.sql(heavy, [], {"timeout": 1, "useApproximateCountDistinct": False})
     assert "timed out" in raised.value.druid_message
     assert proxy.connections == 1, "Druid's timeout is final: no second try"
+
+
+def test_a_druid_stuck_on_the_first_sales_record_is_not_asked_again(
+    druid_sample_store: DruidStore, proxy: DruidProxy
+) -> None:
+    """A read that times out on the record would time out on the lines too: no second wait."""
+    proxy.hold(first_sales.SUFFIX.encode())
+    client = DruidClient(proxy.url, read_timeout=2)
+    store = DruidStore(proxy.url, druid_sample_store.datasource, client=client)
+    with pytest.raises(StoreError, match=r"did not answer within 2 s"):
+        store.aggregate(Scope(), None, ("customer_id",), None, ("first_sale",))
+    asked = [line for line in proxy.requests if line.startswith(b"POST /druid/v2/sql")]
+    assert len(asked) == 2, f"the segments, then the record, and nothing more: {asked}"

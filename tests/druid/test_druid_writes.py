@@ -20,7 +20,7 @@ from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
 from core.store import DIMENSIONS, MEASURES, Scope, StoreError, Window
-from core.stores import druid_first_sales, druid_ingest
+from core.stores import druid_first_sales, druid_ingest, druid_segments
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
@@ -463,6 +463,10 @@ def test_a_task_whose_worker_dies_is_submitted_again(
     assert_stores_equal(druid, embedded, "after a resubmitted write")
 
 
+def fingerprint(druid: DruidStore) -> str | None:
+    return druid_segments.listed(druid.client, druid.datasource).fingerprint
+
+
 def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
     pair: tuple[DruidStore, EmbeddedStore],
 ) -> None:
@@ -470,30 +474,31 @@ def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
     for store in pair:
         store.write(hand_lines(), "append")
     truth = embedded.aggregate(*FIRST_SALES)
-    assert truth.height > 1  # customers and the walk-ins' null id
+    assert truth.height > 1 and truth["customer_id"].null_count() == 1  # walk-ins: a null id
 
-    def record(version: str) -> None:
-        """A record in which every customer first bought on 1 January 2000."""
-        sql = druid_first_sales.refresh_sql(druid.datasource, version).replace(
-            'MIN("__time")', "TIMESTAMP '2000-01-01 12:00:00'"
+    def record(stamp: str) -> None:
+        """A record in which every customer first bought at 22:00 UTC on 1 January 2000:
+        1 a.m. on the 2nd in Nairobi, the business's day."""
+        sql = druid_first_sales.refresh_sql(druid.datasource, stamp).replace(
+            'MIN("__time")', "TIMESTAMP '2000-01-01 22:00:00'"
         )
         druid_ingest.run_task(druid.client, sql, lambda _stage, _fraction: None)
-        druid_first_sales.wait_described(druid.client, druid.datasource, version)
+        druid_first_sales.wait_described(druid.client, druid.datasource, stamp)
 
-    record("another version")
+    record("other segments")
     assert not druid.first_sales_recorded()
-    assert_same(druid.aggregate(*FIRST_SALES), truth, "a record of another version")
-    newest = druid.newest_version()
-    assert newest is not None
-    record(newest)
+    assert_same(druid.aggregate(*FIRST_SALES), truth, "a record of other segments")
+    current = fingerprint(druid)
+    assert current is not None
+    record(current)
     assert druid.first_sales_recorded()
     read = druid.aggregate(*FIRST_SALES)
-    assert read["customer_id"].to_list() == truth["customer_id"].to_list()
-    assert set(read["first_sale"].to_list()) == {date(2000, 1, 1)}
-    # A write that changes nothing publishes no version and leaves the record as it is.
+    assert read["customer_id"].to_list() == truth["customer_id"].to_list()  # the null id too
+    assert set(read["first_sale"].to_list()) == {date(2000, 1, 2)}
+    # A write that changes nothing publishes nothing and leaves the record as it is.
     druid.write(hand_lines().clear(), "replace", Window(date(2030, 1, 1), date(2030, 1, 31)))
-    assert druid.newest_version() == newest
-    assert set(druid.aggregate(*FIRST_SALES)["first_sale"].to_list()) == {date(2000, 1, 1)}
+    assert fingerprint(druid) == current
+    assert set(druid.aggregate(*FIRST_SALES)["first_sale"].to_list()) == {date(2000, 1, 2)}
     # A filter changes who bought first: filtered scopes never read the record.
     nairobi = Scope(branches=("Nairobi",))
     assert_same(
@@ -501,3 +506,74 @@ def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
         embedded.aggregate(nairobi, None, ("customer_id",), None, ("first_sale",)),
         "first sales in one branch",
     )
+
+
+def test_months_deleted_by_another_process_leave_the_record_unread(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    """Another process (a second app, the command line, an operator in Druid's console)
+    deletes a month: no write of this store runs, and its record must not be read."""
+    druid, embedded = pair
+    for store in pair:
+        store.write(hand_lines(), "append")
+    assert druid.first_sales_recorded()
+    # January 2024 holds one line, the first sale of its customer.
+    months = [druid_ingest.Chunk(date(2024, 1, 1))]
+    druid_ingest.mark_unused(druid.client, druid.datasource, months)
+    druid_ingest.wait_empty(druid.client, druid.datasource, months)
+    lines = hand_lines()
+    kept = lines.filter(pl.col("sold_at") >= datetime(2024, 2, 1, tzinfo=UTC))
+    everything = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+    embedded.write(kept, "replace", everything)
+    assert embedded.aggregate(*FIRST_SALES)["first_sale"].min() > date(2024, 1, 31)
+    assert not druid.first_sales_recorded()
+    assert_same(
+        druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "after the deletion"
+    )
+    druid.record_first_sales()
+    assert_stores_equal(druid, embedded, "after the next refresh")
+
+
+def test_a_failed_refresh_keeps_the_write_and_reads_group_the_lines(
+    pair: tuple[DruidStore, EmbeddedStore],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    druid, embedded = pair
+    for store in pair:
+        store.write(hand_lines(), "append")
+    with monkeypatch.context() as patched:  # Druid refuses the refresh's statement
+        patched.setattr(
+            druid_first_sales, "refresh_sql", lambda lines, stamp: f"REPLACE INTO {lines} x"
+        )
+        moved = hand_lines().head(3).with_columns(pl.col("quantity") + 1)
+        for store in pair:
+            store.write(moved, "append")
+    assert "could not record the first sales" in caplog.text
+    assert not druid.first_sales_recorded()
+    assert_same(druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "grouped")
+
+
+def test_a_damaged_record_is_passed_over_and_replaced_by_the_next_write(
+    pair: tuple[DruidStore, EmbeddedStore],
+) -> None:
+    druid, embedded = pair
+    for store in pair:
+        store.write(hand_lines(), "append")
+    # A record with a row per line and no stamp column (written by hand, or by a mistake).
+    damaged = (
+        f'REPLACE INTO "{druid_first_sales.datasource_of(druid.datasource)}" OVERWRITE ALL\n'
+        f'SELECT "__time", "customer_id" FROM "{druid.datasource}" PARTITIONED BY ALL'
+    )
+    druid_ingest.run_task(druid.client, damaged, lambda _stage, _fraction: None)
+    deadline = time.monotonic() + 120
+    while druid_first_sales.described(druid.client, druid.datasource) is not None:
+        assert time.monotonic() < deadline, "the record without stamps was never served"
+        time.sleep(1)
+    fact = str(druid.health().facts["first_sales_record"])
+    assert fact.startswith("not current (no stamped record)"), fact
+    assert_same(druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "damaged")
+    moved = hand_lines().head(3).with_columns(pl.col("quantity") + 1)
+    for store in pair:
+        store.write(moved, "append")
+    assert_stores_equal(druid, embedded, "after the write that replaced it")
