@@ -32,7 +32,7 @@ sample: deps
 
 run: sample
 	$(PY) -m core.users init
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true \
+	$(VENV)/bin/streamlit run server.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # pytest exits 5 when it collects no test: that is not a failure of the suite.

@@ -173,7 +173,7 @@ def streamlit_server(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"),
              "--server.headless", "true", "--server.port", str(port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,

@@ -124,7 +124,7 @@ def serve_app(
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "app.py"),
+                str(ROOT / "server.py"),
                 "--server.headless",
                 "true",
                 "--server.port",

@@ -12,6 +12,9 @@ answers at once.
 Streamlit runs no code of ours before the first session, so that session
 starts the thread, which waits a moment before warming so as not to slow the
 page that person is opening.
+
+`warm_link` does the same for one page and the filters of a link, when the
+link is requested (ui/prefetch.py).
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 import streamlit as st
 
 from core import cache
 from core.filters import Filters, from_query_params
-from core.settings import Settings
+from core.kpi.view import View
+from core.settings import Settings, load_settings
 from core.store import Scope, StoreError
 from core.users import UserError, UserFile
-from ui.filter_bar import known_members
+from ui.auth import cookie_key, cookie_username
+from ui.filter_bar import known_members, local_today
+from ui.questions import PAGE_QUESTIONS, Questions
 
 log = logging.getLogger("ui.warmup")
 # Logged once the cache holds every default view (the bench and tests wait for it).
@@ -36,25 +43,6 @@ WARMED = "warmed the default views"
 
 POLL_SECONDS = 30.0
 FIRST_DELAY_SECONDS = 5.0
-# Each page's cached questions for a view, in the order the pages ask them.
-PAGE_AREAS: tuple[str, ...] = (
-    "overview",
-    "salespeople",
-    "products",
-    "product-lines",
-    "branches",
-    "customers",
-)
-PAGE_PANELS: tuple[str, ...] = (
-    "leaders",
-    "segments",
-    "sales_trend",
-    "trend_comparison",
-    "salesperson_trend",
-    "branch_trend",
-    "branch_month",
-    "branch_line_mix",
-)
 
 
 @dataclass(frozen=True)
@@ -85,18 +73,51 @@ def default_filters(allowed: tuple[str, ...] | None, version: str) -> Filters:
     return from_query_params({}, known_members(restriction, version)).filters
 
 
+def warm_page(questions: Questions, view: View, version: str) -> None:
+    """Fill the cache with a page's answers for `view`."""
+    for name in questions.areas:
+        cache.area(name, view, version)
+    for name in questions.panels:
+        if name != "trend_comparison" or view.comparison is not None:
+            cache.panel(name, view, version)
+    if questions.customers:
+        cache.customer_lifetime_value(view, version)
+        cache.cohorts(view, version)
+
+
 def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
     """Fill the cache for the default view under `allowed`; False if it matches no line."""
     view = cache.view_for(default_filters(allowed, version), allowed, version)
     if view.window is None:
         return False
-    for name in PAGE_AREAS:
-        cache.area(name, view, version)
-    for name in PAGE_PANELS:
-        if name != "trend_comparison" or view.comparison is not None:
-            cache.panel(name, view, version)
-    cache.customer_lifetime_value(view, version)
-    cache.cohorts(view, version)
+    for questions in PAGE_QUESTIONS.values():
+        warm_page(questions, view, version)
+    return True
+
+
+def warm_link(page: str, query: str, token: str | None) -> bool:
+    """Fill the cache with `page`'s answers for the filters of a link (`query`), as the
+    user its login cookie (`token`) names would see them (ui/prefetch.py); False when
+    there is no such user or no view to compute."""
+    settings = load_settings()
+    key = cookie_key(settings)
+    username = cookie_username(token, key) if key else None
+    user = UserFile(settings.auth_file).get(username) if username else None
+    if user is None:
+        return False
+    allowed = user.branches
+    version = cache.data_version()
+    restriction = Scope(allowed_branches=allowed)
+    # As the filter bar reads a link (ui/filter_bar.py): same arguments, same cache keys.
+    hidden = known_members(Scope(), version) if allowed is not None else None
+    params = parse_qs(query, keep_blank_values=True)
+    parsed = from_query_params(
+        params, known_members(restriction, version), hidden, today=local_today()
+    )
+    view = cache.view_for(parsed.filters, allowed, version)
+    if view.window is None:
+        return False
+    warm_page(PAGE_QUESTIONS[page], view, version)
     return True
 
 

@@ -1,0 +1,161 @@
+"""The prefetch: a page's link fills the cache with what the page will ask, for its user only.
+
+`warm_link` runs for real on the sample store; the page then runs in
+Streamlit's AppTest, and the store's own log (core/stores/logged.py) says
+whether the page still had to aggregate anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.conftest import MOMBASA_VIEWER
+from tests.views.apps import page_app, page_failed
+from ui import prefetch
+from ui.login_cookie import COOKIE_NAME
+from ui.questions import PAGE_QUESTIONS
+from ui.warmup import warm_link
+
+KEY = "prefetch-test-cookie-key-0123456789"
+LINK = {"start": "2025-02-01", "end": "2025-07-31", "grain": "month"}
+QUERY = "start=2025-02-01&end=2025-07-31&grain=month"
+PAGES = {"": "overview", **{path: path for path in PAGE_QUESTIONS if path}}
+
+
+def cookie(username: str, key: str = KEY, lifetime: float = 3600.0) -> str:
+    # The shape streamlit-authenticator's cookie component writes at sign-in.
+    return jwt.encode(
+        {"username": username, "exp_date": time.time() + lifetime}, key, algorithm="HS256"
+    )
+
+
+@pytest.fixture()
+def signed_env(sample_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("SALES_COOKIE_KEY", KEY)
+    yield sample_env
+
+
+def aggregations(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [
+        r.__dict__ for r in caplog.records if r.name == "core.store" and r.getMessage() == "store aggregate"
+    ]
+
+
+def run_linked_page(name: str, username: str = "admin") -> Any:
+    app = page_app(name, username)
+    for key, value in LINK.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_a_prefetched_link_leaves_its_page_nothing_to_aggregate(
+    signed_env: Path, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.store")
+    assert warm_link(path, QUERY, cookie("admin"))
+    assert aggregations(caplog), "the prefetch asked the store"
+    caplog.clear()
+    app = run_linked_page(PAGES[path])
+    assert not page_failed(app)
+    assert app.metric, "the page drew its tiles"
+    assert aggregations(caplog) == [], "the page asked what the prefetch had answered"
+
+
+def test_a_prefetch_computes_under_the_users_branches_only(
+    signed_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.store")
+    assert warm_link("products", QUERY, cookie(MOMBASA_VIEWER[0]))
+    caplog.clear()
+    run_linked_page("products", MOMBASA_VIEWER[0])
+    assert aggregations(caplog) == []
+    caplog.clear()
+    run_linked_page("products", "admin")  # every branch: not what was prefetched
+    assert aggregations(caplog), "the Mombasa viewer's prefetch served another user's view"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "not-a-token",
+        cookie("admin", key="another-key-of-enough-length-0123456"),
+        cookie("admin", lifetime=-60),
+        cookie("nobody-of-that-name"),
+    ],
+    ids=["none", "garbage", "other key", "expired", "unknown user"],
+)
+def test_no_valid_cookie_no_work(
+    signed_env: Path, token: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.store")
+    assert not warm_link("products", QUERY, token)
+    assert aggregations(caplog) == []
+
+
+def test_page_paths() -> None:
+    assert prefetch.page_of("/") == ""
+    assert prefetch.page_of("/products") == "products"
+    assert prefetch.page_of("/products/") == "products"
+    assert prefetch.page_of("/upload") is None  # nothing to compute
+    assert prefetch.page_of("/_stcore/health") is None
+    assert prefetch.page_of("/static/js/index.js") is None
+    assert prefetch.page_of("/sales/customers", "/sales/") == "customers"
+    assert prefetch.page_of("/customers", "sales") is None
+
+
+class Recorder:
+    """The app behind the middleware: answers every request, remembers nothing."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def request(path: str, query: bytes = b"", token: str | None = None, method: str = "GET") -> Any:
+    headers = [(b"cookie", f"{COOKIE_NAME}={token}".encode())] if token else []
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": headers,
+    }
+
+
+def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[tuple[str, str, str | None]] = []
+
+    def record(page: str, query: str, token: str | None) -> bool:
+        started.append((page, query, token))
+        return True
+
+    monkeypatch.setattr("ui.warmup.warm_link", record)
+    middleware = prefetch.PrefetchMiddleware(Recorder())
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def receive() -> Any:
+        return {"type": "http.request"}
+
+    for scope in (
+        request("/products", QUERY.encode(), "t0k3n"),
+        request("/products", QUERY.encode()),  # signed out: the login form, nothing to compute
+        request("/static/js/main.js", b"", "t0k3n"),
+        request("/branches", b"", "t0k3n", method="POST"),
+    ):
+        asyncio.run(middleware(scope, receive, send))
+    prefetch.wait_idle()
+    assert started == [("products", QUERY, "t0k3n")]

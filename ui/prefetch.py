@@ -1,0 +1,84 @@
+"""Start a page's store work when its link is requested, before the browser can ask.
+
+A link opened in a new tab spends its first 0.7 s (a first visit; less with
+the frontend cached) loading Streamlit's frontend, and only then does the
+page's script run and ask the store. The request for the page's HTML carries
+the link's filters and the login cookie, so `PrefetchMiddleware` hands both
+to one worker thread, which computes what that page asks the cache
+(`ui.questions.PAGE_QUESTIONS`, `ui.warmup.warm_link`) with the arguments
+the page will use. The
+script then finds the answers cached, or waits for the computation under
+way: `st.cache_data` computes a key once.
+
+Nothing is computed for a request without a valid login cookie, or for a
+user the users file no longer lists, and under that user's branches only.
+At most one page is computed and one waits; requests beyond that are
+ignored, so a burst of requests cannot queue work. A prefetch never fails a
+request: its errors are logged, and the page asks again itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+from streamlit import config
+
+from ui.login_cookie import COOKIE_NAME
+from ui.questions import PAGE_QUESTIONS
+
+log = logging.getLogger("ui.prefetch")
+
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+_slots = threading.BoundedSemaphore(2)  # one page computing, one waiting
+
+
+def page_of(path: str, base_path: str = "") -> str | None:
+    """The `PAGE_QUESTIONS` key of a request path ("/products" -> "products"), if a page."""
+    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    if base and not (path == base or path.startswith(base + "/")):
+        return None
+    name = path[len(base) :].strip("/")
+    return name if name in PAGE_QUESTIONS else None
+
+
+def _prefetch_logged(page: str, query: str, token: str | None) -> None:
+    # Imported on the first request: importing Streamlit's caches and components with the
+    # server module, before the runtime exists, leaves the sign-in's cookie component unserved.
+    from ui import warmup
+
+    name = page or "overview"
+    started = time.perf_counter()
+    try:
+        if warmup.warm_link(page, query, token):
+            seconds = round(time.perf_counter() - started, 3)
+            log.info("prefetched a page", extra={"prefetched": name, "seconds": seconds})
+    except Exception:  # the page asks again and shows its own error
+        log.exception("prefetch of %s failed", name)
+    finally:
+        _slots.release()
+
+
+def wait_idle() -> None:
+    """Wait until no prefetch runs or waits (for tests)."""
+    _worker.submit(lambda: None).result()
+
+
+class PrefetchMiddleware:
+    """ASGI middleware: a GET of a page's HTML starts `prefetch` in the background."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            page = page_of(scope["path"], str(config.get_option("server.baseUrlPath") or ""))
+            token = Request(scope).cookies.get(COOKIE_NAME) if page is not None else None
+            if page is not None and token and _slots.acquire(blocking=False):
+                query = scope["query_string"].decode("latin-1")
+                _worker.submit(_prefetch_logged, page, query, token)
+        await self.app(scope, receive, send)
