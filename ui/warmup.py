@@ -98,8 +98,10 @@ def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
 def warm_link(page: str, query: str, token: str | None) -> bool:
     """Fill the cache with `page`'s answers for the filters of a link (`query`), as the
     user its login cookie (`token`) names would see them (ui/prefetch.py); False when
-    there is no such user or no view to compute."""
+    prefetching is off, there is no such user, or no view to compute."""
     settings = load_settings()
+    if not settings.prefetch:
+        return False
     key = cookie_key(settings)
     username = cookie_username(token, key) if key else None
     user = UserFile(settings.auth_file).get(username) if username else None

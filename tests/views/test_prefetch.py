@@ -44,9 +44,8 @@ def signed_env(sample_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 def aggregations(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [
-        r.__dict__ for r in caplog.records if r.name == "core.store" and r.getMessage() == "store aggregate"
-    ]
+    found = [r for r in caplog.records if r.name == "core.store"]
+    return [r.__dict__ for r in found if r.getMessage() == "store aggregate"]
 
 
 def run_linked_page(name: str, username: str = "admin") -> Any:
@@ -99,6 +98,15 @@ def test_no_valid_cookie_no_work(
 ) -> None:
     caplog.set_level(logging.INFO, logger="core.store")
     assert not warm_link("products", QUERY, token)
+    assert aggregations(caplog) == []
+
+
+def test_prefetch_off_computes_nothing(
+    signed_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SALES_PREFETCH", "off")
+    caplog.set_level(logging.INFO, logger="core.store")
+    assert not warm_link("products", QUERY, cookie("admin"))
     assert aggregations(caplog) == []
 
 
