@@ -6,9 +6,8 @@ page's script run and ask the store. The request for the page's HTML carries
 the link's filters and the login cookie, so `PrefetchMiddleware` hands both
 to one worker thread, which computes what that page asks the cache
 (`ui.questions.PAGE_QUESTIONS`, `ui.warmup.warm_link`) with the arguments
-the page will use. The
-script then finds the answers cached, or waits for the computation under
-way: `st.cache_data` computes a key once.
+the page will use. The script then finds the answers cached, or waits for
+the computation under way: `st.cache_data` computes a key once.
 
 Nothing is computed for a request without a valid login cookie, or for a
 user the users file no longer lists, and under that user's branches only.
@@ -49,6 +48,7 @@ def page_of(path: str, base_path: str = "") -> str | None:
 def _prefetch_logged(page: str, query: str, token: str | None) -> None:
     # Imported on the first request: importing Streamlit's caches and components with the
     # server module, before the runtime exists, leaves the sign-in's cookie component unserved.
+    from core.store import StoreError
     from ui import warmup
 
     name = page or "overview"
@@ -57,7 +57,9 @@ def _prefetch_logged(page: str, query: str, token: str | None) -> None:
         if warmup.warm_link(page, query, token):
             seconds = round(time.perf_counter() - started, 3)
             log.info("prefetched a page", extra={"prefetched": name, "seconds": seconds})
-    except Exception:  # the page asks again and shows its own error
+    except StoreError as exc:  # Druid away: the page asks again and says so itself
+        log.warning("prefetch of %s skipped: %s", name, exc)
+    except Exception:  # a bug: the page asks again and shows its own error
         log.exception("prefetch of %s failed", name)
     finally:
         _slots.release()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import jwt
 import pytest
 
+from core import cache
 from tests.conftest import MOMBASA_VIEWER
 from tests.views.apps import page_app, page_failed
 from ui import prefetch
@@ -167,3 +169,21 @@ def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
         asyncio.run(middleware(scope, receive, send))
     prefetch.wait_idle()
     assert started == [("products", QUERY, "t0k3n")]
+
+
+def test_a_store_that_is_away_is_a_warning_not_a_traceback(
+    signed_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing answers there
+    monkeypatch.setenv("SALES_BACKEND", "druid")
+    monkeypatch.setenv("DRUID_URL", f"http://127.0.0.1:{port}")
+    cache.get_store.clear()
+    caplog.set_level(logging.INFO, logger="ui.prefetch")
+    assert prefetch._slots.acquire(blocking=False)  # as the middleware takes one
+    prefetch._prefetch_logged("products", QUERY, cookie("admin"))
+    records = [r for r in caplog.records if r.name == "ui.prefetch"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert "Druid is not reachable" in records[0].getMessage()
+    assert records[0].exc_info is None
