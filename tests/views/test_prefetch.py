@@ -12,6 +12,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,9 @@ def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
         request("/static/js/main.js", b"", "t0k3n"),
         request("/branches", b"", "t0k3n", method="POST"),
     ):
-        asyncio.run(middleware(scope, receive, send))
+        # In a thread of its own: Playwright's tests leave an event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, middleware(scope, receive, send)).result()
     prefetch.wait_idle()
     assert started == [("products", QUERY, "t0k3n")]
 
