@@ -8,6 +8,7 @@ on page changes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core import cache
-from core.filters import COMPARES, MEMBER_COLUMNS, Filters, from_query_params
+from core.filters import COMPARES, MEMBER_COLUMNS, Filters, ParsedFilters, from_query_params
 from core.presets import BY_LABEL, GRAINS_OF, PERIODS, business_today, period_window
 from core.settings import load_settings
 from core.store import GRAINS, Scope, StoreError
@@ -105,6 +106,23 @@ def _current(filters: Filters) -> Filters:
     return moved
 
 
+def link_filters(
+    params: Mapping[str, str | list[str]], allowed: tuple[str, ...] | None, version: str
+) -> ParsedFilters:
+    """The filters a link's parameters name for a user kept to `allowed` branches.
+
+    The prefetch (ui/warmup.py) reads a link with this too: the same filters, the
+    same cache keys as the page.
+    """
+    # For a user kept to some branches, a link naming another branch (or a rep or
+    # line only sold there) is told apart from a typo.
+    hidden = known_members(Scope(), version) if allowed is not None else None
+    restriction = Scope(allowed_branches=allowed)
+    return from_query_params(
+        params, known_members(restriction, version), hidden, today=local_today()
+    )
+
+
 def filter_bar() -> Filters:
     """Draw the filter bar in the sidebar and return the filters in force."""
     state = st.session_state
@@ -113,12 +131,7 @@ def filter_bar() -> Filters:
     restriction = Scope(allowed_branches=allowed)
     url = _url_params()
     if "filters" not in state or (url and url != state.get("filters_written")):
-        # For a user kept to some branches, a link naming another branch (or a rep or
-        # line only sold there) is told apart from a typo.
-        hidden = known_members(Scope(), version) if allowed is not None else None
-        parsed = from_query_params(
-            url, known_members(restriction, version), hidden, today=local_today()
-        )
+        parsed = link_filters(url, allowed, version)
         set_filters(parsed.filters)
         state["filter_notices"] = parsed.notices
         state["drill_history"] = []  # a link opened from outside starts a fresh trail

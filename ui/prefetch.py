@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from streamlit import config
 
+from core.store import StoreError
 from ui.login_cookie import COOKIE_NAME
 from ui.questions import PAGE_QUESTIONS
 
@@ -46,14 +47,14 @@ def page_of(path: str, base_path: str = "") -> str | None:
 
 
 def _prefetch_logged(page: str, query: str, token: str | None) -> None:
-    # Imported on the first request: importing Streamlit's caches and components with the
-    # server module, before the runtime exists, leaves the sign-in's cookie component unserved.
-    from core.store import StoreError
-    from ui import warmup
-
     name = page or "overview"
     started = time.perf_counter()
     try:
+        # Imported on the first request: importing Streamlit's caches and components with
+        # the server module, before the runtime exists, leaves the sign-in's cookie
+        # component unserved. Inside the `try`: a failed import still frees the slot.
+        from ui import warmup
+
         if warmup.warm_link(page, query, token):
             seconds = round(time.perf_counter() - started, 3)
             log.info("prefetched a page", extra={"prefetched": name, "seconds": seconds})
@@ -82,5 +83,8 @@ class PrefetchMiddleware:
             token = Request(scope).cookies.get(COOKIE_NAME) if page is not None else None
             if page is not None and token and _slots.acquire(blocking=False):
                 query = scope["query_string"].decode("latin-1")
-                _worker.submit(_prefetch_logged, page, query, token)
+                try:
+                    _worker.submit(_prefetch_logged, page, query, token)
+                except RuntimeError:  # the worker is shut down (the server is stopping)
+                    _slots.release()
         await self.app(scope, receive, send)

@@ -34,7 +34,7 @@ from core.settings import Settings, load_settings
 from core.store import Scope, StoreError
 from core.users import UserError, UserFile
 from ui.auth import cookie_key, cookie_username
-from ui.filter_bar import known_members, local_today
+from ui.filter_bar import known_members, link_filters
 from ui.questions import PAGE_QUESTIONS, Questions
 
 log = logging.getLogger("ui.warmup")
@@ -107,16 +107,9 @@ def warm_link(page: str, query: str, token: str | None) -> bool:
     user = UserFile(settings.auth_file).get(username) if username else None
     if user is None:
         return False
-    allowed = user.branches
     version = cache.data_version()
-    restriction = Scope(allowed_branches=allowed)
-    # As the filter bar reads a link (ui/filter_bar.py): same arguments, same cache keys.
-    hidden = known_members(Scope(), version) if allowed is not None else None
-    params = parse_qs(query, keep_blank_values=True)
-    parsed = from_query_params(
-        params, known_members(restriction, version), hidden, today=local_today()
-    )
-    view = cache.view_for(parsed.filters, allowed, version)
+    parsed = link_filters(parse_qs(query, keep_blank_values=True), user.branches, version)
+    view = cache.view_for(parsed.filters, user.branches, version)
     if view.window is None:
         return False
     warm_page(PAGE_QUESTIONS[page], view, version)
