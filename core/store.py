@@ -75,6 +75,10 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def overlaps(self, other: Window | None) -> bool:
+        """Whether the two windows share a day (never with no window)."""
+        return other is not None and self.start <= other.end and self.end >= other.start
+
 
 @dataclass(frozen=True)
 class Scope:

@@ -111,11 +111,7 @@ def window_caption(
         caption = f"{PERIODS[filters.period]}: {caption}"
     elif filters.start is None and filters.end is None:
         caption = f"All data: {caption}"
-    compared = comparison is not None and (
-        recorded is not None
-        and comparison.start <= recorded.end
-        and comparison.end >= recorded.start
-    )
+    compared = comparison is not None and comparison.overlaps(recorded)
     in_progress = window.end == today
     if in_progress and not compared:
         caption += " (today is still in progress)"

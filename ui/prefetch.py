@@ -12,7 +12,8 @@ the computation under way: `st.cache_data` computes a key once.
 Nothing is computed for a request without a valid login cookie, or for a
 user the users file no longer lists, and under that user's branches only.
 At most one page is computed and one waits; requests beyond that are
-ignored, so a burst of requests cannot queue work. A prefetch never fails a
+ignored, so a burst of requests cannot queue work, and a link requested
+again within `REPEAT_SECONDS` (a reload) is not handed to the worker again. A prefetch never fails a
 request: its errors are logged, and the page asks again itself.
 """
 
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from streamlit import config
 
+from core.settings import SettingsError, load_settings
 from core.store import StoreError
 from ui.login_cookie import COOKIE_NAME
 from ui.questions import PAGE_QUESTIONS
@@ -35,6 +37,8 @@ log = logging.getLogger("ui.prefetch")
 
 _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 _slots = threading.BoundedSemaphore(2)  # one page computing, one waiting
+REPEAT_SECONDS = 30.0
+MAX_RECENT = 1_000
 
 
 def page_of(path: str, base_path: str = "") -> str | None:
@@ -72,19 +76,52 @@ def wait_idle() -> None:
 
 
 class PrefetchMiddleware:
-    """ASGI middleware: a GET of a page's HTML starts `prefetch` in the background."""
+    """ASGI middleware: a GET of a page's HTML starts its prefetch in the background.
+
+    `SALES_PREFETCH` is read once, when the server starts."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        try:
+            self.enabled = load_settings().prefetch
+        except SettingsError:  # the pages show what is wrong with the settings
+            self.enabled = False
+        self.recent = RecentLinks()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            page = page_of(scope["path"], str(config.get_option("server.baseUrlPath") or ""))
-            token = Request(scope).cookies.get(COOKIE_NAME) if page is not None else None
-            if page is not None and token and _slots.acquire(blocking=False):
-                query = scope["query_string"].decode("latin-1")
-                try:
-                    _worker.submit(_prefetch_logged, page, query, token)
-                except RuntimeError:  # the worker is shut down (the server is stopping)
-                    _slots.release()
+        if self.enabled and scope["type"] == "http" and scope["method"] == "GET":
+            self._start(scope)
         await self.app(scope, receive, send)
+
+    def _start(self, scope: Scope) -> None:
+        page = page_of(scope["path"], str(config.get_option("server.baseUrlPath") or ""))
+        token = Request(scope).cookies.get(COOKIE_NAME) if page is not None else None
+        if page is None or not token:
+            return
+        query = scope["query_string"].decode("latin-1")
+        if self.recent.seen((token, page, query)) or not _slots.acquire(blocking=False):
+            return
+        try:
+            _worker.submit(_prefetch_logged, page, query, token)
+        except RuntimeError:  # the worker is shut down (the server is stopping)
+            _slots.release()
+
+
+class RecentLinks:
+    """The links prefetched in the last `REPEAT_SECONDS`: a reload, or the same link opened
+    again, finds its answers cached (or being computed) and needs no worker."""
+
+    def __init__(self) -> None:
+        self.started: dict[tuple[str, str, str], float] = {}
+
+    def seen(self, link: tuple[str, str, str]) -> bool:
+        """True if `link` was seen within `REPEAT_SECONDS`; else remember it now."""
+        now = time.monotonic()
+        if now - self.started.get(link, -REPEAT_SECONDS) < REPEAT_SECONDS:
+            return True
+        if len(self.started) >= MAX_RECENT:
+            self.started = {k: t for k, t in self.started.items() if now - t < REPEAT_SECONDS}
+            if len(self.started) >= MAX_RECENT:  # a flood of cookies: bound the memory
+                self.started.clear()
+        self.started[link] = now
+        return False

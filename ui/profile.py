@@ -11,17 +11,18 @@ then that line's, with the line's standing in place of the line leaderboard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import polars as pl
 import streamlit as st
 
 from core import cache
 from core.kpi.members import standing
-from ui import charts
+from ui import charts, questions
 from ui import format as fmt
 from ui.filter_bar import allowed_branches, member_labels
 from ui.page import PageState, fact_tile, kpi_tiles, show_chart
+from ui.questions import PEERS, Breakdown
 from ui.tables import data_table
 
 # How many products and customers the profile lists, best first.
@@ -32,47 +33,9 @@ CUSTOMER_COLUMNS = ["customer_id", "customer_name", "monetary", "gross_profit", 
 PRODUCT_COLUMNS = ["product_id", "product_name", "net_sales", "gross_margin_pct", "units"]
 
 
-@dataclass(frozen=True)
-class Breakdown:
-    """A bar chart of the member's sales by another dimension; a click drills into it."""
-
-    title: str
-    area: str
-    key: str
-    drill: str  # the Filters attribute a click narrows
-
-
-LINES = Breakdown("Product lines", "product-lines", "product_line", "product_lines")
-BRANCHES = Breakdown("Branches", "branches", "branch", "branches")
-SALESPEOPLE = Breakdown("Salespeople", "salespeople", "salesperson", "salespeople")
-
-
-@dataclass(frozen=True)
-class Peers:
-    """The members a focused one is set against: its key, area and what to call them."""
-
-    key: str
-    area: str
-    noun: str
-    breakdowns: tuple[Breakdown, ...]
-    top_products: bool = True
-
-
-# By the Filters attribute that focuses the page.
-PEERS = {
-    "salespeople": Peers("salesperson", "salespeople", "salespeople", (LINES,)),
-    "branches": Peers("branch", "branches", "branches", (LINES, SALESPEOPLE)),
-    "product_lines": Peers("product_line", "product-lines", "product lines",
-                           (BRANCHES, SALESPEOPLE)),
-    "products": Peers("product_id", "products", "products", (BRANCHES, SALESPEOPLE),
-                      top_products=False),
-}  # fmt: skip
-
-
 def focused_member(state: PageState, attribute: str) -> str | None:
-    """The one member of `attribute` (`salespeople`, `branches`, ...) the filters name."""
-    values: tuple[str, ...] = getattr(state.filters, attribute)
-    return values[0] if len(values) == 1 else None
+    """The one member of `attribute` in focus on this page (`ui.questions.focused_member`)."""
+    return questions.focused_member(state.filters, attribute, allowed_branches())
 
 
 def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 import streamlit as st
@@ -35,7 +35,7 @@ from core.store import Scope, StoreError
 from core.users import UserError, UserFile
 from ui.auth import cookie_key, cookie_username
 from ui.filter_bar import known_members, link_filters
-from ui.questions import PAGE_QUESTIONS, Questions
+from ui.questions import PAGE_QUESTIONS, PEERS, focused_member
 
 log = logging.getLogger("ui.warmup")
 # Logged once the cache holds every default view (the bench and tests wait for it).
@@ -73,26 +73,72 @@ def default_filters(allowed: tuple[str, ...] | None, version: str) -> Filters:
     return from_query_params({}, known_members(restriction, version)).filters
 
 
-def warm_page(questions: Questions, view: View, version: str) -> None:
-    """Fill the cache with a page's answers for `view`."""
+def warm_page(page: str, filters: Filters, allowed: tuple[str, ...] | None, version: str) -> bool:
+    """Fill the cache with what `page` asks for `filters` under `allowed`, as the page asks
+    it (a member's profile when one member is in focus); False if no line matches."""
+    view = cache.view_for(filters, allowed, version)
+    if view.window is None:
+        return False
+    recorded = cache.data_range(Scope(allowed_branches=allowed), version)
+    if filters.products:  # named in the page's caption (`ui.filter_bar.member_labels`)
+        cache.product_names(filters.products[:3], allowed, version)
+    # A comparison window before the first sale draws nothing: the pages do not ask it.
+    compared = view.comparison is not None and view.comparison.overlaps(recorded)
+    questions = PAGE_QUESTIONS[page]
+    if questions.profile and focused_member(filters, questions.profile, allowed):
+        _warm_profile(questions.profile, filters, allowed, view, version, compared)
+        return True
     for name in questions.areas:
         cache.area(name, view, version)
     for name in questions.panels:
-        if name != "trend_comparison" or view.comparison is not None:
+        if name != "trend_comparison" or compared:
             cache.panel(name, view, version)
+    if questions.standing and focused_member(filters, questions.standing, allowed):
+        _warm_standing(questions.standing, filters, allowed, version)
+        for part in PEERS[questions.standing].breakdowns:
+            cache.area(part.area, view, version)
     if questions.customers:
         cache.customer_lifetime_value(view, version)
         cache.cohorts(view, version)
+    return True
+
+
+def _warm_profile(
+    attribute: str,
+    filters: Filters,
+    allowed: tuple[str, ...] | None,
+    view: View,
+    version: str,
+    compared: bool,
+) -> None:
+    """What `ui.profile.member_profile` asks, in its order."""
+    if not cache.area("overview", view, version).row(0, named=True)["orders"]:
+        return  # the profile says the member sold nothing here, and stops
+    _warm_standing(attribute, filters, allowed, version)
+    cache.panel("sales_trend", view, version)
+    if compared:
+        cache.panel("trend_comparison", view, version)
+    peers = PEERS[attribute]
+    for part in peers.breakdowns:
+        cache.area(part.area, view, version)
+    if peers.top_products:
+        cache.area("products", view, version)
+    cache.area("customers", view, version)
+
+
+def _warm_standing(
+    attribute: str, filters: Filters, allowed: tuple[str, ...] | None, version: str
+) -> None:
+    """The peers `ui.profile.standing_tiles` ranks a member among."""
+    among = cache.view_for(replace(filters, **{attribute: ()}), allowed, version)
+    cache.area(PEERS[attribute].area, among, version)
 
 
 def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
-    """Fill the cache for the default view under `allowed`; False if it matches no line."""
-    view = cache.view_for(default_filters(allowed, version), allowed, version)
-    if view.window is None:
-        return False
-    for questions in PAGE_QUESTIONS.values():
-        warm_page(questions, view, version)
-    return True
+    """Fill the cache for every page's default view under `allowed`; False if it matches
+    no line."""
+    filters = default_filters(allowed, version)
+    return all([warm_page(page, filters, allowed, version) for page in PAGE_QUESTIONS])
 
 
 def warm_link(page: str, query: str, token: str | None) -> bool:
@@ -104,16 +150,18 @@ def warm_link(page: str, query: str, token: str | None) -> bool:
         return False
     key = cookie_key(settings)
     username = cookie_username(token, key) if key else None
-    user = UserFile(settings.auth_file).get(username) if username else None
+    if username is None:
+        return False
+    try:
+        user = UserFile(settings.auth_file).get(username)
+    except (OSError, UserError) as exc:  # the page says so to the person signing in
+        log.warning("prefetch reads no users file: %s", exc)
+        return False
     if user is None:
         return False
     version = cache.data_version()
     parsed = link_filters(parse_qs(query, keep_blank_values=True), user.branches, version)
-    view = cache.view_for(parsed.filters, user.branches, version)
-    if view.window is None:
-        return False
-    warm_page(PAGE_QUESTIONS[page], view, version)
-    return True
+    return warm_page(page, parsed.filters, user.branches, version)
 
 
 class Warmer:

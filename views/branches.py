@@ -6,16 +6,13 @@ import streamlit as st
 from core import cache
 from ui import charts
 from ui import format as fmt
-from ui.filter_bar import allowed_branches
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
 from ui.profile import focused_member, member_profile
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
-# A user who sees one branch has nothing to compare it with: its profile instead.
-only = allowed_branches()
-member = focused_member(state, "branches") or (only[0] if only and len(only) == 1 else None)
-if member is not None:
+# One branch in focus (a user who sees one branch has nothing to compare it with): its profile.
+if (member := focused_member(state, "branches")) is not None:
     member_profile(state, "branches", member)  # its profile, not a board of one
 table = cache.area("branches", state.view, state.version)
 stop_if_empty(table.is_empty(), "branches")

@@ -13,10 +13,10 @@ from ui.profile import PEERS, breakdowns, focused_member, member_profile, standi
 from ui.tables import data_table
 
 state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
-products = cache.area("products", state.view, state.version)
 if (product := focused_member(state, "products")) is not None:
     # its profile, not a board of one
     member_profile(state, "products", product, product_labels((product,))[0])
+products = cache.area("products", state.view, state.version)
 lines = cache.area("product-lines", state.view, state.version)
 selling = products.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "product sales")

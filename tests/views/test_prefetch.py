@@ -11,15 +11,18 @@ import asyncio
 import logging
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 
 from core import cache
+from core.store import Scope
 from tests.conftest import MOMBASA_VIEWER
 from tests.views.apps import page_app, page_failed
 from ui import prefetch
@@ -46,30 +49,107 @@ def signed_env(sample_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     yield sample_env
 
 
+@pytest.fixture()
+def caplog(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """pytest's log capture, seeing the store's log whatever the app did to the loggers.
+
+    Once a page has run in this process, the app's logging setup (core/logs.py) stops
+    the project's records at "core", before the root logger where pytest listens: a
+    check that the page asked nothing would then pass whatever the page asked.
+    """
+    loggers = [logging.getLogger(name) for name in ("core.store", "ui.warmup", "ui.prefetch")]
+    propagates = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.propagate = False  # to pytest's handler on it, not also to the root's
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="core.store")
+    yield caplog
+    for logger, propagate in zip(loggers, propagates, strict=True):
+        logger.removeHandler(caplog.handler)
+        logger.propagate = propagate
+
+
 def aggregations(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     found = [r for r in caplog.records if r.name == "core.store"]
     return [r.__dict__ for r in found if r.getMessage() == "store aggregate"]
 
 
-def run_linked_page(name: str, username: str = "admin") -> Any:
+def run_linked_page(name: str, username: str = "admin", link: dict[str, str] = LINK) -> Any:
     app = page_app(name, username)
-    for key, value in LINK.items():
+    for key, value in link.items():
         app.query_params[key] = value
     return app.run()
 
 
-@pytest.mark.parametrize("path", list(PAGES))
-def test_a_prefetched_link_leaves_its_page_nothing_to_aggregate(
-    signed_env: Path, path: str, caplog: pytest.LogCaptureFixture
+def store_calls(caplog: pytest.LogCaptureFixture) -> Counter[tuple[str, ...]]:
+    """Each store call the log shows, by what it asked (the scope is not logged)."""
+    found = [r.__dict__ for r in caplog.records if r.name == "core.store"]
+    return Counter(
+        tuple(str(c.get(field)) for field in ("operation", "by", "grain", "window", "column"))
+        for c in found
+    )
+
+
+def sample_member(column: str) -> str:
+    """A member of the sample, for links that name one."""
+    members = cache.members_of(column, Scope(), cache.data_version())
+    return members[len(members) // 2]
+
+
+# Links that put one member in focus: (page, parameter, column it names, user).
+FOCUSED = {
+    "one rep": ("salespeople", "rep", "salesperson", "admin"),
+    "one product": ("products", "product", "product_id", "admin"),
+    "one line": ("products", "line", "product_line", "admin"),
+    "one branch": ("branches", "branch", "branch", "admin"),
+    "a one-branch user": ("branches", None, None, MOMBASA_VIEWER[0]),
+}
+LINKS = [(path, None, None, "admin") for path in PAGES] + list(FOCUSED.values())
+LINK_IDS = [f"{PAGES[path]} board" for path in PAGES] + list(FOCUSED)
+
+
+@pytest.mark.parametrize(("path", "param", "column", "user"), LINKS, ids=LINK_IDS)
+def test_a_prefetch_asks_what_its_page_asks_and_nothing_else(
+    signed_env: Path,
+    path: str,
+    param: str | None,
+    column: str | None,
+    user: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    link = dict(LINK)
+    if param and column:
+        link[param] = sample_member(column)
     caplog.set_level(logging.INFO, logger="core.store")
-    assert warm_link(path, QUERY, cookie("admin"))
-    assert aggregations(caplog), "the prefetch asked the store"
+    cache.clear()
     caplog.clear()
-    app = run_linked_page(PAGES[path])
+    assert not page_failed(run_linked_page(PAGES[path], user, link))
+    asked = store_calls(caplog)
+    cache.clear()
+    caplog.clear()
+    assert warm_link(path, urlencode(link), cookie(user))
+    prefetched = store_calls(caplog)
+    assert aggregations(caplog), "the prefetch asked the store"
+    assert not prefetched - asked, "the prefetch asked what the page does not"
+    caplog.clear()
+    app = run_linked_page(PAGES[path], user, link)
     assert not page_failed(app)
     assert app.metric, "the page drew its tiles"
-    assert aggregations(caplog) == [], "the page asked what the prefetch had answered"
+    assert aggregations(caplog) == [], "the page asked what the prefetch had not answered"
+
+
+def test_no_comparison_is_prefetched_before_the_first_sale(
+    signed_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # All data, compared with the same span before it: no sales there, no trend to draw
+    # (the totals still ask it, to say there is no growth).
+    caplog.set_level(logging.INFO, logger="core.store")
+    assert warm_link("", "", cookie("admin"))
+    recorded = cache.data_range(Scope(), cache.data_version())
+    assert recorded is not None
+    trends = [c for c in aggregations(caplog) if c["grain"]]
+    assert trends, "the prefetch drew the trend"
+    assert all(c["window"].split("..")[1] >= str(recorded.start) for c in trends)
 
 
 def test_a_prefetch_computes_under_the_users_branches_only(
@@ -143,9 +223,10 @@ def request(path: str, query: bytes = b"", token: str | None = None, method: str
     }
 
 
-def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def handed_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch, *requests: Any
+) -> list[tuple[str, str, str | None]]:
+    """What the middleware hands the worker for `requests`, served one after another."""
     started: list[tuple[str, str, str | None]] = []
 
     def record(page: str, query: str, token: str | None) -> bool:
@@ -161,17 +242,51 @@ def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
     async def receive() -> Any:
         return {"type": "http.request"}
 
-    for scope in (
+    for scope in requests:
+        # In a thread of its own: Playwright's tests leave an event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, middleware(scope, receive, send)).result()
+        prefetch.wait_idle()
+    return started
+
+
+def test_the_middleware_hands_page_links_with_a_cookie_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert handed_to_the_worker(
+        monkeypatch,
         request("/products", QUERY.encode(), "t0k3n"),
         request("/products", QUERY.encode()),  # signed out: the login form, nothing to compute
         request("/static/js/main.js", b"", "t0k3n"),
         request("/branches", b"", "t0k3n", method="POST"),
-    ):
-        # In a thread of its own: Playwright's tests leave an event loop running in this one.
-        with ThreadPoolExecutor(max_workers=1) as thread:
-            thread.submit(asyncio.run, middleware(scope, receive, send)).result()
-    prefetch.wait_idle()
-    assert started == [("products", QUERY, "t0k3n")]
+        request("/products", QUERY.encode(), "t0k3n"),  # a reload: its answers are cached
+        request("/products", b"", "t0k3n"),  # another link: computed
+    ) == [("products", QUERY, "t0k3n"), ("products", "", "t0k3n")]
+
+
+def test_the_middleware_hands_nothing_when_prefetching_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SALES_PREFETCH", "off")
+    assert handed_to_the_worker(monkeypatch, request("/products", QUERY.encode(), "t0k3n")) == []
+
+
+def test_a_link_is_handed_again_once_its_repeat_time_is_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recent = prefetch.RecentLinks()
+    link = ("t0k3n", "products", QUERY)
+    assert not recent.seen(link)
+    assert recent.seen(link)
+    recent.started[link] -= prefetch.REPEAT_SECONDS
+    assert not recent.seen(link)
+
+
+def test_a_flood_of_links_does_not_grow_the_memory_of_recent_ones() -> None:
+    recent = prefetch.RecentLinks()
+    for number in range(prefetch.MAX_RECENT + 10):
+        recent.seen((f"cookie-{number}", "products", ""))
+    assert len(recent.started) <= prefetch.MAX_RECENT
 
 
 def test_a_store_that_is_away_is_a_warning_not_a_traceback(
@@ -190,3 +305,21 @@ def test_a_store_that_is_away_is_a_warning_not_a_traceback(
     assert [r.levelname for r in records] == ["WARNING"]
     assert "Druid is not reachable" in records[0].getMessage()
     assert records[0].exc_info is None
+
+
+def test_a_broken_users_file_is_a_warning_not_a_traceback(
+    signed_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = tmp_path / "users.yaml"
+    broken.write_text("credentials: [not, a, mapping\n")
+    monkeypatch.setenv("SALES_AUTH_FILE", str(broken))
+    caplog.set_level(logging.INFO, logger="ui.warmup")
+    assert not warm_link("products", QUERY, cookie("admin"))
+    records = [r for r in caplog.records if r.name == "ui.warmup"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert "users file" in records[0].getMessage()
+    assert records[0].exc_info is None
+    assert aggregations(caplog) == []
