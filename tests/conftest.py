@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from core.logs import PROJECT_LOGGERS
 from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
 from core.users import UserFile
@@ -31,6 +33,26 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN = ("admin", "admin-password-1")
 VIEWER = ("viewer", "viewer-password-1")
 MOMBASA_VIEWER = ("mombasa", "mombasa-password-1")
+
+
+@pytest.fixture()
+def caplog(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """pytest's log capture, hearing the project's loggers whatever the app did to them.
+
+    Once the app has run in this process (a page in AppTest), its logging setup
+    (core/logs.py) stops the project's records at their top logger ("core", "ui"),
+    before the root logger where pytest listens: a test that the app logged nothing
+    would then pass whatever it logged. The handler sits on those loggers instead.
+    """
+    loggers = [logging.getLogger(name) for name in PROJECT_LOGGERS]
+    propagates = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.propagate = False  # to the handler on it, not also to the root's
+        logger.addHandler(caplog.handler)
+    yield caplog
+    for logger, propagate in zip(loggers, propagates, strict=True):
+        logger.removeHandler(caplog.handler)
+        logger.propagate = propagate
 
 
 def add_test_users(data_dir: Path) -> None:

@@ -49,26 +49,6 @@ def signed_env(sample_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     yield sample_env
 
 
-@pytest.fixture()
-def caplog(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """pytest's log capture, seeing the store's log whatever the app did to the loggers.
-
-    Once a page has run in this process, the app's logging setup (core/logs.py) stops
-    the project's records at "core", before the root logger where pytest listens: a
-    check that the page asked nothing would then pass whatever the page asked.
-    """
-    loggers = [logging.getLogger(name) for name in ("core.store", "ui.warmup", "ui.prefetch")]
-    propagates = [logger.propagate for logger in loggers]
-    for logger in loggers:
-        logger.propagate = False  # to pytest's handler on it, not also to the root's
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.INFO, logger="core.store")
-    yield caplog
-    for logger, propagate in zip(loggers, propagates, strict=True):
-        logger.removeHandler(caplog.handler)
-        logger.propagate = propagate
-
-
 def aggregations(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     found = [r for r in caplog.records if r.name == "core.store"]
     return [r.__dict__ for r in found if r.getMessage() == "store aggregate"]
