@@ -1,13 +1,17 @@
-"""The server: the app (app.py) behind Streamlit's ASGI server, with the page prefetch.
+"""The server: the app (app.py) behind Streamlit's ASGI server, with two middlewares.
 
 Run it as the app: `streamlit run server.py` (Streamlit finds the `App`). A
 page's link starts its store work while the browser is still loading the
-frontend (ui/prefetch.py).
+frontend (ui/prefetch.py), and its HTML tells the frontend where the server
+is, which it would otherwise find by trial (ui/server_hint.py).
 """
 
 import streamlit as st
 from starlette.middleware import Middleware
 
 from ui.prefetch import PrefetchMiddleware
+from ui.server_hint import ServerHintMiddleware
 
-app = st.App("app.py", middleware=[Middleware(PrefetchMiddleware)])
+app = st.App(
+    "app.py", middleware=[Middleware(ServerHintMiddleware), Middleware(PrefetchMiddleware)]
+)

@@ -130,11 +130,13 @@ def serve_app(
     tmp_path_factory: pytest.TempPathFactory,
     pids: list[int] | None = None,
     log: Path | None = None,
+    base_path: str = "",
 ) -> Iterator[str]:
     """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards.
 
     The server's process id is appended to `pids` when given (memory checks);
-    its output goes to `log` when given.
+    its output goes to `log` when given. With `base_path` ("sales") the app is
+    served under it, as behind a proxy; the URL yielded is still the server's root.
     """
     sample_data_dir = data_dir
     port = _free_port()
@@ -155,6 +157,8 @@ def serve_app(
                 "127.0.0.1",
                 "--browser.gatherUsageStats",
                 "false",
+                "--server.baseUrlPath",
+                base_path,
             ],
             cwd=ROOT,
             env=app_env(sample_data_dir),
@@ -162,11 +166,12 @@ def serve_app(
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    health = f"{url}/{base_path}/_stcore/health" if base_path else f"{url}/_stcore/health"
     try:
         deadline = time.monotonic() + 60  # a cold start imports Polars, Delta
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                with urllib.request.urlopen(health, timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
