@@ -1,7 +1,7 @@
 """The page HTML's hint of where the server is: which requests get it, and how it goes in.
 
 The middleware runs over a stand-in for Streamlit's static route here; the
-browser test (tests/browser/test_server_hint.py) runs it over the real one.
+browser test (tests/browser/test_page_link_finds_the_server.py) runs it over the real one.
 """
 
 from __future__ import annotations
