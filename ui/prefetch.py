@@ -20,9 +20,9 @@ request: its errors are logged, and the page asks again itself.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,8 +35,8 @@ from ui.questions import PAGE_QUESTIONS
 
 log = logging.getLogger("ui.prefetch")
 
-_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 _slots = threading.BoundedSemaphore(2)  # one page computing, one waiting
+_links: queue.Queue[tuple[str, str, str]] = queue.Queue()
 REPEAT_SECONDS = 30.0
 MAX_RECENT = 1_000
 
@@ -70,9 +70,23 @@ def _prefetch_logged(page: str, query: str, token: str | None) -> None:
         _slots.release()
 
 
+def _work() -> None:
+    while True:
+        page, query, token = _links.get()
+        try:
+            _prefetch_logged(page, query, token)
+        finally:
+            _links.task_done()
+
+
+# A daemon: a server stopping does not wait for a prefetch (one on a stalled Druid
+# could hold it for the client's read timeout, 120 s).
+threading.Thread(target=_work, name="prefetch", daemon=True).start()
+
+
 def wait_idle() -> None:
     """Wait until no prefetch runs or waits (for tests)."""
-    _worker.submit(lambda: None).result()
+    _links.join()
 
 
 class PrefetchMiddleware:
@@ -101,10 +115,7 @@ class PrefetchMiddleware:
         query = scope["query_string"].decode("latin-1")
         if self.recent.seen((token, page, query)) or not _slots.acquire(blocking=False):
             return
-        try:
-            _worker.submit(_prefetch_logged, page, query, token)
-        except RuntimeError:  # the worker is shut down (the server is stopping)
-            _slots.release()
+        _links.put((page, query, token))
 
 
 class RecentLinks:

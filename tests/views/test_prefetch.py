@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -303,3 +304,10 @@ def test_a_broken_users_file_is_a_warning_not_a_traceback(
     assert "users file" in records[0].getMessage()
     assert records[0].exc_info is None
     assert aggregations(caplog) == []
+
+
+def test_a_stopping_server_does_not_wait_for_the_worker() -> None:
+    # A prefetch stuck on a stalled Druid would otherwise hold the process for the
+    # client's read timeout after the server was told to stop.
+    workers = [t for t in threading.enumerate() if t.name == "prefetch"]
+    assert len(workers) == 1 and workers[0].daemon
