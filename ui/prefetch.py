@@ -19,6 +19,7 @@ request: its errors are logged, and the page asks again itself.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -108,31 +109,47 @@ class PrefetchMiddleware:
         await self.app(scope, receive, send)
 
     def _start(self, scope: Scope) -> None:
-        page = page_of(scope["path"], str(config.get_option("server.baseUrlPath") or ""))
+        page = page_of(route_path(scope), str(config.get_option("server.baseUrlPath") or ""))
         token = Request(scope).cookies.get(COOKIE_NAME) if page is not None else None
         if page is None or not token:
             return
         query = scope["query_string"].decode("latin-1")
-        if self.recent.seen((token, page, query)) or not _slots.acquire(blocking=False):
+        link = (token, page, query)
+        if self.recent.within(link) or not _slots.acquire(blocking=False):
             return
+        self.recent.remember(link)
         _links.put((page, query, token))
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path within the app, less the `root_path` it is mounted under."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class RecentLinks:
-    """The links prefetched in the last `REPEAT_SECONDS`: a reload, or the same link opened
-    again, finds its answers cached (or being computed) and needs no worker."""
+    """The links handed to the worker in the last `REPEAT_SECONDS`: a reload, or the same
+    link opened again, finds its answers cached (or being computed) and needs no worker.
+
+    Kept as digests: the cookie and query come from the request, of any size.
+    """
 
     def __init__(self) -> None:
-        self.started: dict[tuple[str, str, str], float] = {}
+        self.started: dict[bytes, float] = {}
 
-    def seen(self, link: tuple[str, str, str]) -> bool:
-        """True if `link` was seen within `REPEAT_SECONDS`; else remember it now."""
+    @staticmethod
+    def _key(link: tuple[str, str, str]) -> bytes:
+        return hashlib.sha256("\n".join(link).encode("utf-8", "replace")).digest()
+
+    def within(self, link: tuple[str, str, str]) -> bool:
+        """Whether `link` was handed to the worker within `REPEAT_SECONDS`."""
+        started = self.started.get(self._key(link))
+        return started is not None and time.monotonic() - started < REPEAT_SECONDS
+
+    def remember(self, link: tuple[str, str, str]) -> None:
         now = time.monotonic()
-        if now - self.started.get(link, -REPEAT_SECONDS) < REPEAT_SECONDS:
-            return True
         if len(self.started) >= MAX_RECENT:
             self.started = {k: t for k, t in self.started.items() if now - t < REPEAT_SECONDS}
-            if len(self.started) >= MAX_RECENT:  # a flood of cookies: bound the memory
+            if len(self.started) >= MAX_RECENT:  # a flood of links: bound the memory
                 self.started.clear()
-        self.started[link] = now
-        return False
+        self.started[self._key(link)] = now

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections import Counter
@@ -252,40 +251,45 @@ def test_the_middleware_hands_nothing_when_prefetching_is_off(
     assert handed_to_the_worker(monkeypatch, request("/products", QUERY.encode(), "t0k3n")) == []
 
 
-def test_a_link_is_handed_again_once_its_repeat_time_is_over(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_link_is_handed_again_once_its_repeat_time_is_over() -> None:
     recent = prefetch.RecentLinks()
     link = ("t0k3n", "products", QUERY)
-    assert not recent.seen(link)
-    assert recent.seen(link)
-    recent.started[link] -= prefetch.REPEAT_SECONDS
-    assert not recent.seen(link)
+    assert not recent.within(link)
+    recent.remember(link)
+    assert recent.within(link)
+    assert not recent.within(("t0k3n", "products", ""))
+    for key in recent.started:
+        recent.started[key] -= prefetch.REPEAT_SECONDS
+    assert not recent.within(link)
+
+
+def test_a_link_dropped_while_the_worker_is_busy_is_not_taken_as_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held = [prefetch._slots.acquire(blocking=False) for _ in range(2)]
+    assert all(held), "both slots taken, as by a page computing and one waiting"
+    try:
+        busy = handed_to_the_worker(monkeypatch, request("/products", QUERY.encode(), "t0k3n"))
+    finally:
+        for _ in held:
+            prefetch._slots.release()
+    assert busy == []
+    again = handed_to_the_worker(monkeypatch, request("/products", QUERY.encode(), "t0k3n"))
+    assert again == [("products", QUERY, "t0k3n")], "the reload gets the prefetch it missed"
 
 
 def test_a_flood_of_links_does_not_grow_the_memory_of_recent_ones() -> None:
     recent = prefetch.RecentLinks()
     for number in range(prefetch.MAX_RECENT + 10):
-        recent.seen((f"cookie-{number}", "products", ""))
+        recent.remember((f"cookie-{number}" * 1000, "products", ""))
     assert len(recent.started) <= prefetch.MAX_RECENT
+    assert all(len(key) == 32 for key in recent.started), "digests, not the cookies"
 
 
-def test_a_store_that_is_away_is_a_warning_not_a_traceback(
-    signed_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed once the block ends: nothing answers there
-    monkeypatch.setenv("SALES_BACKEND", "druid")
-    monkeypatch.setenv("DRUID_URL", f"http://127.0.0.1:{port}")
-    cache.get_store.clear()
-    caplog.set_level(logging.INFO, logger="ui.prefetch")
-    assert prefetch._slots.acquire(blocking=False)  # as the middleware takes one
-    prefetch._prefetch_logged("products", QUERY, cookie("admin"))
-    records = [r for r in caplog.records if r.name == "ui.prefetch"]
-    assert [r.levelname for r in records] == ["WARNING"]
-    assert "Druid is not reachable" in records[0].getMessage()
-    assert records[0].exc_info is None
+def test_a_mounted_apps_paths_are_read_within_it() -> None:
+    scope = {"path": "/st/products", "root_path": "/st"}
+    assert prefetch.page_of(prefetch.route_path(scope)) == "products"
+    assert prefetch.route_path({"path": "/products", "root_path": ""}) == "/products"
 
 
 def test_a_broken_users_file_is_a_warning_not_a_traceback(

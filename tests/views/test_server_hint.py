@@ -38,9 +38,11 @@ class Served:
     def __init__(self, body: bytes, content_type: str, status: int = 200, chunks: int = 1):
         self.body, self.content_type, self.status, self.chunks = body, content_type, status, chunks
         self.request_headers: list[tuple[bytes, bytes]] = []
+        self.extensions: dict[str, Any] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.request_headers = scope["headers"]
+        self.extensions = scope.get("extensions", {})
         headers = [(b"content-type", self.content_type.encode()),
                    (b"content-length", str(len(self.body)).encode()),
                    (b"etag", b'"abc"')]  # fmt: skip
@@ -52,7 +54,9 @@ class Served:
             await send({"type": "http.response.body", "body": part, "more_body": more})
 
 
-def served(app: Served, path: str, method: str = "GET") -> tuple[dict[str, str], bytes, int]:
+def served(
+    app: Served, path: str, method: str = "GET", root_path: str = ""
+) -> tuple[dict[str, str], bytes, int]:
     """(headers, body, status) of `path` through the middleware."""
     sent: list[Any] = []
 
@@ -62,7 +66,9 @@ def served(app: Served, path: str, method: str = "GET") -> tuple[dict[str, str],
     async def receive() -> Any:
         return {"type": "http.request"}
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"",
+    extensions = {"http.response.pathsend": {}, "http.response.trailers": {}}
+    scope = {"type": "http", "method": method, "path": path, "root_path": root_path,
+             "query_string": b"", "extensions": extensions,
              "headers": [(b"accept-encoding", b"gzip, br"), (b"cookie", b"a=b")]}  # fmt: skip
     # In a thread of its own: Playwright's tests leave an event loop running in this one.
     with ThreadPoolExecutor(max_workers=1) as thread:
@@ -80,9 +86,10 @@ def test_a_page_gets_the_hint_before_its_head_ends(chunks: int) -> None:
     assert status == 200
     assert body == HTML.replace(b"</head>", HINT + b"\n</head>")
     assert headers["content-length"] == str(len(body))
-    assert headers["etag"] == '"abc"'
-    # Asked uncompressed, so the hint can go in; the other headers are the browser's.
+    assert headers["etag"] == 'W/"abc"', "the file's tag, weak on other bytes"
+    # Asked uncompressed and as body messages, so the hint can go in; the rest as asked.
     assert app.request_headers == [(b"cookie", b"a=b")]
+    assert app.extensions == {"http.response.trailers": {}}
 
 
 @pytest.mark.parametrize(
@@ -102,3 +109,9 @@ def test_anything_else_passes_unchanged(path: str, app: Served, method: str) -> 
     assert body == app.body
     assert status == app.status
     assert headers["content-length"] == str(len(app.body))
+
+
+def test_an_app_mounted_under_a_path_gets_the_hint_on_its_pages() -> None:
+    app = Served(HTML, "text/html")
+    assert HINT in served(app, "/st/products", root_path="/st")[1]
+    assert HINT not in served(app, "/st/", root_path="/st")[1], "its root page"
