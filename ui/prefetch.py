@@ -13,8 +13,9 @@ Nothing is computed for a request without a valid login cookie, or for a
 user the users file no longer lists, and under that user's branches only.
 At most one page is computed and one waits; requests beyond that are
 ignored, so a burst of requests cannot queue work, and a link requested
-again within `REPEAT_SECONDS` (a reload) is not handed to the worker again. A prefetch never fails a
-request: its errors are logged, and the page asks again itself.
+again within `REPEAT_SECONDS` (a reload) is not handed to the worker again.
+A prefetch never fails a request: its errors are logged, and the page asks
+again itself.
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ REPEAT_SECONDS = 30.0
 MAX_RECENT = 1_000
 
 
-def page_of(path: str, base_path: str = "") -> str | None:
-    """The `PAGE_QUESTIONS` key of a request path ("/products" -> "products"), if a page."""
+def within_base(path: str, base_path: str = "") -> str | None:
+    """`path` less Streamlit's base URL path ("/sales/products" -> "/products" under
+    "sales"); None when it lies outside it."""
     base = "/" + base_path.strip("/") if base_path.strip("/") else ""
     if base and not (path == base or path.startswith(base + "/")):
         return None
-    name = path[len(base) :].strip("/")
+    return path[len(base) :]
+
+
+def page_of(path: str, base_path: str = "") -> str | None:
+    """The `PAGE_QUESTIONS` key of a request path ("/products" -> "products"), if a page."""
+    rest = within_base(path, base_path)
+    name = rest.strip("/") if rest is not None else None
     return name if name in PAGE_QUESTIONS else None
 
 

@@ -19,7 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit import config
 
-from ui.prefetch import route_path
+from ui.prefetch import route_path, within_base
 
 # Relative to the page's own address, so a sandboxed frame (origin "null") resolves it too.
 HINT = (
@@ -33,10 +33,8 @@ NOT_PAGES = ("_stcore", "static", "media", "app", "component")
 
 def is_page_path(path: str, base_path: str = "") -> bool:
     """Whether `path` names a page under the base path: one segment, not Streamlit's own."""
-    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
-    if base and not path.startswith(base + "/"):
-        return False
-    segments = [s for s in path[len(base) :].split("/") if s]
+    rest = within_base(path, base_path)
+    segments = [s for s in rest.split("/") if s] if rest is not None else []
     return len(segments) == 1 and segments[0] not in NOT_PAGES and "." not in segments[0]
 
 
