@@ -1,17 +1,25 @@
-"""`python -m ingest FILE [--mode append|replace] [--map "Header=column" ...] [--rejects PATH]`."""
+"""`python -m ingest FILE [--mode append|replace] [--map "Header=column" ...] [--decimal .|,]
+[--rejects PATH]`.
+
+Every run that reaches the store's settings is written to the audit log the
+upload page shows (source `cli`, the operating system user as who).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from core.logs import configure_logging, new_request_id
 from core.settings import SettingsError, load_settings
 from core.store import StoreError, Window
 from core.stores import open_store
+from ingest import audit
 from ingest.mapping import MappingError, parse_explicit
-from ingest.pipeline import IngestError, ingest_file
+from ingest.numbers import DECIMALS
+from ingest.pipeline import IngestError, IngestResult, ingest_file
 from ingest.rejects import write_rejects
 
 # Failing rows printed on the terminal; the rejects file has all of them.
@@ -39,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HEADER=COLUMN",
         help="map a file header to a canonical column (repeatable)",
     )
+    parser.add_argument(
+        "--decimal",
+        choices=DECIMALS,
+        help="the decimal mark of the file's numbers; by default each number column's "
+        "values decide, and a column that reads both ways (every value like 1.500) stops "
+        "the load until this says which",
+    )
     parser.add_argument("--rejects", type=Path, help="write every failing row here (CSV)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
@@ -54,10 +69,53 @@ def _window(args: argparse.Namespace) -> Window | None:
     return Window(date.fromisoformat(args.start), date.fromisoformat(args.end))
 
 
+def _audit(
+    data_dir: Path,
+    args: argparse.Namespace,
+    started: float,
+    result: IngestResult | None = None,
+    error: Exception | None = None,
+) -> None:
+    """Write the run's audit line: loaded, rejected, or failed with its reason."""
+    seconds = time.perf_counter() - started
+    if result is None:
+        record = audit.cli_record(
+            args.file.name, 0, "", args.mode, "failed", seconds, detail=str(error)
+        )
+    else:
+        prepared = result.prepared
+        written = result.written
+        record = audit.cli_record(
+            prepared.filename,
+            prepared.size_bytes,
+            prepared.sha256,
+            args.mode,
+            "loaded" if written else "rejected",
+            seconds,
+            accepted=prepared.rows if written else 0,
+            rejected=prepared.rejected_rows,
+            detail=(
+                f"inserted {written.inserted}, updated {written.updated}, "
+                f"replaced {written.replaced}"
+                if written
+                else f"{prepared.failures.height} problems"
+            ),
+        )
+    try:
+        audit.append(data_dir, record)
+    except OSError as exc:  # the load itself stands; say that its trace is missing
+        print(f"warning: the audit log could not be written: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    started = time.perf_counter()
     try:
         settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         configure_logging(settings.log_level)
         new_request_id(page="cli:ingest")
         window = _window(args)
@@ -78,10 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             explicit_map=explicit,
             timezone=settings.timezone,
             progress=progress,
+            decimal=args.decimal,
         )
-    except (IngestError, MappingError, SettingsError, StoreError, ValueError) as exc:
+    except (IngestError, MappingError, StoreError, ValueError) as exc:
+        _audit(settings.data_dir, args, started, error=exc)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _audit(settings.data_dir, args, started, result)
     prepared = result.prepared
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)

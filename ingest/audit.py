@@ -1,8 +1,11 @@
-"""The upload audit log: one JSON line per attempt in `SALES_DATA_DIR/audit/uploads.jsonl`."""
+"""The data audit log: one JSON line per attempt to change the data, in
+`SALES_DATA_DIR/audit/uploads.jsonl`, from the upload page and the command line alike.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import getpass
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,6 +29,49 @@ class UploadRecord:
     outcome: Outcome
     seconds: float
     detail: str = ""
+    # Where the change came from: "upload" (the page, `user` its sign-in name) or
+    # "cli" (`python -m ingest`, `user` the operating system account that ran it).
+    source: str = "upload"
+
+
+# Longest detail kept: an error message, never a whole traceback.
+MAX_DETAIL = 500
+
+
+def os_user() -> str:
+    """The operating system account running this process (the `who` of a CLI change)."""
+    try:
+        return getpass.getuser()
+    except OSError:  # no login name and no password entry (some containers)
+        return "unknown"
+
+
+def cli_record(
+    file_name: str,
+    size_bytes: int,
+    sha256: str,
+    mode: str,
+    outcome: Outcome,
+    seconds: float,
+    accepted: int = 0,
+    rejected: int = 0,
+    detail: str = "",
+) -> UploadRecord:
+    """The record of one command-line load (its digest empty when the file was unreadable)."""
+    return UploadRecord(
+        at=now_text(),
+        user=os_user(),
+        file_name=file_name,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        mode=mode,
+        rows_accepted=accepted,
+        rows_rejected=rejected,
+        outcome=outcome,
+        seconds=round(seconds, 3),
+        detail=detail[:MAX_DETAIL],
+        source="cli",
+    )
 
 
 def audit_path(data_dir: Path) -> Path:
@@ -67,7 +113,9 @@ def records(data_dir: Path) -> pl.DataFrame:
     }
     if not rows:
         return pl.DataFrame(schema=schema)
-    return pl.DataFrame(rows, schema=schema).reverse()
+    # Lines written before `source` existed came from the upload page.
+    frame = pl.DataFrame(rows, schema=schema).with_columns(pl.col("source").fill_null("upload"))
+    return frame.reverse()
 
 
 def previous_load(data_dir: Path, sha256: str) -> dict[str, object] | None:

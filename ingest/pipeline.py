@@ -21,6 +21,7 @@ import polars as pl
 from core.schema import BUSINESS_TZ, with_derived_measures
 from core.store import Progress, SalesStore, StoreError, Window, WriteMode, WriteResult
 from ingest.mapping import ColumnMapping, MappingError, describe_missing, propose_mapping
+from ingest.numbers import AmbiguousNumbers, Decimal
 from ingest.parse import ROW, parse_lines
 from ingest.read import RawTable, ReadError, read_table
 from ingest.validate import rule_counts, validate_lines
@@ -34,6 +35,15 @@ MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 
 class IngestError(ValueError):
     """The file cannot be ingested at all (unreadable, unmappable); nothing was written."""
+
+
+class AmbiguousNumberFormat(IngestError):
+    """A number column reads two ways; the person must say which mark is the decimal one."""
+
+    def __init__(self, filename: str, cause: AmbiguousNumbers) -> None:
+        super().__init__(f"{filename}: {cause}")
+        self.column = cause.column
+        self.examples = cause.examples
 
 
 @dataclass
@@ -111,13 +121,19 @@ def prepare_file(
     explicit_map: dict[str, str] | None = None,
     timezone: str = BUSINESS_TZ,
     progress: Progress | None = None,
+    decimal: Decimal | None = None,
 ) -> PreparedFile:
     """Read, map, parse and validate a file's bytes without writing anything.
+
+    `decimal` is the decimal mark of the file's text numbers; None decides it
+    per column from the values.
 
     Raises
     ------
     IngestError
-        If the file cannot be read or a required column cannot be found.
+        If the file cannot be read or a required column cannot be found;
+        `AmbiguousNumberFormat` if `decimal` is None and a number column
+        reads two ways.
     """
     report = progress or _no_progress
     if len(data) > MAX_FILE_BYTES:
@@ -145,7 +161,10 @@ def prepare_file(
             "holds its values is ambiguous: rename or remove the extra one"
         )
     report("parsing", 0.25)
-    parsed = parse_lines(raw.frame, mapping, timezone, decimal_comma=raw.decimal_comma)
+    try:
+        parsed = parse_lines(raw.frame, mapping, timezone, decimal)
+    except AmbiguousNumbers as exc:
+        raise AmbiguousNumberFormat(filename, exc) from exc
     report("validating", 0.5)
     failures = validate_lines(parsed.frame, parsed.text, parsed.failures)
     lines = parsed.frame.drop(ROW).clear()
@@ -222,6 +241,7 @@ def ingest_file(
     explicit_map: dict[str, str] | None = None,
     timezone: str = BUSINESS_TZ,
     progress: Progress | None = None,
+    decimal: Decimal | None = None,
 ) -> IngestResult:
     """Ingest one file: write all its lines, or none if any row fails validation.
 
@@ -247,7 +267,7 @@ def ingest_file(
         data = source
         filename = filename or "upload"
     try:
-        prepared = prepare_file(data, filename, explicit_map, timezone, report)
+        prepared = prepare_file(data, filename, explicit_map, timezone, report, decimal)
     except IngestError as exc:
         _log_outcome("unreadable", filename, mode, started, error=exc)
         raise

@@ -1,9 +1,10 @@
 """Read an uploaded CSV, Excel or Parquet file into a frame.
 
-CSV and Excel are read as text so that a stray word in a number column
-becomes a validation failure with a row number, not a reader crash. Parquet
-keeps its types: its numbers and timestamps are already typed, and parsing
-them back from text would only cost time (parse.py accepts both).
+CSV is read as text so that a stray word in a number column becomes a
+validation failure with a row number, not a reader crash. Parquet keeps its
+types, and so do Excel columns whose every cell is a number: their values are
+already numbers, and reading them back from text would only invite a guess at
+the decimal mark (parse.py accepts both).
 """
 
 from __future__ import annotations
@@ -40,11 +41,6 @@ class RawTable:
     delimiter: str | None
     sheet: str | None
     notes: tuple[str, ...] = ()
-
-    @property
-    def decimal_comma(self) -> bool:
-        """Semicolon-separated files come from locales that write 12,50."""
-        return self.delimiter == ";"
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -168,8 +164,10 @@ def _has_required_headers(headers: list[str]) -> bool:
 def read_excel_bytes(data: bytes) -> RawTable:
     try:
         # An empty sheet (a blank "Sheet2") must not stop the others being read.
+        # The types of every row are inferred: a column of number cells stays numeric,
+        # one that also holds text is text.
         sheets = pl.read_excel(
-            io.BytesIO(data), sheet_id=0, infer_schema_length=0, raise_if_empty=False
+            io.BytesIO(data), sheet_id=0, infer_schema_length=None, raise_if_empty=False
         )
     except Exception as exc:  # the Excel reader raises many types for a corrupt file
         raise ReadError(f"the Excel file could not be read: {exc}") from exc
@@ -186,7 +184,12 @@ def read_excel_bytes(data: bytes) -> RawTable:
     if len(non_empty) > 1:
         others = ", ".join(n for n in non_empty if n != name)
         notes = (f"read sheet {name!r}; ignored other sheets with data: {others}",)
-    frame = frame.select(pl.all().cast(pl.String))
+    frame = frame.select(
+        pl.col(c)
+        if frame.schema[c].is_numeric() or frame.schema[c].is_temporal()
+        else pl.col(c).cast(pl.String)
+        for c in frame.columns
+    )
     return RawTable(frame, None, None, name, notes)
 
 

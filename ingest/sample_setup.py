@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from core.settings import load_settings
 from core.store import Scope
 from core.stores import open_store
+from ingest import audit
 from ingest.pipeline import ingest_file
 from ingest.sample import generate_sales
 
@@ -38,6 +39,21 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {frame.height:,} sample lines in {time.perf_counter() - started:.1f} s: {path}"
     )
     result = ingest_file(path, store, timezone=settings.timezone)
+    prepared = result.prepared
+    audit.append(
+        settings.data_dir,
+        audit.cli_record(
+            prepared.filename,
+            prepared.size_bytes,
+            prepared.sha256,
+            "append",
+            "loaded" if result.ok else "rejected",
+            result.seconds,
+            accepted=prepared.rows if result.ok else 0,
+            rejected=prepared.rejected_rows,
+            detail="sample data for a new store",
+        ),
+    )
     if not result.ok:
         print(result.prepared.failures.head(10))
         return 1
