@@ -13,11 +13,12 @@ _AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
-def kes(value: float | None) -> str:
+def kes(value: float | None, cents: bool = False) -> str:
+    """KES to the shilling (tables, captions), or to the cent where a figure is exact."""
     if value is None:
         return "–"
     sign = "-" if value < 0 else ""
-    return f"{sign}KES {abs(value):,.0f}"
+    return f"{sign}KES {abs(value):,.{2 if cents else 0}f}"
 
 
 # A number as a tile or heat map cell shows it, in a unit: (magnitude, suffix) -> shown.
@@ -71,6 +72,16 @@ def kpi_value(name: str, value: float | None, compact: bool = False) -> str:
         return count(value)
     money = kes_compact if compact else kes
     return {"kes": money, "pct": pct, "count": count}.get(fmt, number)(value)
+
+
+def kpi_exact(name: str, value: float | None) -> str:
+    """A catalogue KPI in full: money to the cent, ratios to two decimals of a percent."""
+    fmt = BY_NAME[name].format
+    if fmt == "kes":
+        return kes(value, cents=True)
+    if fmt == "pct":
+        return pct(value, digits=2)
+    return kpi_value(name, value)
 
 
 def _signed(value: float, unit: str) -> str:

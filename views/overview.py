@@ -30,8 +30,8 @@ with st.expander("Exact figures"):
     st.table(
         {
             "KPI": [BY_NAME[n].label for n in HEADLINE_TILES],
-            "Value": [fmt.kpi_value(n, headline[n]) for n in HEADLINE_TILES],
-            "Comparison": [fmt.kpi_value(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
+            "Value": [fmt.kpi_exact(n, headline[n]) for n in HEADLINE_TILES],
+            "Comparison": [fmt.kpi_exact(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
         }
     )
     exact = cache.area("overview", view, version)

@@ -14,7 +14,14 @@ from core.settings import load_settings
 from core.store import Scope, StoreError, Window
 from ingest import audit
 from ingest.mapping import MappingError, propose_mapping
-from ingest.pipeline import IngestError, PreparedFile, prepare_file, write_prepared
+from ingest.numbers import Decimal, read_numbers
+from ingest.pipeline import (
+    AmbiguousNumberFormat,
+    IngestError,
+    PreparedFile,
+    prepare_file,
+    write_prepared,
+)
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
 from ingest.renames import renames
@@ -91,6 +98,9 @@ def audit_log() -> None:
             "outcome": "Outcome",
             "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
             "detail": "Detail",
+            "source": st.column_config.TextColumn(
+                "From", help="upload: this page; cli: `python -m ingest` (user = system account)"
+            ),
             "sha256": "SHA-256 (start)",
         },
     )
@@ -193,8 +203,45 @@ if missing or repeated:
     st.stop()
 explicit = {header: column for column, header in chosen.items()}
 
+DECIMAL_CHOICES: dict[str, Decimal | None] = {
+    "From the values": None,
+    "Dot: 1,234.50": ".",
+    "Comma: 1.234,50": ",",
+}
+
+
+def show_both_readings(exc: AmbiguousNumberFormat) -> None:
+    """The ambiguous column's values read with each mark, for the person to choose."""
+    header = explicit_headers[exc.column]
+    values = raw.frame[header].cast(pl.String).drop_nulls().unique(maintain_order=True).head(10)
+    readings = pl.DataFrame(
+        {
+            "In the file": values,
+            "Read with a decimal dot": read_numbers(values, exc.column, ".").values,
+            "Read with a decimal comma": read_numbers(values, exc.column, ",").values,
+        }
+    )
+    st.warning(
+        f"The numbers in **{header}** ({exc.column}) read two ways: is "
+        f"{exc.examples[0]} a decimal or thousands? Pick the decimal mark above and "
+        "check again.",
+        icon=":material/help:",
+    )
+    st.dataframe(readings, hide_index=True, width="content")
+
+
 st.subheader("3. Check")
-check_key = (digest, tuple(sorted(explicit.items())))
+decimal_label = st.radio(
+    "Decimal mark of the file's numbers",
+    list(DECIMAL_CHOICES),
+    horizontal=True,
+    help="By default each number column's values decide (150.0 and 12,50 say it). A column "
+    "whose every value reads both ways, such as 1.500, needs you to say which.",
+    key=f"decimal_{digest[:12]}",
+)
+decimal = DECIMAL_CHOICES[decimal_label]
+explicit_headers = {column: header for header, column in explicit.items()}
+check_key = (digest, tuple(sorted(explicit.items())), decimal)
 if st.button("Check the file", type="primary"):
     started = time.perf_counter()
     bar = st.progress(0.0, text="Reading")
@@ -205,7 +252,13 @@ if st.button("Check the file", type="primary"):
             explicit,
             settings.timezone,
             lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize()),
+            decimal,
         )
+    except AmbiguousNumberFormat as exc:
+        bar.empty()
+        show_both_readings(exc)
+        audit_log()
+        st.stop()
     except IngestError as exc:
         bar.empty()
         st.error(str(exc))
