@@ -195,10 +195,20 @@ def customers(view: View) -> tuple[str, list[Any]]:
             FROM active
         ), rfm AS (
             SELECT *,
-              -- p = customers no better, ties included (the frame holds the row's peers)
-              (count(*) OVER (ORDER BY recency_days DESC) * 5 + n - 1) // n AS r_score,
-              (count(*) OVER (ORDER BY frequency) * 5 + n - 1) // n AS f_score,
-              (count(*) OVER (ORDER BY monetary) * 5 + n - 1) // n AS m_score
+              -- w = customers strictly worse (rank counts the rows before the row's peers);
+              -- a value shared by all scores 3, the best value 5
+              CASE WHEN min(recency_days) OVER () = max(recency_days) OVER () THEN 3
+                   WHEN recency_days = min(recency_days) OVER () THEN 5
+                   ELSE least(5, 1 + (5 * (rank() OVER (ORDER BY recency_days DESC) - 1)) // n)
+              END AS r_score,
+              CASE WHEN min(frequency) OVER () = max(frequency) OVER () THEN 3
+                   WHEN frequency = max(frequency) OVER () THEN 5
+                   ELSE least(5, 1 + (5 * (rank() OVER (ORDER BY frequency) - 1)) // n)
+              END AS f_score,
+              CASE WHEN min(monetary) OVER () = max(monetary) OVER () THEN 3
+                   WHEN monetary = max(monetary) OVER () THEN 5
+                   ELSE least(5, 1 + (5 * (rank() OVER (ORDER BY monetary) - 1)) // n)
+              END AS m_score
             FROM scored
         )
         SELECT r.customer_id, r.customer_name, r.customer_type, f.first_purchase,

@@ -57,10 +57,17 @@ COLUMN_DOCS: dict[str, str] = {
     "recency_days": "Days from the last purchase to the window's last day.",
     "frequency": "Distinct invoices in the window.",
     "monetary": "Net sales in the window.",
-    "r_score": "Recency quintile score, 5 = most recent.",
-    "f_score": "Frequency quintile score, 5 = most invoices.",
-    "m_score": "Monetary quintile score, 5 = highest net sales.",
+    "r_score": (
+        "Recency score 1-5, 5 = most recent: min(5, 1 + floor(5 w / n)), w the customers with"
+        " more days; equal values score alike, the most recent always 5."
+    ),
+    "f_score": "Frequency score 1-5, 5 = most invoices (the rule of r_score).",
+    "m_score": "Monetary score 1-5, 5 = highest net sales (the rule of r_score).",
     "segment": "RFM segment (see the mapping table in core/kpi/customers.py).",
+    "rfm_note": (
+        "Set when every customer has the same recency, frequency or monetary value: that"
+        " score is 3 for all and says nothing."
+    ),
     "cohort": "Month of the customer's first-ever purchase (YYYY-MM).",
     "months_since": "Months between the cohort month and the activity month.",
     "retention_pct": "Customers of the cohort who bought that month / cohort size.",
@@ -106,6 +113,7 @@ LABELS: dict[str, str] = {
     "r_score": "R",
     "f_score": "F",
     "m_score": "M",
+    "rfm_note": "Note",
     "slow_mover": "Slow mover",
     "days_since_last_sale": "Days since last sale",
     "last_sale": "Last sale",

@@ -561,13 +561,19 @@ class ReferenceEngine:
         params |= self._window_params(v)
 
         def score(value: str, best_high: bool) -> str:
-            # p = the customers whose value is no better (ordered worst to best, the
-            # default frame counts every peer of the row too); p of n scores ceil(5 p / n).
-            direction = "ASC" if best_high else "DESC"
+            # w = the customers strictly worse: RANK() counts the rows ordered before the
+            # row's peers, worst first. A value shared by all scores 3; the best scores 5.
+            worst_first = "ASC" if best_high else "DESC"
+            best = f"MAX({value}) OVER ()" if best_high else f"MIN({value}) OVER ()"
+            worse = f"(RANK() OVER (ORDER BY {value} {worst_first}) - 1)"
             return (
-                f"CAST(CEIL(5 * COUNT(*) OVER (ORDER BY {value} {direction})"
-                f" / COUNT(*) OVER ()) AS BIGINT)"
+                f"CASE WHEN MIN({value}) OVER () = MAX({value}) OVER () THEN 3"
+                f" WHEN {value} = {best} THEN 5"
+                f" ELSE LEAST(5, 1 + (5 * {worse}) // COUNT(*) OVER ()) END"
             )
+
+        def flat(value: str, label: str) -> str:
+            return f"CASE WHEN MIN({value}) OVER () = MAX({value}) OVER () THEN '{label}' END"
 
         sql = f"""
             WITH {scoped},
@@ -595,14 +601,18 @@ class ReferenceEngine:
                 SELECT *,
                     {score("recency_days", best_high=False)} AS r,
                     {score("frequency", best_high=True)} AS f,
-                    {score("monetary", best_high=True)} AS m
+                    {score("monetary", best_high=True)} AS m,
+                    concat_ws(', ', {flat("recency_days", "recency")},
+                        {flat("frequency", "frequency")}, {flat("monetary", "monetary")}) AS flat
                 FROM measured
             ),
             segmented AS (SELECT *, (f + m) / 2.0 AS fm FROM scored)
             SELECT s.customer AS customer_id, customer_name, customer_type,
                 first_purchase, last_purchase, recency_days, frequency, monetary,
                 gross_profit, r AS r_score, f AS f_score, m AS m_score,
-                {_SEGMENT_SQL} AS segment
+                {_SEGMENT_SQL} AS segment,
+                CASE WHEN flat <> '' THEN
+                    'Same for every customer, so scored 3 for all: ' || flat || '.' END AS rfm_note
             FROM segmented s LEFT JOIN firsts USING (customer)
         """
         return self._query(sql, params)

@@ -72,6 +72,9 @@ with left:
             f"one day to the next. A window of {kpi.SHORT_RFM_DAYS} days or more gives "
             "steadier segments."
         )
+    note = table["rfm_note"][0]
+    if note is not None:
+        st.info(note, icon=":material/info:")
     show_chart(charts.segment_map(segments))
 with right:
     st.subheader("New and returning")
@@ -82,10 +85,17 @@ with right:
 data_table(segments, name="segments", filters=state.filters, window=state.view.window)
 with st.expander("How segments are assigned"):
     st.markdown(
-        "Each customer gets R, F and M scores from 1 to 5 by fifths of the customers (5 = the "
-        "most recent, most invoices, highest net sales; the best customer always scores 5, and "
-        "customers with equal values score alike, the higher score). FM is (F + M) / 2; the "
-        "first matching row wins."
+        "Each customer gets R, F and M scores from 1 to 5 (5 = the most recent, most invoices, "
+        "highest net sales) by how many customers do worse: with *w* of the *n* customers "
+        "strictly worse, the score is min(5, 1 + ⌊5 *w* / *n*⌋).\n\n"
+        "- Customers with equal values score alike, at the lowest score any of them would "
+        "reach: when half of all customers bought once, they all score F 1 (and F 2 may stay "
+        "empty) rather than an average F that would make many of them look loyal. Splitting "
+        "them by row order instead would score identical customers differently.\n"
+        "- The customers with the best value always score 5.\n"
+        "- A measure on which every customer is the same (recency over a single day) tells "
+        "nothing: everyone scores 3 on it, and a note above the chart says so.\n\n"
+        "FM is (F + M) / 2; the first matching row wins."
     )
     st.table(
         pl.DataFrame(

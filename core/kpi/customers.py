@@ -1,15 +1,22 @@
 """Customers (walk-ins excluded): RFM, segments, cohorts, new vs returning,
 concentration and a simple CLV.
 
-RFM as-of date is the window's last day. Each score is 1-5 by quintile of
-customers (5 = best): a customer whose value (recency: fewer days is
-better; frequency and monetary: more is better) is no worse than that of
-p of the n customers, itself and ties included, scores ceil(5 p / n). So
-equal values score alike, a tie taking the higher score (over a single
-day every recency is 0 and scores 5; breaking ties by id made half of
-one day's customers Lost), and the best customer always scores 5, also
-when there are fewer than five customers (a branch's few customers, one
-bought today, must not read as Lost).
+RFM as-of date is the window's last day. Each of R, F and M scores 1-5
+(5 = best; recency: fewer days is better, frequency and monetary: more is
+better) by where a customer's value starts among the n customers:
+
+    score = min(5, 1 + floor(5 w / n)),  w = the customers strictly worse
+
+Equal values score alike, and a tied block scores where it starts, the
+lowest score any of its members would reach: on retail data about half of
+all customers buy once, and those one-time buyers all score F 1 (with F 2
+then empty) rather than the average F 3 that giving a tie its block's
+higher score hands them, which made a third of all customers Champions.
+Splitting ties by row order (NTILE) would give identical customers
+different scores. The block holding the best value always scores 5, also
+among a handful of customers. A measure on which every customer has the
+same value (recency over a single day) says nothing: everyone scores 3 on
+it, and `rfm_note` says so.
 
 Segments come from R and FM = (F + M) / 2, first matching row wins:
 
@@ -63,21 +70,34 @@ SLIPPING = ("At risk", "Cannot lose them", "About to sleep")
 # Segments scored over fewer days than this are unsteady: recency and frequency have
 # little room to differ, and a customer's segment can change from one day to the next.
 SHORT_RFM_DAYS = 90
-# CLV's default discount rate d (DESIGN.md).
+# The score of a measure on which every customer has the same value: the middle one.
+UNINFORMATIVE_SCORE = 3
+RFM_MEASURES = {"recency_days": "recency", "frequency": "frequency", "monetary": "monetary"}
+# CLV's default discount rate d (docs/contract.md).
 DEFAULT_DISCOUNT_RATE = 0.10
 CONCENTRATION_TOPS = (0.10, 0.20)
 
 
-def _quintile_score(frame: pl.DataFrame, value: str, best_high: bool, name: str) -> pl.DataFrame:
-    """Score 1-5 by fifths: ceil(5 p / n), p the customers whose value is no better.
+def _score(frame: pl.DataFrame, value: str, best_high: bool, name: str) -> pl.DataFrame:
+    """Score 1-5: min(5, 1 + floor(5 w / n)), w the customers strictly worse (module doc);
+    the best value's block scores 5, and a value equal for every customer scores 3."""
+    if frame[value].n_unique() <= 1:
+        return frame.with_columns(pl.lit(UNINFORMATIVE_SCORE, dtype=pl.Int64).alias(name))
+    n = frame.height
+    worse = pl.col(value).rank(method="min", descending=not best_high).cast(pl.Int64) - 1
+    best = pl.col(value).max() if best_high else pl.col(value).min()
+    score = (
+        pl.when(pl.col(value) == best).then(5).otherwise(pl.min_horizontal(5, 1 + 5 * worse // n))
+    )
+    return frame.with_columns(score.cast(pl.Int64).alias(name))
 
-    Equal values score alike, the tie taking the higher score: over one day
-    every customer's recency is 0 and each scores R 5; ordering ties by id
-    instead made half of them "Lost". The best customer always scores 5.
-    """
-    n = max(frame.height, 1)
-    position = pl.col(value).rank(method="max", descending=not best_high).cast(pl.Int64)
-    return frame.with_columns(((position * 5 + n - 1) // n).alias(name))
+
+def _note(frame: pl.DataFrame) -> str | None:
+    """The measures every customer shares, whose score (3 for all) therefore says nothing."""
+    same = [label for column, label in RFM_MEASURES.items() if frame[column].n_unique() <= 1]
+    if not same:
+        return None
+    return f"Same for every customer, so scored {UNINFORMATIVE_SCORE} for all: {', '.join(same)}."
 
 
 def segment_expr() -> pl.Expr:
@@ -112,6 +132,7 @@ CUSTOMER_SCHEMA = {
     "f_score": pl.Int64,
     "m_score": pl.Int64,
     "segment": pl.String,
+    "rfm_note": pl.String,
 }
 
 
@@ -138,10 +159,10 @@ def _scored(
         .dt.total_days()
         .cast(pl.Int64)
     )
-    table = _quintile_score(table, "recency_days", best_high=False, name="r_score")
-    table = _quintile_score(table, "frequency", best_high=True, name="f_score")
-    table = _quintile_score(table, "monetary", best_high=True, name="m_score")
-    return table.with_columns(segment=segment_expr())
+    table = _score(table, "recency_days", best_high=False, name="r_score")
+    table = _score(table, "frequency", best_high=True, name="f_score")
+    table = _score(table, "monetary", best_high=True, name="m_score")
+    return table.with_columns(segment=segment_expr(), rfm_note=pl.lit(_note(table), pl.String))
 
 
 def rfm(store: SalesStore, view: View) -> pl.DataFrame:

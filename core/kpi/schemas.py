@@ -343,6 +343,7 @@ class CustomersTable(pa.DataFrameModel):
     f_score: pl.Int64 = pa.Field(in_range={"min_value": 1, "max_value": 5})
     m_score: pl.Int64 = pa.Field(in_range={"min_value": 1, "max_value": 5})
     segment: str = pa.Field(isin=list(SEGMENT_NAMES))
+    rfm_note: str = pa.Field(nullable=True)
 
     class Config:
         strict = True

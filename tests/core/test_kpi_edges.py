@@ -60,17 +60,10 @@ def test_the_item_after_a_line_is_in_the_next_class(
     assert table["abc_class"].to_list() == ["A", "B", "C"]
 
 
-def test_a_lone_customer_who_bought_today_is_a_champion(tmp_path: Path) -> None:
-    store = _store(tmp_path, "D1,2024-03-31 10:00,N,A,C1,P1,L1,1,100,50\n")
-    view = resolve_view(store, Filters(date(2024, 3, 31), date(2024, 3, 31)))
-    row = ck.rfm(store, view).row(0, named=True)
-    assert (row["recency_days"], row["r_score"], row["f_score"], row["m_score"]) == (0, 5, 5, 5)
-    assert row["segment"] == "Champions"
-
-
 def test_few_customers_the_best_scores_five(tmp_path: Path) -> None:
     # Three customers as of 31 March: C3 bought that day, C2 on the 20th, C1 on the 1st.
-    # Positions 1..3 score ceil(5/3), ceil(10/3), ceil(15/3) = 2, 4, 5.
+    # w = 0, 1, 2 customers strictly worse score 1 + floor(5 w / 3) = 1, 2, 4, and the
+    # best block always scores 5: 1, 2, 5.
     store = _store(
         tmp_path,
         "D1,2024-03-01 10:00,N,A,C1,P1,L1,1,100,50\n"
@@ -79,22 +72,23 @@ def test_few_customers_the_best_scores_five(tmp_path: Path) -> None:
     )
     view = resolve_view(store, Filters(date(2024, 3, 1), date(2024, 3, 31)))
     table = ck.rfm(store, view).sort("customer_id")
-    assert table["r_score"].to_list() == [2, 4, 5]
-    assert table["m_score"].to_list() == [2, 4, 5]
-    # All bought once: equal values score alike, the tie taking the higher score (p = 3).
-    assert table["f_score"].to_list() == [5, 5, 5]
+    assert table["r_score"].to_list() == [1, 2, 5]
+    assert table["m_score"].to_list() == [1, 2, 5]
+    # All bought once: a frequency every customer shares says nothing and scores 3.
+    assert table["f_score"].to_list() == [3, 3, 3]
+    assert set(table["rfm_note"]) == {"Same for every customer, so scored 3 for all: frequency."}
 
 
 def test_one_days_customers_are_not_told_apart_by_their_id(tmp_path: Path) -> None:
     # Ten customers each buy once, for the same amount, on 31 March: equal on R, F and M,
-    # so every score is 5 and every segment Champions (ordering ties by id made the
+    # so every score is 3 and every segment the same (ordering ties by id would make the
     # alphabetically last ones "Lost").
     rows = "".join(f"D{i},2024-03-31 10:00,N,A,C{i:02d},P1,L1,1,100,50\n" for i in range(10))
     store = _store(tmp_path, rows)
     view = resolve_view(store, Filters(date(2024, 3, 31), date(2024, 3, 31)))
     table = ck.rfm(store, view)
-    assert set(table.select("r_score", "f_score", "m_score").rows()) == {(5, 5, 5)}
-    assert set(table["segment"]) == {"Champions"}
+    assert set(table.select("r_score", "f_score", "m_score").rows()) == {(3, 3, 3)}
+    assert set(table["segment"]) == {"Needs attention"}
 
 
 @pytest.mark.parametrize("compare", ["previous", "yoy", "none"])

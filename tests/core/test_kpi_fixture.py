@@ -776,18 +776,18 @@ def test_abc_summary(store: EmbeddedStore) -> None:
 #   K05  106               1    2400+1800 = 4200    600+300 = 900    12 Feb 47     2024-03-10
 #   K06  111               1    2500+800 = 3300     900+300 = 1200    5 Mar 26     2025-03-05
 #   K08  112               1    800                 200              18 Mar 13     2024-12-05
-# Scores: n = 7; p = the customers whose value is no better (ties and itself included)
-#   scores ceil(5 p / 7): p 1..7 -> 1 2 3 3 4 5 5 (5/7, 10/7, ... 35/7 rounded up).
+# Scores: n = 7; w = the customers strictly worse; a score is min(5, 1 + floor(5 w / 7)):
+#   w 0..6 -> 1 1 2 3 3 4 5, and the block holding the best value scores 5.
 #   R (most days first): K03 59, K05 47, K02 34, K04 30, K06 26, K08 13, K01 3, no ties
-#       -> K03 1, K05 2, K02 3, K04 3, K06 4, K08 5, K01 5
-#   F: K08 K06 K05 K04 K03 bought once (five tied: p = 5 -> 4), K02 twice (p = 6 -> 5),
-#       K01 four times (p = 7 -> 5)
-#   M (smallest first): K02 625 (p 1 -> 1), K08 800 (p 2 -> 2), K04 and K03 1000 (tied:
-#       p = 4 -> 3), K06 3300 (p 5 -> 4), K05 4200 (p 6 -> 5), K01 4700 (p 7 -> 5)
+#       -> K03 1, K05 1, K02 2, K04 3, K06 3, K08 4, K01 5
+#   F: K08 K06 K05 K04 K03 bought once (w = 0 -> 1), K02 twice (w = 5 -> 4),
+#       K01 four times (the best -> 5)
+#   M (smallest first): K02 625 (w 0 -> 1), K08 800 (w 1 -> 1), K04 and K03 1000 (tied:
+#       w = 2 -> 2), K06 3300 (w 4 -> 3), K05 4200 (w 5 -> 4), K01 4700 (the best -> 5)
 # Segments (R, FM = (F + M) / 2), first matching row of the table:
-#   K01 (5, 5) Champions; K05 (2, 4.5) Cannot lose them; K06 (4, 4) Champions;
-#   K03 (1, 3.5) At risk; K04 (3, 3.5) Loyal; K08 (5, 3) Potential loyalist;
-#   K02 (3, 3) Needs attention.
+#   K01 (5, 5) Champions; K05 (1, 2.5) Lost; K06 (3, 2) About to sleep;
+#   K03 (1, 1.5) Lost; K04 (3, 1.5) About to sleep; K08 (4, 1) Promising;
+#   K02 (2, 2.5) Hibernating.
 def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
     expect(
         ck.rfm(store, view_of(store, **Q1)),
@@ -824,18 +824,19 @@ def test_customers_rfm_and_segments(store: EmbeddedStore) -> None:
             "frequency": [4, 1, 1, 1, 1, 1, 2],
             "monetary": [4700.0, 4200.0, 3300.0, 1000.0, 1000.0, 800.0, 625.0],
             "gross_profit": [1450.0, 900.0, 1200.0, 250.0, 400.0, 200.0, 225.0],
-            "r_score": [5, 2, 4, 1, 3, 5, 3],
-            "f_score": [5, 4, 4, 4, 4, 4, 5],
-            "m_score": [5, 5, 4, 3, 3, 2, 1],
+            "r_score": [5, 1, 3, 1, 3, 4, 2],
+            "f_score": [5, 1, 1, 1, 1, 1, 4],
+            "m_score": [5, 4, 3, 2, 2, 1, 1],
             "segment": [
                 "Champions",
-                "Cannot lose them",
-                "Champions",
-                "At risk",
-                "Loyal",
-                "Potential loyalist",
-                "Needs attention",
+                "Lost",
+                "About to sleep",
+                "Lost",
+                "About to sleep",
+                "Promising",
+                "Hibernating",
             ],
+            "rfm_note": [None] * 7,
         },
     )
 
@@ -845,23 +846,15 @@ def test_segment_summary(store: EmbeddedStore) -> None:
     expect(
         table,
         {
-            # Champions K01 4700 + K06 3300; the others one customer each.
-            "segment": [
-                "At risk",
-                "Cannot lose them",
-                "Champions",
-                "Loyal",
-                "Needs attention",
-                "Potential loyalist",
-            ],
-            "customers": [1, 1, 2, 1, 1, 1],
-            "monetary": [1000.0, 4200.0, 8000.0, 1000.0, 625.0, 800.0],
+            # About to sleep K06 3300 + K04 1000; Lost K05 4200 + K03 1000; one each else.
+            "segment": ["About to sleep", "Champions", "Hibernating", "Lost", "Promising"],
+            "customers": [2, 1, 1, 2, 1],
+            "monetary": [4300.0, 4700.0, 625.0, 5200.0, 800.0],
             "share_of_net_sales": [
-                1000 / 15625,
-                4200 / 15625,
-                8000 / 15625,
-                1000 / 15625,
+                4300 / 15625,
+                4700 / 15625,
                 625 / 15625,
+                5200 / 15625,
                 800 / 15625,
             ],
         },
@@ -987,4 +980,4 @@ def test_segments_alone_are_the_segments_of_rfm(store: EmbeddedStore) -> None:
         assert lean.sort("customer_id").equals(full.sort("customer_id"))
         assert ck.slipping_away(lean) == ck.slipping_away(full)
     # By hand from the table above: K05 (At risk, 4,200) and K04 (About to sleep, 1,000).
-    assert ck.slipping_away(ck.segments(store, view_of(store, **Q1))) == (2, 5200.0)
+    assert ck.slipping_away(ck.segments(store, view_of(store, **Q1))) == (2, 4300.0)

@@ -222,14 +222,18 @@ def test_customer_tables(rows: list[tuple], window: tuple[date, date]) -> None: 
             ("f_score", "frequency", True),
             ("m_score", "monetary", True),
         ):
-            # p = the customers whose value is no better, itself and ties included:
-            # ceil(5 p / n), so equal values score alike and the best scores 5.
+            # w = the customers strictly worse: min(5, 1 + floor(5 w / n)), the best
+            # value 5, and a value every customer shares 3.
             values = customers[value].to_list()
+            best = (max(values) if best_high else min(values)) if values else None
             for mine, scored in zip(values, customers[score], strict=True):
-                p = sum(1 for other in values if (other <= mine if best_high else other >= mine))
-                assert scored == -(-5 * p // n), (score, mine, values)
-            if n:
-                assert max(customers[score]) == 5
+                w = sum(1 for other in values if (other < mine if best_high else other > mine))
+                if len(set(values)) == 1:
+                    assert scored == 3, (score, values)
+                elif mine == best:
+                    assert scored == 5, (score, mine, values)
+                else:
+                    assert scored == min(5, 1 + 5 * w // n), (score, mine, values)
         assert customers["segment"].null_count() == 0
         split = ck.new_vs_returning(store, view, customers)
         if n:
