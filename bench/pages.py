@@ -74,7 +74,8 @@ DISABLED_FEATURES = (
     "MediaRouter",
     "LensOverlay",
 )
-# The flags NOTES.md found necessary for Debian's Chromium on these machines.
+# Debian's Chromium as root on a VM without a GPU, and quiet: no updates, sync or
+# background traffic on the cores the app and the page share.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

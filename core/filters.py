@@ -1,7 +1,7 @@
 """The filter state: one immutable, hashable object, and its URL codec.
 
-The URL parameters are those of DESIGN.md: `start`, `end` (YYYY-MM-DD),
-`grain`, `compare` (`previous`|`yoy`|`none`) and repeatable `branch`, `line`,
+The URL parameters (docs/contract.md, "Windows and comparisons"): `start`, `end`
+(YYYY-MM-DD), `grain`, `compare` (`previous`|`yoy`|`none`) and repeatable `branch`, `line`,
 `rep`; and `product`, and `period` (a range relative to today, such as
 `this-month`, see `core.presets`), which a link keeps instead of fixed dates.
 A bad value is dropped and described in a notice, never raised.

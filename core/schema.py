@@ -100,7 +100,7 @@ def unique_identity(lines: pl.DataFrame, invoice: str) -> pl.Series:
 
 
 class SalesLine(pa.DataFrameModel):
-    """A validated invoice line in the canonical columns (see DESIGN.md)."""
+    """A validated invoice line in the canonical columns (see docs/contract.md)."""
 
     invoice_id: str = pa.Field(str_length=NON_EMPTY)
     line_no: pl.Int64 = pa.Field(ge=1)

@@ -1,6 +1,6 @@
 """An independent implementation of the KPI areas in DuckDB SQL, for differential tests.
 
-Written from DESIGN.md ("The data contract", "KPI catalogue") and the KPI
+Written from docs/contract.md (the data contract, the KPI definitions) and the KPI
 docstrings, not from the Polars code: it starts from the raw generated lines
 (naive Africa/Nairobi `sold_at`), derives the money measures itself, takes the
 business day as the local calendar date, computes its own comparison windows
@@ -98,7 +98,7 @@ def sample_store(directory: Path) -> EmbeddedStore:
 
 
 # ---------------------------------------------------------------------------------------
-# Filters and windows, from DESIGN.md and core/periods.py's promises
+# Filters and windows, from docs/contract.md and core/periods.py's promises
 # ---------------------------------------------------------------------------------------
 
 
@@ -182,7 +182,7 @@ def ref_comparison(start: date, end: date, compare: str) -> tuple[date, date] | 
 # The engine
 # ---------------------------------------------------------------------------------------
 
-# Headline KPI columns in the catalogue's order (DESIGN.md "Interfaces").
+# Headline KPI columns in the catalogue's order (docs/contract.md, "KPIs").
 HEADLINE = (
     "net_sales",
     "cogs",
@@ -210,7 +210,7 @@ MONEY = (
 
 _TRUNC = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
-# DESIGN.md's RFM segments, as documented in core/kpi/customers.py: first match wins.
+# The RFM segments of docs/contract.md (core/kpi/customers.py SEGMENTS): first match wins.
 _SEGMENT_SQL = """
     CASE
         WHEN r >= 4 AND fm >= 4 THEN 'Champions'
@@ -275,7 +275,7 @@ class ReferenceEngine:
     def __init__(self, raw: pl.DataFrame) -> None:
         self.con = duckdb.connect()
         self.con.register("raw_lines", raw.to_arrow())
-        # DESIGN.md: net_sales = quantity * unit_price - sign(quantity) * discount,
+        # docs/contract.md: net_sales = quantity * unit_price - sign(quantity) * discount,
         # cogs = quantity * unit_cost; the business day is the local date of sold_at
         # (naive values are Nairobi time); an empty customer id is a walk-in.
         self.con.execute(

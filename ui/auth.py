@@ -136,7 +136,8 @@ def _context() -> tuple[Settings, str, UserFile]:
 
 
 def signed_in_user() -> User | None:
-    """The user of this session or of the browser's login cookie; draws nothing."""
+    """The user signed in to the current Streamlit session or named by the browser's login
+    cookie; draws nothing."""
     _, key, users = _context()
     state = st.session_state
     try:

@@ -11,7 +11,7 @@ from core.kpi.catalogue import add_kpis, ratio
 from core.kpi.view import View
 from core.store import SalesStore, Scope, Window
 
-# ABC thresholds on the cumulative share *before* an item (DESIGN.md).
+# ABC thresholds on the cumulative share *before* an item (docs/contract.md, "products").
 A_LIMIT = 0.80
 B_LIMIT = 0.95
 # A slow mover has no sale in the 90 days up to the window's last day.

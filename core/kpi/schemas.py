@@ -1,6 +1,6 @@
 """Pandera (Polars API) models of every area's output table.
 
-One model per export area of DESIGN.md (`AREA_SCHEMAS`), plus the branch and
+One model per export area of docs/contract.md (`AREA_SCHEMAS`), plus the branch and
 customer side tables the pages show. Each pins the columns, their dtypes and
 nullability, the ranges that hold by definition (counts >= 0, ranks >= 1,
 RFM scores 1-5, retention in [0, 1]) and the table-wide invariants of the
@@ -468,7 +468,7 @@ class ConcentrationTable(pa.DataFrameModel):
         return data.lazyframe.sort("top_pct").select(pl.col("customers").diff().fill_null(0) >= 0)
 
 
-# Export areas of DESIGN.md ("Interfaces") -> their output model.
+# Export areas (docs/contract.md, "Export columns") -> their output model.
 AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "overview": OverviewTable,
     "trend": TrendTable,

@@ -205,7 +205,7 @@ def test_resolved_windows_match_reference(
 def test_comparison_windows_of_the_cases_are_as_documented(
     store: EmbeddedStore,
 ) -> None:
-    """Spot-check the reference's own window arithmetic against DESIGN.md's examples."""
+    """Spot-check the reference's own window arithmetic against docs/contract.md's examples."""
     expected = {
         "last-12-months-quarter-yoy": Window(date(2024, 11, 1), date(2025, 10, 31)),
         "two-lines-ytd-previous": Window(date(2025, 1, 1), date(2025, 6, 30)),

@@ -90,7 +90,7 @@ def drop_datasource(client: DruidClient, datasource: str) -> None:
 
 @pytest.fixture(scope="session")
 def datasource_factory(druid_url: str) -> Iterator[Callable[[str], DruidStore]]:
-    """New, empty datasources named for this session; all dropped at the end."""
+    """New, empty datasources named for the test session; all dropped at the end."""
     session = uuid.uuid4().hex[:8]
     made: list[DruidStore] = []
 

@@ -250,7 +250,7 @@ CASES: tuple[Case, ...] = (
          _text("Line," + HEADER + "\n" + f"1,{ROWS[1]}\n" + f"1,{ROWS[1]}\n"),
          Reject(((2, "line_no", "duplicate (invoice_id, line_no)"),
                  (3, "line_no", "duplicate (invoice_id, line_no)")))),
-    # Without line numbers a repeated row is the next line of its invoice (DESIGN.md:
+    # Without line numbers a repeated row is the next line of its invoice (docs/contract.md:
     # line_no defaults to the position): both load, and loading again doubles nothing.
     Case("duplicated-lines-without-line-numbers", "repeat.csv", _text(GOOD + ROWS[2] + "\n"),
          Load(4)),
