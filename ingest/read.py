@@ -219,7 +219,8 @@ def read_table(data: bytes, filename: str) -> RawTable:
     elif suffix in CSV_SUFFIXES or suffix == "":
         table = read_csv_text(data)
     else:
-        raise ReadError(f"unsupported file type {suffix!r}: upload CSV or Excel (.xlsx)")
+        known = ", ".join((*CSV_SUFFIXES, *EXCEL_SUFFIXES, *PARQUET_SUFFIXES))
+        raise ReadError(f"unsupported file type {suffix!r}: expected one of {known}")
     # The readers return each column in hundreds of pieces (a CSV of 10M lines: 738), and
     # every later step pays per piece: one copy here makes parsing, validating and writing
     # 10M lines 10 s faster from CSV and 2 s from Parquet, and costs 1 s.

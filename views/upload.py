@@ -40,7 +40,8 @@ limit_mb = int(st.get_option("server.maxUploadSize"))
 
 st.title("Upload sales")
 st.caption(
-    f"CSV (comma or semicolon, UTF-8 or Latin-1), Excel or Parquet, up to {limit_mb} MB. "
+    f"CSV (comma, semicolon, tab or pipe; UTF-8, Windows-1252 or Latin-1), Excel or Parquet, "
+    f"up to {limit_mb} MB. "
     "A file loads completely or not at all."
 )
 if "upload_done" in st.session_state:
