@@ -1,0 +1,69 @@
+"""The HTTP API, served under /api by the same server as the pages (server.py).
+
+    GET /api/health          the app and its store (no sign-in)
+    GET /api/health/druid    Druid's SQL and each of its services (no sign-in)
+    GET /api/kpis/{area}     an export area's table, for a bearer token's user
+    GET /api/openapi.json    the OpenAPI document of these routes
+
+`api/` imports `core/` and Starlette, never Streamlit, `ui/` or `views/`:
+its answers are the command line's (`python -m core export`), not the pages'.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
+
+from api import endpoints
+from api.envelope import ApiError, endpoint
+from api.openapi import document
+
+PREFIX = "/api"
+# Every method: a POST to an API path gets an envelope too, not Streamlit's plain 405.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@endpoint
+async def openapi(request: Request) -> Response:
+    """The document itself, not an envelope: OpenAPI tools read it at the top level.
+    ---
+    summary: This API's OpenAPI document, generated from its routes.
+    tags: [meta]
+    security: []
+    responses:
+      200:
+        description: The OpenAPI 3 document (JSON, not in the envelope).
+        content:
+          application/json:
+            schema: {type: object}
+    """
+    return JSONResponse(document(ROUTES))
+
+
+@endpoint
+async def not_found(request: Request) -> Response:
+    """Any other path under /api: an envelope, not the app's HTML (Streamlit's answer)."""
+    others = [r for r in API_ROUTES if r.matches(request.scope)[0] == Match.PARTIAL]
+    if others:
+        raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed here: use GET")
+    raise ApiError(
+        404, "not_found", f"no endpoint {request.url.path[:100]!r}: see {PREFIX}/openapi.json"
+    )
+
+
+API_ROUTES: list[Route] = [
+    Route("/health", endpoint(endpoints.health), methods=["GET"]),
+    Route("/health/druid", endpoint(endpoints.druid_health), methods=["GET"]),
+    Route("/kpis/{area}", endpoint(endpoints.kpis), methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]
+ROUTES: list[BaseRoute] = [
+    Mount(
+        PREFIX,
+        routes=[
+            *API_ROUTES,
+            Route("/{rest:path}", not_found, methods=METHODS, include_in_schema=False),
+        ],
+    )
+]
