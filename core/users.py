@@ -335,4 +335,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as the imported module, so core.tokens (which imports core.users) raises the
+    # same UserError that main() catches, not the one of this `__main__` copy.
+    from core.users import main as _main
+
+    raise SystemExit(_main())
