@@ -9,6 +9,7 @@ is, which it would otherwise find by trial (ui/server_hint.py). The HTTP API
 
 import streamlit as st
 from starlette.middleware import Middleware
+from streamlit import config
 
 import api
 from ui.prefetch import PrefetchMiddleware
@@ -16,6 +17,7 @@ from ui.server_hint import ServerHintMiddleware
 
 app = st.App(
     "app.py",
-    routes=api.ROUTES,
+    # Streamlit has read its options by now: the API follows the pages' base URL path.
+    routes=api.routes(str(config.get_option("server.baseUrlPath") or "")),
     middleware=[Middleware(ServerHintMiddleware), Middleware(PrefetchMiddleware)],
 )

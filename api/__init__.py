@@ -5,6 +5,9 @@
     GET /api/kpis/{area}     an export area's table, for a bearer token's user
     GET /api/openapi.json    the OpenAPI document of these routes
 
+Under Streamlit's base URL path (`server.baseUrlPath`, behind a proxy) the
+API is there too: /sales/api/health.
+
 `api/` imports `core/` and Starlette, never Streamlit, `ui/` or `views/`:
 its answers are the command line's (`python -m core export`), not the pages'.
 """
@@ -38,7 +41,11 @@ async def openapi(request: Request) -> Response:
           application/json:
             schema: {type: object}
     """
-    return JSONResponse(document(ROUTES))
+    served = document(ROUTES)
+    base = str(request.scope.get("root_path", "")).removesuffix(PREFIX)
+    if base:  # served under Streamlit's base URL path, as behind a proxy
+        served["servers"] = [{"url": base}]
+    return JSONResponse(served)
 
 
 @endpoint
@@ -58,12 +65,15 @@ API_ROUTES: list[Route] = [
     Route("/kpis/{area}", endpoint(endpoints.kpis), methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
 ]
-ROUTES: list[BaseRoute] = [
-    Mount(
-        PREFIX,
-        routes=[
-            *API_ROUTES,
-            Route("/{rest:path}", not_found, methods=METHODS, include_in_schema=False),
-        ],
-    )
-]
+
+
+def routes(base_path: str = "") -> list[BaseRoute]:
+    """The API under `base_path` (Streamlit's `server.baseUrlPath`, "" at the root)."""
+    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    catch_all = Route("/{rest:path}", not_found, methods=METHODS, include_in_schema=False)
+    return [Mount(base + PREFIX, routes=[*API_ROUTES, catch_all])]
+
+
+# The routes as the OpenAPI document describes them; under a base path the served
+# document names it as its server.
+ROUTES = routes()

@@ -108,3 +108,16 @@ def test_the_served_document_is_the_generated_one(api_server: Server) -> None:
         "/api/openapi.json",
     }
     assert served["paths"]["/api/kpis/{area}"]["get"]["security"] == [{"bearer": []}]
+
+
+def test_under_a_base_url_path_the_api_is_there_too(
+    sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Behind a proxy at /sales, the API answers at /sales/api and its document says so."""
+    for url in serve_app(sample_data_dir, tmp_path_factory, base_path="sales"):
+        health = call(url, "/sales/api/health")
+        assert health.status == 200 and health.json["data"]["status"] == "ok"
+        served = call(url, "/sales/api/openapi.json").json
+        assert served["servers"] == [{"url": "/sales"}] and "/api/health" in served["paths"]
+        missing = call(url, "/sales/api/nothing")
+        assert missing.status == 404 and missing.json["error"]["code"] == "not_found"
