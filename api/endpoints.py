@@ -7,8 +7,10 @@ thread, off the server's event loop, which also serves the pages.
 
 from __future__ import annotations
 
+import functools
 import json
 
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +28,10 @@ from core.users import User
 
 # Each parameter of a link may repeat; beyond this many values in all, a query is abuse.
 MAX_QUERY_VALUES = 1_000
+# Exports computing at once; more wait their turn. One export of a year at 10M lines takes
+# a core for up to a second, and the pages' sessions share these two cores.
+MAX_CONCURRENT_EXPORTS = 2
+_exports = anyio.CapacityLimiter(MAX_CONCURRENT_EXPORTS)
 
 
 def _settings() -> Settings:
@@ -178,7 +184,8 @@ async def kpis(request: Request) -> Response:
     user = await authorised(request)
     area = str(request.path_params["area"])
     params, format = _query(request)
-    body = await run_in_threadpool(_table_bytes, area, params, user, format)
+    work = functools.partial(_table_bytes, area, params, user, format)
+    body = await anyio.to_thread.run_sync(work, limiter=_exports)
     if format == "csv":
         name = f"{area}.csv"
         return Response(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,7 @@ SQL = [
         ([("compare", "1;DROP")], "expected one of"),
         ([("branch", f"B{i}") for i in range(MAX_MEMBERS + 1)], f"at most {MAX_MEMBERS}"),
         ([("branch", "x" * 600)], "over-long"),
+        ([("rep", f"R{i}") for i in range(1_001)], "at most 1000 query values"),
         ([("sql", "SELECT 1")], "unknown parameter"),
         ([("format", "xml")], "expected one of json, csv"),
         ([("format", "json"), ("format", "csv")], "expected one of json, csv"),
@@ -201,3 +203,16 @@ def test_other_paths_and_methods_under_api_are_envelopes(api_server: Server) -> 
     assert missing.status == 404 and envelope_of(missing)["error"]["code"] == "not_found"
     post = call(api_server.url, "/api/health", method="POST")
     assert post.status == 405 and envelope_of(post)["error"]["code"] == "method_not_allowed"
+
+
+def test_requests_at_once_all_answer_alike(api_server: Server, token_of: dict[str, str]) -> None:
+    """More requests than exports may compute at once: the rest wait their turn."""
+
+    def ask(_: int) -> Answer:
+        return call(api_server.url, "/api/kpis/products", FILTERED, token=token_of["viewer"])
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(ask, range(5)))
+    assert {a.status for a in answers} == {200}
+    assert all(a.json["data"] == answers[0].json["data"] for a in answers)
+    assert len({a.json["metadata"]["requestId"] for a in answers}) == 5
