@@ -23,7 +23,7 @@ from core.export_query import FORMATS, BadExportRequest, UnknownArea, export_tab
 from core.logs import redact_text
 from core.presets import business_today
 from core.settings import Settings, SettingsError
-from core.store import StoreError
+from core.store import StoreError, StoreHealth
 from core.users import User
 
 # Each parameter of a link may repeat; beyond this many values in all, a query is abuse.
@@ -39,6 +39,14 @@ def _settings() -> Settings:
         return settings()
     except SettingsError as exc:
         raise ApiError(503, "misconfigured", f"configuration: {exc}") from exc
+
+
+def _check_store(current: Settings) -> StoreHealth:
+    try:
+        opened = store()
+    except Exception:  # a store that cannot even be opened: check() opens it and says why
+        opened = None
+    return health_check.check(current, opened)
 
 
 async def health(request: Request) -> Response:
@@ -63,8 +71,7 @@ async def health(request: Request) -> Response:
           application/json:
             schema: {$ref: "#/components/schemas/HealthEnvelope"}
     """
-    current = _settings()
-    result = await run_in_threadpool(health_check.check, current, store())
+    result = await run_in_threadpool(_check_store, _settings())
     data = {"status": "ok" if result.ok else "unhealthy", "backend": result.backend}
     if result.ok:
         return envelope(data)
