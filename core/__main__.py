@@ -7,16 +7,13 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
-from core.filters import COMPARES, MEMBER_COLUMNS, from_query_params, member_matcher
-from core.kpi.view import resolve_view
+from core.export_query import FORMATS, BadExportRequest, export_table, rendered
+from core.exports import AREAS
+from core.filters import COMPARES
 from core.presets import PERIODS, business_today
 from core.settings import SettingsError, load_settings
-from core.store import GRAINS, SalesStore, Scope, StoreError
+from core.store import GRAINS, StoreError
 from core.stores import open_store
-
-# Known values a bad member's message lists before "...": enough to spot a typo.
-SHOWN_MEMBERS = 8
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,40 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--rep", action="append", default=[])
     export.add_argument("--grain", choices=GRAINS, default="month")
     export.add_argument("--compare", choices=COMPARES, default="previous")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     return parser
-
-
-def stored_members(
-    store: SalesStore, params: dict[str, list[str]]
-) -> tuple[dict[str, list[str]], str | None]:
-    """The member options as the store spells them, matched as a shared link's are
-    (`core.filters.member_matcher`: `--branch mombasa` is Mombasa), and why one names
-    nothing in the store (a typo in a scheduled report would otherwise export an empty
-    table and succeed), or None."""
-    resolved: dict[str, list[str]] = {}
-    for param, column in MEMBER_COLUMNS.items():
-        wanted = [v.strip() for v in params.get(param, []) if v.strip()]
-        if not wanted:
-            continue
-        known = store.distinct_values(column, Scope())
-        match = member_matcher(known)
-        matched = [(value, match(value)) for value in wanted]
-        unknown = [repr(value[:60]) for value, member in matched if member is None]
-        if unknown:
-            shown = ", ".join(known[:SHOWN_MEMBERS]) + (
-                ", ..." if len(known) > SHOWN_MEMBERS else ""
-            )
-            named = ", ".join(unknown[:3]) + (
-                f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-            )
-            verb = "is" if len(unknown) == 1 else "are"
-            return resolved, f"--{param} {named} {verb} not in the store" + (
-                f" (it has {shown})" if known else " (it holds no sales yet)"
-            )
-        resolved[param] = [member for _, member in matched if member is not None]
-    return resolved, None
 
 
 def export(args: argparse.Namespace) -> int:
@@ -95,19 +61,13 @@ def export(args: argparse.Namespace) -> int:
         params["period"] = args.period
     settings = load_settings()
     today = business_today(settings.timezone)
-    parsed = from_query_params(params, today=today)
-    if parsed.notices:
-        print(f"error: {parsed.notices[0]}", file=sys.stderr)
-        return 2
     store = open_store(settings)
-    spelled, reason = stored_members(store, members)
-    if reason:
-        print(f"error: {reason}", file=sys.stderr)
+    try:
+        table = export_table(store, args.area, params, today=today)
+    except BadExportRequest as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    parsed = from_query_params({**params, **spelled}, today=today)
-    view = resolve_view(store, parsed.filters)
-    table = area_table(args.area, store, view)
-    data = to_json_text(table).encode("utf-8") if args.format == "json" else to_csv_bytes(table)
+    data = rendered(table, args.format)
     if args.out:
         args.out.write_bytes(data)
     else:

@@ -15,22 +15,76 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from core.logs import configure_logging, new_request_id
+from core.logs import configure_logging, new_request_id, redact_text
 from core.settings import Settings, SettingsError, load_settings
-from core.store import StoreHealth
+from core.store import SalesStore, StoreError, StoreHealth
 from core.stores import open_store
 
 log = logging.getLogger("core.health")
+# A monitor asks every few seconds and gives up after a few: answer within them.
+DRUID_CHECK_TIMEOUT_SECONDS = 3.0
 
 
-def check(settings: Settings) -> StoreHealth:
-    """The configured store's health; never raises (a failure is an unhealthy answer)."""
+def check(settings: Settings, store: SalesStore | None = None) -> StoreHealth:
+    """The store's health (default: the configured one, opened for the check); never raises
+    (a failure is an unhealthy answer)."""
     try:
-        health = open_store(settings).health()
+        health = (store or open_store(settings)).health()
     except Exception as exc:  # health must answer whatever the store does
         return StoreHealth(settings.backend, False, f"{type(exc).__name__}: {exc}")
     return health
+
+
+@dataclass(frozen=True)
+class DruidHealth:
+    """Druid at `DRUID_URL`: an SQL round trip and each service's own health check."""
+
+    ok: bool
+    reason: str | None  # why not ok; None when ok
+    round_trip_ms: float | None  # None: SQL did not answer
+    services: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_druid(settings: Settings) -> DruidHealth:
+    """Druid's health, whichever store the app is set to use; never raises.
+
+    Each service is listed as `service` (broker, historical, ...), `server`
+    (host:port) and `healthy`; the reason names what failed (credentials in
+    URLs masked). One try, short timeouts: a monitor wants an answer, not a retry.
+    """
+    from core.stores.druid import DruidStore
+    from core.stores.druid_http import DruidClient
+
+    url = settings.druid_url
+    client = DruidClient(
+        url,
+        read_timeout=DRUID_CHECK_TIMEOUT_SECONDS,
+        connect_timeout=DRUID_CHECK_TIMEOUT_SECONDS,
+        retries=1,
+    )
+    store = DruidStore(url, settings.druid_datasource, settings.timezone, client=client)
+    started = time.perf_counter()
+    try:
+        client.sql("SELECT 1", [], {})
+        round_trip_ms = round((time.perf_counter() - started) * 1000, 1)
+        facts = store.service_facts()
+    except Exception as exc:  # health must answer whatever Druid does
+        reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+        return DruidHealth(False, redact_text(reason), None)
+    services = [
+        {"service": f["service"], "server": f["server"], "healthy": bool(f["healthy"])}
+        for f in facts
+    ]
+    unhealthy = [f"{s['service']} {s['server']}" for s in services if not s["healthy"]]
+    if not services:
+        return DruidHealth(False, "Druid lists no services", round_trip_ms, services)
+    if unhealthy:
+        return DruidHealth(False, f"not healthy: {', '.join(unhealthy)}", round_trip_ms, services)
+    return DruidHealth(True, None, round_trip_ms, services)
 
 
 def summary(health: StoreHealth) -> str:

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 # The top-level packages whose loggers write JSON lines; third-party loggers
 # (Streamlit, Tornado, deltalake) keep their own setup.
-PROJECT_LOGGERS: tuple[str, ...] = ("app", "core", "ingest", "views", "ui")
+PROJECT_LOGGERS: tuple[str, ...] = ("app", "api", "core", "ingest", "views", "ui")
 LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDACTED = "[redacted]"
 # Field names whose values are never written, whatever they hold.

@@ -12,6 +12,8 @@ the file is readable by its owner only.
     python -m core.users role NAME admin|viewer
     python -m core.users branches NAME [B ...]      (none: every branch)
     python -m core.users remove NAME
+    python -m core.users token NAME [--days N] | token NAME --revoke ID | tokens
+                                    (API bearer tokens, see core/tokens.py)
 """
 
 from __future__ import annotations
@@ -182,6 +184,18 @@ class UserFile:
             raise UserError(f"{username!r} is the last admin: make another admin first")
         return self._update(username, roles=[role])
 
+    def tokens(self) -> dict[str, dict[str, Any]]:
+        """Each user's stored API tokens (`core.tokens`): {username: {token id: record}}."""
+        return {
+            name: dict(entry.get("tokens") or {})
+            for name, entry in self._entries().items()
+            if isinstance(entry, dict) and isinstance(entry.get("tokens"), dict)
+        }
+
+    def set_tokens(self, username: str, tokens: dict[str, dict[str, Any]]) -> User:
+        """Replace `username`'s token records (none: the key is removed)."""
+        return self._update(username, tokens=tokens or None)
+
     def set_branches(self, username: str, branches: tuple[str, ...]) -> User:
         return self._update(username, branches=list(branches) or None)
 
@@ -224,6 +238,30 @@ def _password(args: Any) -> tuple[str, bool]:
     return generated_password(), True
 
 
+def _token_command(users: UserFile, args: Any) -> None:
+    from datetime import UTC, datetime
+
+    from core import tokens
+
+    if args.command == "tokens":
+        now = datetime.now(UTC)
+        for info in tokens.listed(users):
+            expires = info.expires.isoformat() if info.expires else "never"
+            state = "expired" if info.expired(now) else "active"
+            print(
+                f"{info.token_id}\t{info.username}\tcreated {info.created.isoformat()}"
+                f"\texpires {expires}\t{state}"
+            )
+    elif args.revoke:
+        tokens.revoke(users, args.username, args.revoke)
+        print(f"revoked token {args.revoke} of {args.username}")
+    else:
+        token, info = tokens.issue(users, args.username, args.days)
+        expires = info.expires.isoformat() if info.expires else "never (until revoked)"
+        print(f"token {info.token_id} for {info.username}, expires {expires}")
+        print(f"{token}  (shown once; store it now)")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
@@ -251,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     branches.add_argument("branch", nargs="*")
     remove = commands.add_parser("remove", help="delete a user")
     remove.add_argument("username")
+    token = commands.add_parser("token", help="issue (or --revoke) an API bearer token")
+    token.add_argument("username")
+    token.add_argument("--days", type=int, help="expire after this many days (default: never)")
+    token.add_argument("--revoke", metavar="ID", help="revoke the token with this id instead")
+    commands.add_parser("tokens", help="every API token: id, user, created, expires")
     args = parser.parse_args(argv)
     try:
         users = UserFile(load_settings().auth_file)
@@ -283,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             users.set_branches(args.username, tuple(args.branch))
         elif args.command == "remove":
             users.remove(args.username)
+        elif args.command in ("token", "tokens"):
+            _token_command(users, args)
     except (UserError, SettingsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -290,4 +335,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as the imported module, so core.tokens (which imports core.users) raises the
+    # same UserError that main() catches, not the one of this `__main__` copy.
+    from core.users import main as _main
+
+    raise SystemExit(_main())

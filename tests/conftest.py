@@ -131,12 +131,14 @@ def serve_app(
     pids: list[int] | None = None,
     log: Path | None = None,
     base_path: str = "",
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Start Streamlit on a free loopback port over `data_dir`; stop it afterwards.
 
     The server's process id is appended to `pids` when given (memory checks);
     its output goes to `log` when given. With `base_path` ("sales") the app is
     served under it, as behind a proxy; the URL yielded is still the server's root.
+    `env` overrides the app's environment (`SALES_BACKEND=druid`, say).
     """
     sample_data_dir = data_dir
     port = _free_port()
@@ -161,7 +163,7 @@ def serve_app(
                 base_path,
             ],
             cwd=ROOT,
-            env=app_env(sample_data_dir),
+            env={**app_env(sample_data_dir), **(env or {})},
             stdout=handle,
             stderr=subprocess.STDOUT,
         )

@@ -605,7 +605,7 @@ class DruidStore:
 
     # ------------------------------------------------------------------ health
 
-    def _service_facts(self) -> list[dict[str, Any]]:
+    def service_facts(self) -> list[dict[str, Any]]:
         """Each Druid service's type, health and version, as seen from this process."""
         answer = self._query(
             'SELECT "server", "server_type", "tier", "curr_size", "max_size" FROM sys.servers',
@@ -650,7 +650,7 @@ class DruidStore:
             "round_trip_ms": round_trip_ms,
         }
         try:
-            services = self._service_facts()
+            services = self.service_facts()
             rows = self.count_lines(Scope(), None)
             span = self.date_range(Scope())
             listed = segments.listed(self.client, self.datasource)

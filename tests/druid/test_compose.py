@@ -22,6 +22,7 @@ from tests.conftest import ROOT
 
 HERE = Path(__file__).resolve().parent
 COMPOSE = ROOT / "docker-compose.yml"
+COMPOSE_DEV = ROOT / "docker-compose.dev.yml"
 DRUID_SERVICES = ("coordinator", "broker", "historical", "middlemanager", "router")
 
 
@@ -30,11 +31,48 @@ def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-def test_valid_against_the_compose_specification(compose: dict) -> None:
+def _assert_valid(document: dict) -> None:
     schema = json.loads((HERE / "compose-spec.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(compose), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_valid_against_the_compose_specification(compose: dict) -> None:
+    _assert_valid(compose)
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """`override` on top of `base` as `docker compose -f base -f override` merges mappings
+    (sequences are merged by Compose per key; here the override's replace, which is
+    stricter: the override must be complete where it speaks)."""
+    merged = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both else value
+    return merged
+
+
+def test_the_development_file_is_valid_alone_and_on_top_of_production(compose: dict) -> None:
+    dev = yaml.safe_load(COMPOSE_DEV.read_text())
+    _assert_valid(dev)
+    _assert_valid(_merged(compose, dev))
+    app = _merged(compose, dev)["services"]["app"]
+    assert ".:/app:ro" in app["volumes"], "the source is mounted over the image's copy"
+    assert "app-data:/app/data" in app["volumes"], "the data volume stays"
+    command = app["command"]
+    assert command[:3] == ["streamlit", "run", "server.py"]
+    assert "--server.runOnSave=true" in command
+    assert any(
+        c.startswith("--server.fileWatcherType=") and not c.endswith("none") for c in command
+    )
+    assert app["environment"]["SALES_ENV"] == "development"
+
+
+def test_the_app_health_check_asks_the_api(compose: dict) -> None:
+    """The store's health (Druid included), not Streamlit's own, which is green without Druid."""
+    check = " ".join(compose["services"]["app"]["healthcheck"]["test"])
+    assert "/api/health" in check and "/_stcore/health" not in check
 
 
 def test_the_schema_catches_a_broken_file(compose: dict) -> None:
