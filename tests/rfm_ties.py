@@ -17,6 +17,10 @@ from __future__ import annotations
 from datetime import date
 
 from core.filters import Filters
+from core.kpi import customers as ck
+from core.kpi.view import resolve_view
+from core.store import SalesStore
+from ingest.pipeline import ingest_file
 
 HEADER = (
     "invoice_id,sold_at,branch,salesperson,customer_id,product_id,product_line,"
@@ -102,3 +106,21 @@ def csv_bytes() -> bytes:
 
 def filters_of(branch: str) -> Filters:
     return Filters(*WINDOW, branches=(branch,))
+
+
+def loaded(store: SalesStore) -> SalesStore:
+    """`store` with the three groups ingested through the real pipeline."""
+    result = ingest_file(csv_bytes(), store, filename="rfm.csv")
+    assert result.ok, result.prepared.failures
+    return store
+
+
+def assert_hand_worked(store: SalesStore, branch: str) -> None:
+    """`branch`'s customers score, segment and carry the note as worked out by hand."""
+    table = ck.rfm(store, resolve_view(store, filters_of(branch)))
+    columns = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment")
+    scored = {
+        row["customer_id"]: tuple(row[c] for c in columns) for row in table.iter_rows(named=True)
+    }
+    assert scored == EXPECTED[branch]
+    assert set(table["rfm_note"]) == {NOTES.get(branch)}

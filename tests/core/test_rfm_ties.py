@@ -9,36 +9,21 @@ import pytest
 
 from core.kpi import customers as ck
 from core.kpi.view import resolve_view
-from core.store import SalesStore
 from core.stores.embedded import EmbeddedStore
 from ingest.pipeline import ingest_file
 from tests import rfm_ties
 
 
-def scored(store: SalesStore, branch: str) -> dict[str, tuple[object, ...]]:
-    table = ck.rfm(store, resolve_view(store, rfm_ties.filters_of(branch)))
-    columns = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment")
-    return {
-        row["customer_id"]: tuple(row[c] for c in columns) for row in table.iter_rows(named=True)
-    }
-
-
-def notes(store: SalesStore, branch: str) -> set[str | None]:
-    return set(ck.rfm(store, resolve_view(store, rfm_ties.filters_of(branch)))["rfm_note"])
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
     store = EmbeddedStore(Path(tmp_path_factory.mktemp("rfm")) / "sales")
-    result = ingest_file(rfm_ties.csv_bytes(), store, filename="rfm.csv")
-    assert result.ok, result.prepared.failures
+    rfm_ties.loaded(store)
     return store
 
 
 @pytest.mark.parametrize("branch", list(rfm_ties.EXPECTED))
 def test_scores_equal_the_hand_worked_ones(store: EmbeddedStore, branch: str) -> None:
-    assert scored(store, branch) == rfm_ties.EXPECTED[branch]
-    assert notes(store, branch) == {rfm_ties.NOTES.get(branch)}
+    rfm_ties.assert_hand_worked(store, branch)
 
 
 def test_one_time_buyers_covering_half_score_f_one(store: EmbeddedStore) -> None:
