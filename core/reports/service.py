@@ -54,6 +54,8 @@ SYNC_SECONDS = 60
 # A run that could not start on time (the machine asleep, every worker busy) still
 # runs up to this late (seconds); later than that it waits for its next time.
 MISFIRE_GRACE = 3600
+# Touched by every sync: docker-compose.yml's health check reads its age.
+HEARTBEAT_FILE = "reports.heartbeat"
 # Reports build in threads; two cores serve the pages too.
 WORKERS = 2
 
@@ -236,6 +238,10 @@ def sync_jobs(scheduler: BaseScheduler, service: ReportService) -> None:
     """Schedule each subscription, unschedule removed ones; a subscription that missed
     times since its last run (or its creation) runs once now, however many it missed."""
     timezone = service.settings.timezone
+    # A heartbeat for the compose health check: the scheduler is alive and syncing.
+    heartbeat = service.settings.data_dir / HEARTBEAT_FILE
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    heartbeat.touch()
     wanted = {_job_id(s.id): s for s in service.book.subscriptions()}
     for job in scheduler.get_jobs():
         if job.id.startswith("report-") and job.id not in wanted:
