@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level)
+        if args.command in ("run", "check", "serve"):  # sends: JSON log lines with request ids
+            configure_logging(settings.log_level)
         book = ReportBook(settings.data_dir)
         if args.command == "list":
             _list(book)
