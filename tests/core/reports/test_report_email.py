@@ -217,3 +217,25 @@ def test_adding_a_subscription_refuses_a_branch_the_owner_may_not_see(
     )
     assert str(added.schedule) == "weekly mon 06:30"
     assert ReportBook(settings.data_dir).subscriptions("mombasa") == [added]
+
+
+def test_names_in_the_mail_are_text_not_html(tmp_path: Path) -> None:
+    from datetime import date
+
+    from core.reports.content import build_report, render_html
+    from ingest.sample import generate_sales
+    from tests.conftest import SAMPLE_END, to_stored
+
+    hostile = "<script>alert('x')</script> & \"Mombasa\""
+    lines = generate_sales(400, seed=3, end=SAMPLE_END).with_columns(
+        pl.when(pl.col("branch") == "Mombasa")
+        .then(pl.lit(hostile))
+        .otherwise(pl.col("branch"))
+        .alias("branch")
+    )
+    store = EmbeddedStore(tmp_path / "sales")
+    store.write(to_stored(lines), "append")
+    report = build_report(store, "branches", {}, today=date(2026, 11, 1), allowed_branches=None)
+    assert hostile in report.tables["branches"]["branch"].to_list()
+    page = render_html(report, "https://sales.example.co.ke", "chart")
+    assert "<script>" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
