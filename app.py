@@ -48,6 +48,7 @@ pages = [
     st.Page(
         "views/customers.py", title="Customers", icon=":material/groups:", url_path="customers"
     ),
+    st.Page("views/reports.py", title="Reports", icon=":material/mail:", url_path="reports"),
     st.Page(
         "views/diagnostics.py",
         title="Diagnostics",

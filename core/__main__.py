@@ -14,6 +14,7 @@ from core.presets import PERIODS, business_today
 from core.settings import SettingsError, load_settings
 from core.store import GRAINS, StoreError
 from core.stores import open_store
+from core.users import UserFile
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--compare", choices=COMPARES, default="previous")
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument(
+        "--user",
+        help="compute as this user of SALES_AUTH_FILE: only the branches it may see "
+        "(as its scheduled reports and its API token do)",
+    )
     return parser
 
 
@@ -61,9 +67,16 @@ def export(args: argparse.Namespace) -> int:
         params["period"] = args.period
     settings = load_settings()
     today = business_today(settings.timezone)
+    allowed: tuple[str, ...] | None = None
+    if args.user:
+        user = UserFile(settings.auth_file).get(args.user)
+        if user is None:
+            print(f"error: --user {args.user[:40]!r} is not a user", file=sys.stderr)
+            return 2
+        allowed = user.branches
     store = open_store(settings)
     try:
-        table = export_table(store, args.area, params, today=today)
+        table = export_table(store, args.area, params, today=today, allowed_branches=allowed)
     except BadExportRequest as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

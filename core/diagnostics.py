@@ -19,6 +19,7 @@ LIBRARIES = (
     "pyarrow",
     "pydruid",
     "streamlit-authenticator",
+    "APScheduler",
 )
 SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|COOKIE", re.IGNORECASE)
 URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -74,6 +75,12 @@ def settings_table(settings: Settings) -> list[dict[str, str]]:
         "SALES_ENV": settings.environment,
         "SALES_COOKIE_KEY": settings.cookie_key,
         "SALES_WARM_UP": "on" if settings.warm_up else "off",
+        "SALES_PREFETCH": "on" if settings.prefetch else "off",
+        "SALES_PUBLIC_URL": settings.public_url,
+        "SALES_SMTP_URL": settings.smtp_url,
+        "SALES_SMTP_USER": settings.smtp_user,
+        "SALES_SMTP_PASSWORD": settings.smtp_password,
+        "SALES_MAIL_FROM": settings.mail_from,
     }
     return [
         {

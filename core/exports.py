@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 import polars as pl
 import xlsxwriter
 
+from core.filters import Filters
 from core.kpi import customers, members, overview, products
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
-from core.store import SalesStore
+from core.store import SalesStore, Window
 
 AreaTable = Callable[[SalesStore, View], pl.DataFrame]
 
@@ -315,6 +318,18 @@ def to_excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:
         )
         for_spreadsheet(columns).write_excel(workbook, worksheet=COLUMNS_SHEET, autofit=True)
     return buffer.getvalue()
+
+
+def safe_file_stem(text: str) -> str:
+    """A file name part with only letters, digits and . _ + - (branch names can be anything)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")[:150] or "export"
+
+
+def file_stem(name: str, filters: Filters, window: Window | None) -> str:
+    """A download's file name without its suffix: `name`, the dates shown and the member
+    filters (salespeople_2026-01-01_to_2026-06-30); `window` is the resolved window."""
+    dated = replace(filters, start=window.start, end=window.end) if window else filters
+    return safe_file_stem(f"{name}_{dated.describe()}")
 
 
 def to_json_text(frame: pl.DataFrame) -> str:

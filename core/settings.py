@@ -47,6 +47,24 @@ SETTINGS: tuple[Setting, ...] = (
         "on",
         "`on` or `off`: start a page's store work when its link is requested",
     ),
+    Setting(
+        "SALES_PUBLIC_URL",
+        "http://localhost:8501",
+        "the dashboard's address as readers open it: e-mailed reports link back to it",
+    ),
+    Setting(
+        "SALES_SMTP_URL",
+        "",
+        "mail server for reports and alerts: `smtp://host:port` (`?starttls=on` to upgrade)"
+        " or `smtps://host:port`; unset, nothing is sent",
+    ),
+    Setting("SALES_SMTP_USER", "", "mail server login (none: no login)"),
+    Setting(
+        "SALES_SMTP_PASSWORD",
+        "",
+        "mail server password; or `SALES_SMTP_PASSWORD_FILE`, a file holding it (a Docker secret)",
+    ),
+    Setting("SALES_MAIL_FROM", "sales-analytics@localhost", "sender address of reports and alerts"),
 )
 
 BACKENDS = ("embedded", "druid")
@@ -76,6 +94,11 @@ class Settings:
     cookie_key: str = field(default="", repr=False)
     warm_up: bool = True
     prefetch: bool = True
+    public_url: str = "http://localhost:8501"
+    smtp_url: str = ""
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    mail_from: str = "sales-analytics@localhost"
 
     @property
     def production(self) -> bool:
@@ -135,7 +158,26 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if value not in SWITCHES:
             raise SettingsError(f"{name}={value!r}: expected on or off")
         switches[name] = SWITCHES[value]
+    public_url = _value("SALES_PUBLIC_URL", env).rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise SettingsError(f"SALES_PUBLIC_URL={public_url!r}: expected an http:// or https:// URL")
+    smtp_url = env.get("SALES_SMTP_URL", "").strip()
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise SettingsError("SALES_SMTP_URL: expected smtp://host:port or smtps://host:port")
+    smtp_password = env.get("SALES_SMTP_PASSWORD", "")
+    password_file = env.get("SALES_SMTP_PASSWORD_FILE", "").strip()
+    if password_file and not smtp_password:
+        try:
+            smtp_password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise SettingsError(f"SALES_SMTP_PASSWORD_FILE: cannot read it ({reason})") from exc
     return Settings(
+        public_url=public_url,
+        smtp_url=smtp_url,
+        smtp_user=env.get("SALES_SMTP_USER", "").strip(),
+        smtp_password=smtp_password,
+        mail_from=_value("SALES_MAIL_FROM", env),
         warm_up=switches["SALES_WARM_UP"],
         prefetch=switches["SALES_PREFETCH"],
         log_level=log_level,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-
 import polars as pl
 import streamlit as st
 
-from core.exports import column_doc, column_label, column_units, to_csv_bytes, to_excel_bytes
+from core.exports import (
+    column_doc,
+    column_label,
+    column_units,
+    file_stem,
+    to_csv_bytes,
+    to_excel_bytes,
+)
 from core.filters import Filters
 from core.store import Window
 from ui.filter_bar import drill
@@ -58,17 +62,6 @@ def for_display(frame: pl.DataFrame) -> pl.DataFrame:
     sign, where Streamlit's "percent" preset drops trailing zeros (13% beside 13.17%)."""
     percent = [c for c, unit in column_units(frame).items() if unit in PERCENT_UNITS]
     return frame.with_columns(pl.col(c) * 100 for c in percent)
-
-
-def safe_file_stem(text: str) -> str:
-    """A file name part with only letters, digits and . _ + - (branch names can be anything)."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")[:150] or "export"
-
-
-def file_stem(name: str, filters: Filters, window: Window | None) -> str:
-    """`name`, the dates shown and the member filters: salespeople_2026-01-01_to_2026-06-30."""
-    dated = replace(filters, start=window.start, end=window.end) if window else filters
-    return safe_file_stem(f"{name}_{dated.describe()}")
 
 
 def downloads(

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import cache, diagnostics
 from core import health as health_check
+from core.reports.book import ReportBook
 from core.settings import load_settings
 from core.store import StoreError
 from ui.auth import require_login
@@ -80,6 +81,33 @@ st.caption(warm_up_status(start_warmer(settings)))
 if st.button("Clear cached results", icon=":material/delete_sweep:"):
     cache.clear()
     st.toast("Cache cleared: the next page view recomputes from the store.")
+
+st.subheader("Scheduled reports")
+reports_book = ReportBook(settings.data_dir)
+failed_sends = reports_book.deliveries(status="failed", limit=20)
+breached = [rule for rule in reports_book.alerts() if rule.state == "breach"]
+st.write(
+    f"{len(reports_book.subscriptions())} scheduled reports, {len(reports_book.alerts())} alert "
+    f"rules ({len(breached)} in breach), {len(failed_sends)} recent failed sends; "
+    "the Reports page has them all."
+)
+if failed_sends:
+    st.dataframe(
+        pl.DataFrame(
+            [
+                {
+                    "when": _shown(d.at),
+                    "what": f"{d.kind} {d.ref}",
+                    "owner": d.owner,
+                    "reason": d.error or "",
+                    "request id": d.request_id,
+                }
+                for d in failed_sends
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 st.subheader("Configuration")
 st.caption("Secrets and credentials are never shown.")

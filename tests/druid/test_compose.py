@@ -112,6 +112,12 @@ def test_stack_has_every_part(compose: dict) -> None:
         assert "healthcheck" in services[name]
     assert any(v.startswith("shared:") for v in services["historical"]["volumes"])
     assert services["ingest"]["profiles"] == ["ingest"]  # one-shot, not part of `up`
+    # The report scheduler shares the app's settings and data volume, and is up with it.
+    reports = services["reports"]
+    assert reports["entrypoint"] + reports["command"] == ["python", "-m", "core.reports", "serve"]
+    assert reports["environment"] == services["app"]["environment"]
+    assert "app-data:/app/data" in reports["volumes"] and "profiles" not in reports
+    assert "reports.heartbeat" in " ".join(reports["healthcheck"]["test"])
     assert services["app"]["environment"]["SALES_BACKEND"] == "druid"
     # The task runner reads the files the app stages under SALES_DATA_DIR, by the same path.
     data_dir = services["app"]["environment"]["SALES_DATA_DIR"]
