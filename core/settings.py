@@ -42,11 +42,6 @@ SETTINGS: tuple[Setting, ...] = (
         "on",
         "`on` or `off`: compute every page's default view after each data change",
     ),
-    Setting(
-        "SALES_PREFETCH",
-        "on",
-        "`on` or `off`: start a page's store work when its link is requested",
-    ),
 )
 
 BACKENDS = ("embedded", "druid")
@@ -75,7 +70,6 @@ class Settings:
     environment: str = "development"
     cookie_key: str = field(default="", repr=False)
     warm_up: bool = True
-    prefetch: bool = True
 
     @property
     def production(self) -> bool:
@@ -129,15 +123,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SALES_LOG_LEVEL={log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
         )
-    switches: dict[str, bool] = {}
-    for name in ("SALES_WARM_UP", "SALES_PREFETCH"):
-        value = _value(name, env).lower()
-        if value not in SWITCHES:
-            raise SettingsError(f"{name}={value!r}: expected on or off")
-        switches[name] = SWITCHES[value]
+    warm_up = _value("SALES_WARM_UP", env).lower()
+    if warm_up not in SWITCHES:
+        raise SettingsError(f"SALES_WARM_UP={warm_up!r}: expected on or off")
     return Settings(
-        warm_up=switches["SALES_WARM_UP"],
-        prefetch=switches["SALES_PREFETCH"],
+        warm_up=SWITCHES[warm_up],
         log_level=log_level,
         environment=environment,
         cookie_key=cookie_key,

@@ -109,11 +109,7 @@ def _current(filters: Filters) -> Filters:
 def link_filters(
     params: Mapping[str, str | list[str]], allowed: tuple[str, ...] | None, version: str
 ) -> ParsedFilters:
-    """The filters a link's parameters name for a user kept to `allowed` branches.
-
-    The prefetch (ui/warmup.py) reads a link with this too: the same filters, the
-    same cache keys as the page.
-    """
+    """The filters a link's parameters name for a user kept to `allowed` branches."""
     # For a user kept to some branches, a link naming another branch (or a rep or
     # line only sold there) is told apart from a typo.
     hidden = known_members(Scope(), version) if allowed is not None else None

@@ -1,8 +1,4 @@
-"""What each page asks the cache for its view: the warm-up and the prefetch ask it ahead.
-
-No Streamlit import: the server's middleware reads the page paths before
-Streamlit's runtime exists (ui/prefetch.py).
-"""
+"""What each page asks the cache for its view: the warm-up asks it ahead."""
 
 from __future__ import annotations
 

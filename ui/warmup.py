@@ -12,9 +12,6 @@ answers at once.
 Streamlit runs no code of ours before the first session, so that session
 starts the thread, which waits a moment before warming so as not to slow the
 page that person is opening.
-
-`warm_link` does the same for one page and the filters of a link, when the
-link is requested (ui/prefetch.py).
 """
 
 from __future__ import annotations
@@ -23,18 +20,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs
 
 import streamlit as st
 
 from core import cache
 from core.filters import Filters, from_query_params
 from core.kpi.view import View
-from core.settings import Settings, load_settings
+from core.settings import Settings
 from core.store import Scope, StoreError
 from core.users import UserError, UserFile
-from ui.auth import cookie_key, cookie_username
-from ui.filter_bar import known_members, link_filters
+from ui.filter_bar import known_members
 from ui.questions import PAGE_QUESTIONS, PEERS, focused_member
 
 log = logging.getLogger("ui.warmup")
@@ -139,29 +134,6 @@ def warm_view(allowed: tuple[str, ...] | None, version: str) -> bool:
     no line."""
     filters = default_filters(allowed, version)
     return all([warm_page(page, filters, allowed, version) for page in PAGE_QUESTIONS])
-
-
-def warm_link(page: str, query: str, token: str | None) -> bool:
-    """Fill the cache with `page`'s answers for the filters of a link (`query`), as the
-    user its login cookie (`token`) names would see them (ui/prefetch.py); False when
-    prefetching is off, there is no such user, or no view to compute."""
-    settings = load_settings()
-    if not settings.prefetch:
-        return False
-    key = cookie_key(settings)
-    username = cookie_username(token, key) if key else None
-    if username is None:
-        return False
-    try:
-        user = UserFile(settings.auth_file).get(username)
-    except (OSError, UserError) as exc:  # the page says so to the person signing in
-        log.warning("prefetch reads no users file: %s", exc)
-        return False
-    if user is None:
-        return False
-    version = cache.data_version()
-    parsed = link_filters(parse_qs(query, keep_blank_values=True), user.branches, version)
-    return warm_page(page, parsed.filters, user.branches, version)
 
 
 class Warmer:
