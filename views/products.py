@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from core import cache
-from core.kpi.products import SLOW_MOVER_DAYS
+from core.kpi.products import A_LIMIT, SLOW_MOVER_DAYS
 from ui import charts, page_data
 from ui import format as fmt
 from ui.filter_bar import product_labels
@@ -38,7 +38,7 @@ fact_tile(
     tiles[1],
     "A products",
     fmt.count(a_count),
-    "Products that together make the first 80% of net sales (ABC analysis).",
+    f"Products that together make the first {A_LIMIT:.0%} of net sales (ABC analysis).",
     delta=f"{a_count / max(products.height, 1):.0%} of products",
 )
 fact_tile(

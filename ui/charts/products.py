@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.kpi.products import A_LIMIT
 from ui import format as fmt
 from ui.charts.base import (
     GRID,
@@ -17,7 +18,8 @@ from ui.charts.base import (
 
 
 def pareto(products: pl.DataFrame) -> Chart:
-    """Cumulative share of net sales against the share of products, with the 80% line."""
+    """Cumulative share of net sales against the share of products, with the line where
+    class A ends (`A_LIMIT`)."""
     ranked = products.filter(pl.col("cumulative_share").is_not_null())
     n = ranked.height
     data = [
@@ -48,8 +50,11 @@ def pareto(products: pl.DataFrame) -> Chart:
                     "silent": True,
                     "symbol": "none",
                     "lineStyle": {"type": "dashed"},
-                    "label": {"formatter": "80% of net sales", "position": "insideEndBottom"},
-                    "data": [{"yAxis": 80}],
+                    "label": {
+                        "formatter": f"{A_LIMIT:.0%} of net sales",
+                        "position": "insideEndBottom",
+                    },
+                    "data": [{"yAxis": round(A_LIMIT * 100)}],
                 },
             }
         ],
