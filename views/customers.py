@@ -44,7 +44,7 @@ fact_tile(
     tiles[2],
     "Slipping away",
     fmt.count(slipping),
-    "Customers in the At risk, Cannot lose them and About to sleep segments.",
+    f"Customers in the {', '.join(kpi.SLIPPING[:-1])} and {kpi.SLIPPING[-1]} segments.",
     delta=f"{fmt.kes_compact(slipping_sales)} in sales",
 )
 fact_tile(
