@@ -75,7 +75,6 @@ def settings_table(settings: Settings) -> list[dict[str, str]]:
         "SALES_ENV": settings.environment,
         "SALES_COOKIE_KEY": settings.cookie_key,
         "SALES_WARM_UP": "on" if settings.warm_up else "off",
-        "SALES_PREFETCH": "on" if settings.prefetch else "off",
         "SALES_PUBLIC_URL": settings.public_url,
         "SALES_SMTP_URL": settings.smtp_url,
         "SALES_SMTP_USER": settings.smtp_user,

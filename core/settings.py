@@ -43,11 +43,6 @@ SETTINGS: tuple[Setting, ...] = (
         "`on` or `off`: compute every page's default view after each data change",
     ),
     Setting(
-        "SALES_PREFETCH",
-        "on",
-        "`on` or `off`: start a page's store work when its link is requested",
-    ),
-    Setting(
         "SALES_PUBLIC_URL",
         "http://localhost:8501",
         "the dashboard's address as readers open it: e-mailed reports link back to it",
@@ -93,7 +88,6 @@ class Settings:
     environment: str = "development"
     cookie_key: str = field(default="", repr=False)
     warm_up: bool = True
-    prefetch: bool = True
     public_url: str = "http://localhost:8501"
     smtp_url: str = ""
     smtp_user: str = ""
@@ -152,12 +146,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SALES_LOG_LEVEL={log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
         )
-    switches: dict[str, bool] = {}
-    for name in ("SALES_WARM_UP", "SALES_PREFETCH"):
-        value = _value(name, env).lower()
-        if value not in SWITCHES:
-            raise SettingsError(f"{name}={value!r}: expected on or off")
-        switches[name] = SWITCHES[value]
+    warm_up = _value("SALES_WARM_UP", env).lower()
+    if warm_up not in SWITCHES:
+        raise SettingsError(f"SALES_WARM_UP={warm_up!r}: expected on or off")
     public_url = _value("SALES_PUBLIC_URL", env).rstrip("/")
     if not public_url.startswith(("http://", "https://")):
         raise SettingsError(f"SALES_PUBLIC_URL={public_url!r}: expected an http:// or https:// URL")
@@ -178,8 +169,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_user=env.get("SALES_SMTP_USER", "").strip(),
         smtp_password=smtp_password,
         mail_from=_value("SALES_MAIL_FROM", env),
-        warm_up=switches["SALES_WARM_UP"],
-        prefetch=switches["SALES_PREFETCH"],
+        warm_up=SWITCHES[warm_up],
         log_level=log_level,
         environment=environment,
         cookie_key=cookie_key,

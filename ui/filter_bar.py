@@ -31,6 +31,13 @@ COMPARE_LABELS = {
     "yoy": "Same period last year",
     "none": "No comparison",
 }
+# The sidebar's member pickers, in order: the Filters attribute, its key in
+# `known_members` (and the widget's), and its label.
+MEMBER_PICKERS = (
+    ("branches", "branch", "Branches"),
+    ("product_lines", "line", "Product lines"),
+    ("salespeople", "rep", "Salespeople"),
+)
 
 
 def allowed_branches() -> tuple[str, ...] | None:
@@ -109,11 +116,7 @@ def _current(filters: Filters) -> Filters:
 def link_filters(
     params: Mapping[str, str | list[str]], allowed: tuple[str, ...] | None, version: str
 ) -> ParsedFilters:
-    """The filters a link's parameters name for a user kept to `allowed` branches.
-
-    The prefetch (ui/warmup.py) reads a link with this too: the same filters, the
-    same cache keys as the page.
-    """
+    """The filters a link's parameters name for a user kept to `allowed` branches."""
     # For a user kept to some branches, a link naming another branch (or a rep or
     # line only sold there) is told apart from a typo.
     hidden = known_members(Scope(), version) if allowed is not None else None
@@ -195,36 +198,27 @@ def filter_bar() -> Filters:
             format_func=COMPARE_LABELS.__getitem__,
             key=f"compare_{generation}",
         )
-        chosen_branches = st.multiselect(
-            "Branches",
-            known["branch"],
-            default=[b for b in filters.branches if b in known["branch"]],
-            key=f"branch_{generation}",
-            placeholder="All branches",
-        )
-        chosen_lines = st.multiselect(
-            "Product lines",
-            known["line"],
-            default=[x for x in filters.product_lines if x in known["line"]],
-            key=f"line_{generation}",
-            placeholder="All product lines",
-        )
-        chosen_reps = st.multiselect(
-            "Salespeople",
-            known["rep"],
-            default=[r for r in filters.salespeople if r in known["rep"]],
-            key=f"rep_{generation}",
-            placeholder="All salespeople",
-        )
+        chosen = {
+            attribute: tuple(
+                st.multiselect(
+                    label,
+                    known[kind],
+                    default=[m for m in getattr(filters, attribute) if m in known[kind]],
+                    key=f"{kind}_{generation}",
+                    placeholder=f"All {label.lower()}",
+                )
+            )
+            for attribute, kind, label in MEMBER_PICKERS
+        }
     new = Filters(
         start=start_value,
         end=end_value,
         grain=grain,
         compare=compare,  # type: ignore[arg-type]
-        branches=tuple(chosen_branches),
-        product_lines=tuple(chosen_lines),
+        branches=chosen["branches"],
+        product_lines=chosen["product_lines"],
         products=filters.products,
-        salespeople=tuple(chosen_reps),
+        salespeople=chosen["salespeople"],
         period=period,
     )
     if new != filters:

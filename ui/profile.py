@@ -11,18 +11,15 @@ then that line's, with the line's standing in place of the line leaderboard.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import polars as pl
 import streamlit as st
 
-from core import cache
 from core.kpi.members import standing
-from ui import charts, questions
+from ui import charts
 from ui import format as fmt
-from ui.filter_bar import allowed_branches, member_labels
+from ui.filter_bar import member_labels
 from ui.page import PageState, fact_tile, kpi_tiles, show_chart
-from ui.questions import PEERS, Breakdown
+from ui.page_data import PEERS, Breakdown, Profile
 from ui.tables import data_table
 
 # How many products and customers the profile lists, best first.
@@ -33,24 +30,19 @@ CUSTOMER_COLUMNS = ["customer_id", "customer_name", "monetary", "gross_profit", 
 PRODUCT_COLUMNS = ["product_id", "product_name", "net_sales", "gross_margin_pct", "units"]
 
 
-def focused_member(state: PageState, attribute: str) -> str | None:
-    """The one member of `attribute` in focus on this page (`ui.questions.focused_member`)."""
-    return questions.focused_member(state.filters, attribute, allowed_branches())
-
-
-def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> None:
-    """`name` (the member, as a person reads it) against all its peers: rank, share, margin.
+def standing_tiles(
+    state: PageState, attribute: str, member: str, name: str, table: pl.DataFrame
+) -> None:
+    """`name` (the member, as a person reads it) against all its peers in `table`
+    (`ui.page_data.peers_table`): rank, share, margin.
 
     The peers are those under the same dates and other filters, within the user's
     branches; the heading names those filters, as the numbers depend on them.
     """
     peers = PEERS[attribute]
-    version = state.version
-    allowed = allowed_branches()
-    among = replace(state.filters, **{attribute: ()})
-    place = standing(
-        cache.area(peers.area, cache.view_for(among, allowed, version), version), peers.key, member
-    )
+    allowed = state.allowed
+    among = state.filters.with_members(**{attribute: ()})
+    place = standing(table, peers.key, member)
     within = member_labels(among)
     if allowed is not None:
         within.append(f"your branches: {', '.join(fmt.plain(b) for b in allowed)}")
@@ -92,12 +84,11 @@ def standing_tiles(state: PageState, attribute: str, member: str, name: str) -> 
     )
 
 
-def breakdowns(state: PageState, parts: tuple[Breakdown, ...]) -> None:
-    """Side by side, the member's net sales by each of `parts`."""
-    for column, part in zip(st.columns(len(parts)), parts, strict=True):
+def breakdowns(tables: tuple[tuple[Breakdown, pl.DataFrame], ...]) -> None:
+    """Side by side, the member's net sales by each part (`ui.page_data.breakdown_tables`)."""
+    for column, (part, table) in zip(st.columns(len(tables)), tables, strict=True):
         with column:
             st.subheader(part.title)
-            table = cache.area(part.area, state.view, state.version)
             show_chart(
                 charts.leaderboard_bar(
                     table.filter(pl.col("orders") > 0), part.key, "net_sales", "Net sales"
@@ -107,15 +98,13 @@ def breakdowns(state: PageState, parts: tuple[Breakdown, ...]) -> None:
             )
 
 
-def member_profile(state: PageState, attribute: str, member: str, name: str | None = None) -> None:
-    """Draw the profile of `member`, the one value of the filter `attribute`, and stop.
+def member_profile(state: PageState, data: Profile, name: str | None = None) -> None:
+    """Draw the profile of one member (`ui.page_data.profile`), and stop.
 
-    `name` is how a person reads the member (a product's name), by default `member`."""
-    name = name or member
-    peers = PEERS[attribute]
-    view, version = state.view, state.version
-    totals = cache.area("overview", view, version).row(0, named=True)
-    if not totals["orders"]:
+    `name` is how a person reads the member (a product's name), by default its key."""
+    name = name or data.member
+    view = state.view
+    if data.sales is None:
         back = "press Back or " if st.session_state.get("drill_history") else ""
         st.info(
             f"{fmt.plain(name)} has no sales under these filters: widen the dates, or "
@@ -123,26 +112,26 @@ def member_profile(state: PageState, attribute: str, member: str, name: str | No
             icon=":material/search_off:",
         )
         st.stop()
-    kpi_tiles(totals, PROFILE_TILES)
-    standing_tiles(state, attribute, member, name)
+    sales = data.sales
+    kpi_tiles(data.totals, PROFILE_TILES)
+    standing_tiles(state, data.attribute, data.member, name, sales.peers)
 
-    compared = view.comparison is not None and state.comparison_has_data
     st.subheader(f"Net sales by {state.filters.grain}")
     show_chart(
         charts.trend_with_comparison(
-            cache.panel("sales_trend", view, version),
-            cache.panel("trend_comparison", view, version) if compared else None,
+            sales.trend,
+            sales.previous,
             "net_sales",
             "Net sales (KES)",
             grain=view.grain,
             partial=state.partial_periods,
         )
     )
-    breakdowns(state, peers.breakdowns)
-    if peers.top_products:
+    breakdowns(sales.breakdowns)
+    if sales.products is not None:
         st.subheader(f"Top {TOP} products")
         data_table(
-            cache.area("products", view, version).head(TOP),
+            sales.products.head(TOP),
             columns=PRODUCT_COLUMNS,
             name="top-products",
             filters=state.filters,
@@ -150,9 +139,7 @@ def member_profile(state: PageState, attribute: str, member: str, name: str | No
             drill_column="product_id",
         )
     st.subheader(f"Top {TOP} customers")
-    customers = cache.area("customers", view, version).sort(
-        ["monetary", "customer_id"], descending=[True, False]
-    )
+    customers = sales.customers.sort(["monetary", "customer_id"], descending=[True, False])
     data_table(
         customers.head(TOP),
         columns=CUSTOMER_COLUMNS,

@@ -3,18 +3,18 @@
 import polars as pl
 import streamlit as st
 
-from core import cache
-from ui import charts
+from ui import charts, page_data
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
-from ui.profile import focused_member, member_profile
+from ui.profile import member_profile
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
 # One branch in focus (a user who sees one branch has nothing to compare it with): its profile.
-if (member := focused_member(state, "branches")) is not None:
-    member_profile(state, "branches", member)  # its profile, not a board of one
-table = cache.area("branches", state.view, state.version)
+data = page_data.branches(state)
+if isinstance(data, page_data.Profile):
+    member_profile(state, data)  # its profile, not a board of one
+table = data.table
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)
 selling = table.filter(pl.col("orders") > 0)
@@ -65,10 +65,9 @@ with left:
     )
 with right:
     st.subheader(f"Net sales by {state.filters.grain}")
-    trend = cache.panel("branch_trend", state.view, state.version)
     show_chart(
         charts.member_lines(
-            trend,
+            data.trend,
             "branch",
             "net_sales",
             "Net sales (KES)",
@@ -79,9 +78,7 @@ with right:
     )
 
 st.subheader("Branch by month")
-by_month = cache.panel("branch_month", state.view, state.version).with_columns(
-    month=pl.col("period").dt.strftime("%Y-%m")
-)
+by_month = data.by_month.with_columns(month=pl.col("period").dt.strftime("%Y-%m"))
 metric = (
     st.segmented_control(
         "Show", ["Net sales", "Gross profit"], default="Net sales", key="branch_month_metric"
@@ -103,10 +100,9 @@ show_chart(
 
 st.subheader("What each branch sells")
 st.caption("Each product line's share of the branch's net sales.")
-mix = cache.panel("branch_line_mix", state.view, state.version)
 show_chart(
     charts.heatmap(
-        mix,
+        data.line_mix,
         "product_line",
         "branch",
         "share_of_branch",

@@ -6,7 +6,7 @@ import streamlit as st
 from core import cache
 from core.kpi import customers as kpi
 from core.periods import is_month_end
-from ui import charts
+from ui import charts, page_data
 from ui import format as fmt
 from ui.page import begin, fact_tile, show_chart, stop_if_empty
 from ui.tables import data_table
@@ -14,13 +14,14 @@ from ui.tables import data_table
 state = begin(
     "Customers", "Which customers matter, and which are slipping away? (Walk-ins excluded.)"
 )
-table = cache.area("customers", state.view, state.version)
+data = page_data.customers(state)
+table = data.table
 stop_if_empty(table.is_empty(), "customers")
 segments = kpi.segment_summary(table)
 # From the table above: as a panel of its own it computed the whole RFM table again.
 split = kpi.new_vs_returning(cache.get_store(), state.view, table)
 concentration = kpi.concentration(table)
-lifetime = cache.customer_lifetime_value(state.view, state.version)
+lifetime = data.lifetime
 
 new = split.filter(pl.col("status") == "new").row(0, named=True)
 slipping, slipping_sales = kpi.slipping_away(table)
@@ -43,7 +44,7 @@ fact_tile(
     tiles[2],
     "Slipping away",
     fmt.count(slipping),
-    "Customers in the At risk, Cannot lose them and About to sleep segments.",
+    f"Customers in the {', '.join(kpi.SLIPPING[:-1])} and {kpi.SLIPPING[-1]} segments.",
     delta=f"{fmt.kes_compact(slipping_sales)} in sales",
 )
 fact_tile(
@@ -115,7 +116,7 @@ st.caption(
     "Customers first buying in each month of the window, and the share still buying "
     "each month after."
 )
-cohorts = cache.cohorts(state.view, state.version)
+cohorts = data.cohorts
 end = state.view.window.end
 filling: list[tuple[str, str]] = []
 if not cohorts.is_empty() and not is_month_end(end):

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from core import cache
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
-from ui import charts
+from ui import charts, page_data
 from ui import format as fmt
 from ui.page import begin, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
@@ -22,8 +21,9 @@ HEADLINE_TILES = (
 )
 
 state = begin("Overview", "How is the business doing, and where should you look first?")
-view, version = state.view, state.version
-headline = cache.area("overview", view, version).row(0, named=True)
+view = state.view
+data = page_data.overview(state)
+headline = data.totals.row(0, named=True)
 stop_if_empty(not headline["orders"], "sales")
 kpi_tiles(headline, HEADLINE_TILES)
 with st.expander("Exact figures"):
@@ -34,15 +34,12 @@ with st.expander("Exact figures"):
             "Comparison": [fmt.kpi_exact(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
         }
     )
-    exact = cache.area("overview", view, version)
-    downloads(exact, "overview", state.filters, key="exact_figures", window=view.window)
+    downloads(data.totals, "overview", state.filters, key="exact_figures", window=view.window)
 
 st.subheader("At a glance")
 top_row, bottom_row = st.columns(2), st.columns(2)
 answers = [*top_row, *bottom_row]
-leaders = {
-    row["dimension"]: row for row in cache.panel("leaders", view, version).iter_rows(named=True)
-}
+leaders = {row["dimension"]: row for row in data.leaders.iter_rows(named=True)}
 if best := leaders.get("salesperson"):
     answers[0].page_link(
         "views/salespeople.py",
@@ -64,7 +61,7 @@ if lead := leaders.get("branch"):
         icon=":material/storefront:",
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )
-slipping, slipping_sales = customer_kpis.slipping_away(cache.panel("segments", view, version))
+slipping, slipping_sales = customer_kpis.slipping_away(data.segments)
 short = view.window.days < customer_kpis.SHORT_RFM_DAYS
 answers[3].page_link(
     "views/customers.py",
@@ -80,19 +77,15 @@ answers[3].page_link(
     ),
 )
 
-trend = cache.panel("sales_trend", view, version)
-# A comparison window before the first sale would draw a line of zeros: left out.
-compared = view.comparison is not None and state.comparison_has_data
-previous = cache.panel("trend_comparison", view, version) if compared else None
 st.subheader(f"Net sales by {state.filters.grain}")
 show_chart(
     charts.trend_with_comparison(
-        trend,
-        previous,
+        data.trend,
+        data.previous,
         "net_sales",
         "Net sales (KES)",
         grain=view.grain,
         partial=state.partial_periods,
     )
 )
-data_table(trend, name="trend", filters=state.filters, window=view.window)
+data_table(data.trend, name="trend", filters=state.filters, window=view.window)

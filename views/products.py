@@ -4,20 +4,20 @@ import polars as pl
 import streamlit as st
 
 from core import cache
-from core.kpi.products import SLOW_MOVER_DAYS
-from ui import charts
+from core.kpi.products import A_LIMIT, SLOW_MOVER_DAYS
+from ui import charts, page_data
 from ui import format as fmt
 from ui.filter_bar import product_labels
 from ui.page import begin, colours, fact_tile, show_chart, stop_if_empty
-from ui.profile import PEERS, breakdowns, focused_member, member_profile, standing_tiles
+from ui.profile import breakdowns, member_profile, standing_tiles
 from ui.tables import data_table
 
 state = begin("Products", "Which products and product lines earn, and which have stopped selling?")
-if (product := focused_member(state, "products")) is not None:
+data = page_data.products(state)
+if isinstance(data, page_data.Profile):
     # its profile, not a board of one
-    member_profile(state, "products", product, product_labels((product,))[0])
-products = cache.area("products", state.view, state.version)
-lines = cache.area("product-lines", state.view, state.version)
+    member_profile(state, data, product_labels((data.member,))[0])
+products, lines = data.products, data.lines
 selling = products.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "product sales")
 line_colours = colours("product_line", state.version)
@@ -38,7 +38,7 @@ fact_tile(
     tiles[1],
     "A products",
     fmt.count(a_count),
-    "Products that together make the first 80% of net sales (ABC analysis).",
+    f"Products that together make the first {A_LIMIT:.0%} of net sales (ABC analysis).",
     delta=f"{a_count / max(products.height, 1):.0%} of products",
 )
 fact_tile(
@@ -47,19 +47,18 @@ fact_tile(
     fmt.count(slow.height),
     f"Products with no sale in the {SLOW_MOVER_DAYS} days up to {state.view.window.end:%d %b %Y}.",
 )
-line = focused_member(state, "product_lines")
-if line is not None:
+if (line := data.line) is not None:
     # One line: its own sales (the "top" line would name itself), where it stands and
     # who sells it; the products below are its own.
     fact_tile(
         tiles[3],
         "Net sales",
         fmt.kes_compact(top_line["net_sales"]),
-        f"The net sales of {line} in the window.",
+        f"The net sales of {line.member} in the window.",
         delta=f"{fmt.pct(top_line['gross_margin_pct'])} margin",
     )
-    standing_tiles(state, "product_lines", line, line)
-    breakdowns(state, PEERS["product_lines"].breakdowns)
+    standing_tiles(state, "product_lines", line.member, line.member, line.peers)
+    breakdowns(line.breakdowns)
 else:
     fact_tile(
         tiles[3],

@@ -3,8 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from core import cache
-from ui import charts
+from ui import charts, page_data
 from ui import format as fmt
 from ui.page import (
     begin,
@@ -15,7 +14,7 @@ from ui.page import (
     show_chart,
     stop_if_empty,
 )
-from ui.profile import focused_member, member_profile
+from ui.profile import member_profile
 from ui.tables import data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
@@ -24,9 +23,10 @@ MARGIN_LEADER_MIN_SHARE_OF_TOP = 0.25
 TREND_MEMBERS = 6
 
 state = begin("Salespeople", "Who sells most profitably, and who is moving up or down?")
-if (member := focused_member(state, "salespeople")) is not None:
-    member_profile(state, "salespeople", member)  # its profile, not a board of one
-table = cache.area("salespeople", state.view, state.version)
+data = page_data.salespeople(state)
+if isinstance(data, page_data.Profile):
+    member_profile(state, data)  # its profile, not a board of one
+table = data.table
 selling = table.filter(pl.col("orders") > 0)
 stop_if_empty(selling.is_empty(), "salespeople")
 rep_colours = colours("salesperson", state.version)
@@ -72,7 +72,7 @@ if "rank_change" in selling.columns and selling["rank_change"].drop_nulls().len(
 else:
     fact_tile(tiles[3], "Biggest climber", "–", no_comparison_reason(state))
 
-totals = cache.area("overview", state.view, state.version).row(0, named=True)
+totals = data.totals.row(0, named=True)
 kpi_tiles(totals, ("net_sales", "gross_profit", "gross_margin_pct", "aov"))
 
 left, right = st.columns(2)
@@ -93,11 +93,10 @@ with right:
     )
 
 st.subheader(f"Top {TREND_MEMBERS} salespeople by {state.filters.grain}")
-trend = cache.panel("salesperson_trend", state.view, state.version)
 leaders = selling.head(TREND_MEMBERS)["salesperson"].to_list()
 show_chart(
     charts.member_lines(
-        trend,
+        data.trend,
         "salesperson",
         "net_sales",
         "Net sales (KES)",

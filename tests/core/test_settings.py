@@ -28,8 +28,6 @@ def test_defaults() -> None:
     assert settings.auth_file == Path("./data/users.yaml")
     assert settings.warm_up
     assert not load_settings({"SALES_WARM_UP": "OFF"}).warm_up
-    assert settings.prefetch
-    assert not load_settings({"SALES_PREFETCH": "off"}).prefetch
 
 
 @pytest.mark.parametrize(
@@ -39,7 +37,6 @@ def test_defaults() -> None:
         ({"SALES_TIMEZONE": "Mars/Olympus"}, "SALES_TIMEZONE='Mars/Olympus'"),
         ({"DRUID_URL": "localhost:8888"}, "DRUID_URL='localhost:8888'"),
         ({"SALES_WARM_UP": "sometimes"}, "SALES_WARM_UP='sometimes'"),
-        ({"SALES_PREFETCH": "yes"}, "SALES_PREFETCH='yes'"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
