@@ -140,6 +140,8 @@ def merged(
     removed_count = 0
     if removed is not None and removed.height:
         removed_keys = keys_of(removed).select(keyed)["_key"]
+        # A target both removed and written again is updated, not removed.
+        removed_keys = removed_keys.filter(~removed_keys.is_in(incoming_keys.implode()))
         removed_count = int(stored_keys.is_in(removed_keys.implode()).sum())
         drop = pl.concat([drop, removed_keys])
     updated = int(incoming_keys.is_in(stored_keys.implode()).sum())
