@@ -58,7 +58,7 @@ class Edit:
 
 def _slice(row: dict[str, object]) -> str:
     members = [str(row[c]) for c in MEMBER_COLUMNS if row.get(c) is not None]
-    return f"{row['month']:%Y-%m} {' / '.join(members)}"  # type: ignore[str-format]
+    return f"{row['month']:%Y-%m} {' / '.join(members)}"
 
 
 def _money(value: object) -> str:
