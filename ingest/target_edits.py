@@ -74,12 +74,22 @@ def review_edit(
     A user kept to some branches may only write targets of those branches.
     """
     text = edited.select(CANONICAL_COLUMNS).cast(dict.fromkeys(CANONICAL_COLUMNS, pl.String))
-    # The editor's rows count from 1 (no header row, unlike a spreadsheet's row 2).
+    # A row added and left empty is no row; the others keep their numbers.
+    blank = text.select(
+        pl.all_horizontal(
+            pl.col(c).str.strip_chars().replace("", None).is_null() for c in text.columns
+        )
+    ).to_series()
     mapping = ColumnMapping({c: c for c in CANONICAL_COLUMNS}, ())
     frame, cells, parse_failures = parse_targets(text, mapping, ".")
-    frame = frame.with_columns(pl.col(ROW) - 1)
-    cells = cells.with_columns(pl.col(ROW) - 1)
-    parse_failures = parse_failures.with_columns(pl.col("row") - 1)
+    # The editor's rows count from 1 (no header row, unlike a spreadsheet's row 2).
+    kept = ~blank
+    frame = frame.filter(kept).with_columns(pl.col(ROW) - 1)
+    cells = cells.filter(kept).with_columns(pl.col(ROW) - 1)
+    blank_rows = (pl.Series(range(1, len(blank) + 1)).filter(blank)).implode()
+    parse_failures = parse_failures.with_columns(pl.col("row") - 1).filter(
+        ~pl.col("row").is_in(blank_rows)
+    )
     failures = validate_targets(frame, cells, parse_failures)
     if allowed_branches is not None:
         outside = frame.filter(

@@ -179,7 +179,10 @@ def with_targets(table: pl.DataFrame, store: SalesStore, view: View, key: str) -
     attained = member_attainment(store, view, key)
     if attained.is_empty():
         return table
-    return table.join(attained, on=key, how="left")
+    # Beside net sales, which they judge.
+    order = [key, "net_sales", "target", "attainment_pct"]
+    joined = table.join(attained, on=key, how="left")
+    return joined.select(*order, *(c for c in table.columns if c not in order))
 
 
 @dataclass(frozen=True)
