@@ -28,7 +28,7 @@ from core.kpi import members
 from core.kpi import overview as headline
 from core.kpi.catalogue import ratio
 from core.kpi.view import View
-from core.periods import comparison_window, unit_start
+from core.periods import shift_months, unit_end, unit_start
 from core.store import SalesStore, Scope, Window
 from core.targets import MEMBER_COLUMNS
 
@@ -301,52 +301,44 @@ class RunRate:
     projected_attainment_pct: float | None
 
 
-def _period_end(start: date, period: str) -> date:
-    months = 1 if period == "month" else 3
-    year, month = divmod(start.month - 1 + months, 12)
-    return date(start.year + year, month + 1, 1) - timedelta(days=1)
-
-
 def run_rate(store: SalesStore, scope: Scope, period: str, today: date) -> RunRate:
     """The projected net sales of this month or quarter (`period`) at its end.
 
     Counted days are the period's days before today (today's sales are still
     coming in), or today alone on the period's first day. Like-for-like: the
-    period before made `full / same_days` of its total in the same calendar
-    days (`core.periods`), so the projection is `actual * full / same_days`;
+    period before made `same_days / full` of its total in the same calendar
+    days, so the projection is `actual * full / same_days`;
     without sales in those days, the days elapsed scale it instead
     (`actual * period_days / counted_days`).
     """
     if period not in RUN_RATE_PERIODS:
         raise ValueError(f"run-rate period {period!r}: expected month or quarter")
     start = unit_start(today, period)
-    end = _period_end(start, period)
+    end = unit_end(start, period)
     to_date = Window(start, max(start, today - timedelta(days=1)))
     measured = store.aggregate(scope, to_date, measures=("net_sales",))
     actual = float(measured["net_sales"][0])
     previous_start = unit_start(start - timedelta(days=1), period)
     previous_full = Window(previous_start, start - timedelta(days=1))
-    # The same calendar days of the period before (1-5 November for 1-5 December); a
-    # first day alone is compared with the period before's first day.
-    previous_days = (
-        Window(previous_start, previous_start)
-        if to_date.days == 1
-        else comparison_window(to_date, "previous")
+    # The same calendar days of the period before: 1-5 November for 1-5 December,
+    # 1 October-10 November for 1 January-10 February (clipped to a shorter month's end).
+    months = 1 if period == "month" else 3
+    previous_days = Window(
+        previous_start, min(shift_months(to_date.end, -months), previous_full.end)
     )
     projected: float | None = None
     method = ""
-    if previous_days is not None:
-        same_days = float(store.aggregate(scope, previous_days, measures=("net_sales",))[0, 0])
-        full = float(store.aggregate(scope, previous_full, measures=("net_sales",))[0, 0])
-        if same_days > 0 and full > 0:
-            projected = actual * full / same_days
-            method = (
-                f"like-for-like: {previous_days.start:%d %b}-{previous_days.end:%d %b} made "
-                f"{same_days / full:.0%} of {previous_full.start:%B %Y}"
-                if period == "month"
-                else f"like-for-like: the same days of the quarter before made "
-                f"{same_days / full:.0%} of it"
-            )
+    same_days = float(store.aggregate(scope, previous_days, measures=("net_sales",))[0, 0])
+    full = float(store.aggregate(scope, previous_full, measures=("net_sales",))[0, 0])
+    if same_days > 0 and full > 0:
+        projected = actual * full / same_days
+        method = (
+            f"like-for-like: {previous_days.start:%d %b}-{previous_days.end:%d %b} made "
+            f"{same_days / full:.0%} of {previous_full.start:%B %Y}"
+            if period == "month"
+            else f"like-for-like: the same days of the quarter before made "
+            f"{same_days / full:.0%} of it"
+        )
     if projected is None and actual:
         projected = actual * ((end - start).days + 1) / to_date.days
         method = f"{to_date.days} of {(end - start).days + 1} days, at their daily average"
