@@ -32,8 +32,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
     return built
 
 
-def view(scope: Scope = Scope(), start: date = WINDOW[0], end: date = WINDOW[1]) -> View:
-    return View(scope, Window(start, end), None, "month", "none")
+def view(scope: Scope | None = None, start: date = WINDOW[0], end: date = WINDOW[1]) -> View:
+    return View(scope or Scope(), Window(start, end), None, "month", "none")
 
 
 def test_targets_live_in_their_own_delta_table(store: EmbeddedStore) -> None:
