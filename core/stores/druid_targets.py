@@ -152,12 +152,9 @@ def write_all(
 
 def _delete_all(client: DruidClient, lines: str) -> None:
     name = datasource_of(lines)
-    client.request(
-        "POST",
-        f"/druid/coordinator/v1/datasources/{name}/markUnused",
-        {"interval": ingest.ETERNITY},
-        idempotent=False,
-    )
+    # The datasource's one segment spans all time (PARTITIONED BY ALL), which no
+    # interval-bounded markUnused contains: the whole datasource is marked unused.
+    client.request("DELETE", f"/druid/coordinator/v1/datasources/{name}", idempotent=False)
     started = time.monotonic()
     while time.monotonic() - started < LOAD_TIMEOUT_SECONDS:
         if _served(client, lines, "")[0] == 0:
