@@ -43,7 +43,8 @@ settings = load_settings()
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
 DATASETS = {"sales": "Sales lines", "targets": "Targets"}
-st.title("Upload")
+# The picker's value as this rerun starts: the title names what is being uploaded.
+st.title(f"Upload {st.session_state.get('upload_dataset') or 'sales'}")
 dataset = (
     st.segmented_control(
         "Dataset",
