@@ -11,12 +11,14 @@ going first, which bounds the memory that old versions and rare filters hold.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
 
 from core.exports import area_table
 from core.filters import Filters
-from core.kpi import customers, products
+from core.kpi import customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
 from core.settings import load_settings
@@ -90,6 +92,25 @@ def product_names(
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def data_range(scope: Scope, version: str) -> Window | None:
     return get_store().date_range(scope)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def visible_targets(allowed: tuple[str, ...] | None, version: str) -> pl.DataFrame:
+    """Every stored target a user kept to `allowed` branches may see (the Targets page)."""
+    return targets.visible(get_store().read_targets(), Scope(allowed_branches=allowed))
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def total_attainment(view: View, version: str) -> targets.Attainment:
+    return targets.total_attainment(get_store(), view)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def run_rates(scope: Scope, today: date, version: str) -> tuple[targets.RunRate, ...]:
+    """This month's and this quarter's run-rate as of `today` (business time)."""
+    return tuple(
+        targets.run_rate(get_store(), scope, period, today) for period in targets.RUN_RATE_PERIODS
+    )
 
 
 def abc_summary(table: pl.DataFrame) -> pl.DataFrame:

@@ -12,7 +12,7 @@ import polars as pl
 import xlsxwriter
 
 from core.filters import Filters
-from core.kpi import customers, members, overview, products
+from core.kpi import customers, members, overview, products, targets
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
 from core.store import SalesStore, Window
@@ -20,14 +20,16 @@ from core.store import SalesStore, Window
 AreaTable = Callable[[SalesStore, View], pl.DataFrame]
 
 AREAS: dict[str, AreaTable] = {
-    "overview": overview.overview,
+    # Overview and leaderboards carry `target` and `attainment_pct` where targets exist.
+    "overview": targets.overview,
     "trend": overview.trend,
-    "salespeople": members.salespeople,
+    "salespeople": targets.salespeople,
     "products": products.products,
-    "product-lines": members.product_lines,
-    "branches": members.branches,
+    "product-lines": targets.product_lines,
+    "branches": targets.branches,
     "customers": customers.rfm,
     "cohorts": customers.cohorts,
+    "targets": targets.targets_area,
 }
 
 # Column documentation: KPI definitions come from the catalogue.
@@ -78,6 +80,21 @@ COLUMN_DOCS: dict[str, str] = {
     "status": "new: first-ever purchase inside the window; returning: bought before it.",
     "share_of_customers": "Customers in the row / active customers.",
     "top_pct": "The top share of customers by net sales the row covers.",
+    "target": (
+        "Net sales target over the window: each month's target times the share of its days"
+        " inside the window (KES)."
+    ),
+    "attainment_pct": (
+        "Net sales in the targeted months' days of the window / target; a month without a"
+        " target counts in neither."
+    ),
+    "member": "The target's slice: its branch / salesperson / product line (blank = all).",
+    "month": "The target's month (YYYY-MM).",
+    "days_in_window": "Days of the month inside the window (the target's proration).",
+    "actual": "Net sales of the target's slice in the month's days inside the window (KES).",
+    "target_gross_profit": "Gross profit target, prorated like target (KES); empty if none.",
+    "actual_gross_profit": "Gross profit of the slice in the same days (KES).",
+    "gross_profit_attainment_pct": "actual_gross_profit / target_gross_profit.",
 }
 
 # What a column's numbers measure: decides rounding, number formats and display.
@@ -85,7 +102,18 @@ Unit = Literal["kes", "pct", "growth", "change", "count", "number", "date", "tex
 # Columns that are not catalogue KPIs but still money, counts or signed changes. A
 # `_prev` column (the comparison window's value) has the unit of the column it compares.
 MONEY_COLUMNS = frozenset(
-    {"avg_selling_price", "monetary", "gross_sales", "discount", "avg_yearly_gross_profit", "clv"}
+    {
+        "avg_selling_price",
+        "monetary",
+        "gross_sales",
+        "discount",
+        "avg_yearly_gross_profit",
+        "clv",
+        "target",
+        "actual",
+        "target_gross_profit",
+        "actual_gross_profit",
+    }
 )
 # Sums of quantity: stored as floats (a line may sell 2.5 kg) but read as whole units.
 COUNT_COLUMNS = frozenset({"units"})
@@ -128,6 +156,12 @@ LABELS: dict[str, str] = {
     "share_of_branch": "Share of branch",
     "share_of_customers": "Share of customers",
     "top_pct": "Top customers",
+    "target": "Target",
+    "attainment_pct": "Attainment",
+    "days_in_window": "Days in window",
+    "target_gross_profit": "Gross profit target",
+    "actual_gross_profit": "Gross profit",
+    "gross_profit_attainment_pct": "Gross profit attainment",
 }
 # Excel number formats per unit; text is written as it is.
 EXCEL_FORMATS: dict[Unit, str] = {

@@ -42,6 +42,16 @@ def _unit_end(start: date, unit: str) -> date:
     return _add_months(start, _unit_months(unit)) - timedelta(days=1)
 
 
+def shift_months(day: date, months: int) -> date:
+    """`day` moved by `months` calendar months (back if negative), clipped to the month's end."""
+    return _add_months(day, months)
+
+
+def unit_end(start: date, unit: str) -> date:
+    """The last day of the month, quarter or year (`unit`) that begins on `start`."""
+    return _unit_end(start, unit)
+
+
 def is_month_end(day: date) -> bool:
     """Whether `day` is the last day of its month."""
     return day.day == calendar.monthrange(day.year, day.month)[1]

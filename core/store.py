@@ -121,6 +121,15 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class TargetWriteResult:
+    """What a write of targets changed."""
+
+    inserted: int
+    updated: int
+    removed: int
+
+
+@dataclass(frozen=True)
 class StoreHealth:
     """What the Diagnostics page and `python -m core.health` show."""
 
@@ -194,6 +203,25 @@ class SalesStore(Protocol):
         `(invoice_id, line_no)` is already stored. `replace` deletes every
         stored line in `replace_window` (default: the lines' own date range)
         and writes the lines, in one transaction.
+        """
+        ...
+
+    def read_targets(self) -> pl.DataFrame:
+        """Every stored target (`core.targets.StoredTarget` columns), sorted by month and slice.
+
+        Targets are a small table (a row per month and slice): the KPIs filter
+        them in Polars, by the same scope rules as the lines (core/kpi/targets.py).
+        """
+        ...
+
+    def write_targets(
+        self, targets: pl.DataFrame, removed: pl.DataFrame | None = None
+    ) -> TargetWriteResult:
+        """Store validated targets (`StoredTarget` columns) all-or-nothing.
+
+        A target whose month and slice is already stored replaces it; `removed`
+        (month and slice columns) names stored targets to delete in the same
+        transaction.
         """
         ...
 

@@ -1,5 +1,5 @@
-"""`python -m ingest FILE [--mode append|replace] [--map "Header=column" ...] [--decimal .|,]
-[--rejects PATH]`.
+"""`python -m ingest FILE [--dataset sales|targets] [--mode append|replace]
+[--map "Header=column" ...] [--decimal .|,] [--rejects PATH]`.
 
 Every run that reaches the store's settings is written to the audit log the
 upload page shows (source `cli`, the operating system user as who).
@@ -19,11 +19,13 @@ from core.stores import open_store
 from ingest import audit
 from ingest.mapping import MappingError, parse_explicit
 from ingest.numbers import DECIMALS
-from ingest.pipeline import IngestError, IngestResult, ingest_file
+from ingest.pipeline import IngestError, IngestResult, PreparedFile, ingest_file
 from ingest.rejects import write_rejects
+from ingest.targets import PreparedTargets, TargetsResult, ingest_targets
 
 # Failing rows printed on the terminal; the rejects file has all of them.
 SHOWN_FAILURES = 10
+DATASETS = ("sales", "targets")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,11 +34,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", type=Path, help="CSV, Excel (.xlsx) or Parquet file")
     parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="sales",
+        help="sales (default: invoice lines) or targets (monthly targets per branch, "
+        "salesperson and/or product line)",
+    )
+    parser.add_argument(
         "--mode",
         choices=("append", "replace"),
         default="append",
-        help="append (default; re-loaded lines replace their old version) or "
-        "replace every stored line in the date range",
+        help="append (default; re-loaded lines or targets replace their old version) or "
+        "replace every stored line in the date range (targets: every target of the "
+        "file's months)",
     )
     parser.add_argument("--start", type=str, help="first day of the range to replace (YYYY-MM-DD)")
     parser.add_argument("--end", type=str, help="last day of the range to replace (YYYY-MM-DD)")
@@ -80,7 +90,14 @@ def _audit(
     seconds = time.perf_counter() - started
     if result is None:
         record = audit.cli_record(
-            args.file.name, 0, "", args.mode, "failed", seconds, detail=str(error)
+            args.file.name,
+            0,
+            "",
+            args.mode,
+            "failed",
+            seconds,
+            detail=str(error),
+            dataset=args.dataset,
         )
     else:
         prepared = result.prepared
@@ -101,10 +118,88 @@ def _audit(
                 else f"{prepared.failures.height} problems"
             ),
         )
+    _append(data_dir, record)
+
+
+def _append(data_dir: Path, record: audit.UploadRecord) -> None:
     try:
         audit.append(data_dir, record)
     except OSError as exc:  # the load itself stands; say that its trace is missing
         print(f"warning: the audit log could not be written: {exc}", file=sys.stderr)
+
+
+def _print_rejected(prepared: PreparedFile | PreparedTargets, rejects: Path | None) -> None:
+    failures = prepared.failures
+    what = "rows" if isinstance(prepared, PreparedFile) else "targets"
+    print(
+        f"rejected: {prepared.filename}: {prepared.rejected_rows} of {prepared.rows} {what} "
+        f"failed validation ({len(failures)} problems); nothing was written",
+        file=sys.stderr,
+    )
+    for rule in prepared.rule_counts().iter_rows(named=True):
+        print(f"  {rule['rows']:>7} x {rule['column']}: {rule['rule']}", file=sys.stderr)
+    for failure in failures.head(SHOWN_FAILURES).iter_rows(named=True):
+        print(
+            f"  row {failure['row']}: {failure['column']} = {failure['value']!r}: "
+            f"{failure['rule']}",
+            file=sys.stderr,
+        )
+    if rejects:
+        write_rejects(prepared, rejects)
+        print(f"  all failures written to {rejects}", file=sys.stderr)
+
+
+def _targets_main(args: argparse.Namespace, data_dir: Path, started: float) -> int:
+    """`--dataset targets`: validate the file, then write every target or none."""
+    who = audit.os_user()
+
+    def record(
+        outcome: str, prepared: PreparedTargets | None = None, detail: str = ""
+    ) -> audit.UploadRecord:
+        return audit.cli_record(
+            prepared.filename if prepared else args.file.name,
+            prepared.size_bytes if prepared else 0,
+            prepared.sha256 if prepared else "",
+            args.mode,
+            outcome,
+            time.perf_counter() - started,
+            accepted=prepared.rows if prepared and outcome == "loaded" else 0,
+            rejected=prepared.rejected_rows if prepared else 0,
+            detail=detail,
+            dataset="targets",
+        )
+
+    try:
+        if args.start or args.end:
+            raise ValueError("--start and --end are for sales lines; targets replace by month")
+        settings = load_settings()
+        store = open_store(settings)
+        result: TargetsResult = ingest_targets(
+            args.file,
+            store,
+            who,
+            mode=args.mode,
+            explicit_map=parse_explicit(args.map),
+            decimal=args.decimal,
+        )
+    except (IngestError, MappingError, StoreError, ValueError) as exc:
+        _append(data_dir, record("failed", detail=str(exc)))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    prepared = result.prepared
+    if result.written is None:
+        _append(data_dir, record("rejected", prepared, f"{prepared.failures.height} problems"))
+        _print_rejected(prepared, args.rejects)
+        return 1
+    written = result.written
+    detail = f"inserted {written.inserted}, updated {written.updated}, removed {written.removed}"
+    _append(data_dir, record("loaded", prepared, detail))
+    months = prepared.months()
+    print(
+        f"loaded {prepared.filename}: {prepared.rows:,} targets ({detail}), "
+        f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level)
+    new_request_id(page="cli:ingest")
+    if args.dataset == "targets":
+        return _targets_main(args, settings.data_dir, started)
     try:
-        configure_logging(settings.log_level)
-        new_request_id(page="cli:ingest")
         window = _window(args)
         explicit = parse_explicit(args.map)
         store = open_store(settings)
@@ -147,23 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     if not result.ok:
-        failures = prepared.failures
-        print(
-            f"rejected: {prepared.filename}: {prepared.rejected_rows} of {prepared.rows} rows "
-            f"failed validation ({len(failures)} problems); nothing was written",
-            file=sys.stderr,
-        )
-        for rule in prepared.rule_counts().iter_rows(named=True):
-            print(f"  {rule['rows']:>7} x {rule['column']}: {rule['rule']}", file=sys.stderr)
-        for failure in failures.head(SHOWN_FAILURES).iter_rows(named=True):
-            print(
-                f"  row {failure['row']}: {failure['column']} = {failure['value']!r}: "
-                f"{failure['rule']}",
-                file=sys.stderr,
-            )
-        if args.rejects:
-            write_rejects(prepared, args.rejects)
-            print(f"  all failures written to {args.rejects}", file=sys.stderr)
+        _print_rejected(prepared, args.rejects)
         return 1
     written = result.written
     assert written is not None

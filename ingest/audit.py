@@ -32,6 +32,8 @@ class UploadRecord:
     # Where the change came from: "upload" (the page, `user` its sign-in name) or
     # "cli" (`python -m ingest`, `user` the operating system account that ran it).
     source: str = "upload"
+    # What the change was to: "sales" (invoice lines) or "targets".
+    dataset: str = "sales"
 
 
 # Longest detail kept: an error message, never a whole traceback.
@@ -56,6 +58,7 @@ def cli_record(
     accepted: int = 0,
     rejected: int = 0,
     detail: str = "",
+    dataset: str = "sales",
 ) -> UploadRecord:
     """The record of one command-line load (its digest empty when the file was unreadable)."""
     return UploadRecord(
@@ -71,6 +74,7 @@ def cli_record(
         seconds=round(seconds, 3),
         detail=detail[:MAX_DETAIL],
         source="cli",
+        dataset=dataset,
     )
 
 
@@ -113,14 +117,18 @@ def records(data_dir: Path) -> pl.DataFrame:
     }
     if not rows:
         return pl.DataFrame(schema=schema)
-    # Lines written before `source` existed came from the upload page.
-    frame = pl.DataFrame(rows, schema=schema).with_columns(pl.col("source").fill_null("upload"))
+    # Lines written before `source` existed came from the upload page, of sales lines.
+    frame = pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col("source").fill_null("upload"), pl.col("dataset").fill_null("sales")
+    )
     return frame.reverse()
 
 
-def previous_load(data_dir: Path, sha256: str) -> dict[str, object] | None:
-    """The latest successful load of the same content, if any."""
+def previous_load(data_dir: Path, sha256: str, dataset: str = "sales") -> dict[str, object] | None:
+    """The latest successful load of the same content into `dataset`, if any."""
     loaded = records(data_dir).filter(
-        (pl.col("sha256") == sha256) & (pl.col("outcome") == "loaded")
+        (pl.col("sha256") == sha256)
+        & (pl.col("outcome") == "loaded")
+        & (pl.col("dataset") == dataset)
     )
     return loaded.row(0, named=True) if loaded.height else None

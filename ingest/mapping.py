@@ -143,10 +143,16 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", header.lower()).strip()
 
 
-_LOOKUP: dict[str, str] = {}
-for _column, _names in SYNONYMS.items():
-    for _name in (*_names, normalise_header(_column)):
-        _LOOKUP.setdefault(normalise_header(_name), _column)
+def lookup(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{normalised header: column} of a dataset's synonyms (and its column names)."""
+    found: dict[str, str] = {}
+    for column, names in synonyms.items():
+        for name in (*names, normalise_header(column)):
+            found.setdefault(normalise_header(name), column)
+    return found
+
+
+_LOOKUP = lookup(SYNONYMS)
 
 
 @dataclass(frozen=True)
@@ -155,10 +161,11 @@ class ColumnMapping:
 
     columns: dict[str, str]  # canonical column -> file header
     ignored: tuple[str, ...]  # file headers not used
+    required: tuple[str, ...] = REQUIRED_COLUMNS  # the dataset's required columns
 
     @property
     def missing_required(self) -> tuple[str, ...]:
-        return tuple(c for c in REQUIRED_COLUMNS if c not in self.columns)
+        return tuple(c for c in self.required if c not in self.columns)
 
 
 def parse_explicit(pairs: list[str]) -> dict[str, str]:
@@ -172,8 +179,18 @@ def parse_explicit(pairs: list[str]) -> dict[str, str]:
     return result
 
 
-def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) -> ColumnMapping:
+def propose_mapping(
+    headers: list[str],
+    explicit: dict[str, str] | None = None,
+    *,
+    canonical: tuple[str, ...] = CANONICAL_COLUMNS,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+    known_headers: dict[str, str] | None = None,
+) -> ColumnMapping:
     """Map `headers` to canonical columns: explicit pairs first, then synonyms.
+
+    `canonical`, `required` and `known_headers` (a `lookup` of synonyms) are
+    the dataset's; the defaults are the sales lines'.
 
     Raises
     ------
@@ -186,10 +203,10 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
     for header, column in explicit.items():
         if header not in headers:
             raise MappingError(f"mapping names header {header!r}, which the file does not have")
-        if column not in CANONICAL_COLUMNS:
+        if column not in canonical:
             raise MappingError(
                 f"mapping {header!r} -> {column!r}: {column!r} is not a known column "
-                f"(known: {', '.join(CANONICAL_COLUMNS)})"
+                f"(known: {', '.join(canonical)})"
             )
         if column in columns:
             raise MappingError(f"headers {columns[column]!r} and {header!r} both map to {column!r}")
@@ -197,7 +214,7 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
     for header in headers:
         if header in explicit:
             continue
-        known = _LOOKUP.get(normalise_header(header))
+        known = (known_headers or _LOOKUP).get(normalise_header(header))
         if known is None or known in columns:
             if known is not None and columns[known] not in explicit:
                 raise MappingError(
@@ -207,7 +224,7 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
             continue
         columns[known] = header
     used = set(columns.values())
-    return ColumnMapping(columns, tuple(h for h in headers if h not in used))
+    return ColumnMapping(columns, tuple(h for h in headers if h not in used), required)
 
 
 def describe_missing(mapping: ColumnMapping, headers: list[str]) -> str:

@@ -66,7 +66,7 @@ def _text(column: str, dtype: pl.DataType) -> pl.Expr:
     return value.str.strip_chars().replace("", None).alias(column)
 
 
-def _numbers(
+def number_column(
     frame: pl.DataFrame, column: str, decimal: Decimal | None
 ) -> tuple[pl.Series, tuple[tuple[pl.Series, str], ...]]:
     """`column` as Float64, and its failing cells with the rule each breaks.
@@ -233,7 +233,7 @@ def parse_lines(
             )
     numbers = {}
     for column in NUMBER_COLUMNS:
-        numbers[column], column_failures = _numbers(renamed, column, decimal)
+        numbers[column], column_failures = number_column(renamed, column, decimal)
         for bad, rule in column_failures:
             if bad.any():
                 failures.append(_failures(renamed, column, bad, rule))
@@ -261,7 +261,7 @@ def parse_lines(
         line_no = renamed["line_no"].cast(pl.Int64)
         bad_line = pl.repeat(False, renamed.height, eager=True)
     else:
-        number, _ = _numbers(renamed, "line_no", ".")
+        number, _ = number_column(renamed, "line_no", ".")
         bad_line = renamed["line_no"].is_not_null() & (
             number.is_null() | (number != number.round())
         )

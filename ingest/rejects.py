@@ -7,9 +7,10 @@ from pathlib import Path
 import polars as pl
 
 from ingest.pipeline import PreparedFile
+from ingest.targets import PreparedTargets
 
 
-def rejects_frame(prepared: PreparedFile) -> pl.DataFrame:
+def rejects_frame(prepared: PreparedFile | PreparedTargets) -> pl.DataFrame:
     """One row per failing source row: its problems, then its original cells."""
     problems = (
         prepared.failures.with_columns(
@@ -29,5 +30,5 @@ def rejects_frame(prepared: PreparedFile) -> pl.DataFrame:
     return problems.join(original, left_on="row", right_on="__source_row", how="left").sort("row")
 
 
-def write_rejects(prepared: PreparedFile, path: Path) -> None:
+def write_rejects(prepared: PreparedFile | PreparedTargets, path: Path) -> None:
     rejects_frame(prepared).write_csv(path)

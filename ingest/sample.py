@@ -1439,6 +1439,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="last day, YYYY-MM-DD (default: today in Africa/Nairobi)",
     )
     parser.add_argument("--years", type=int, default=3, help="years of history (default 3)")
+    parser.add_argument(
+        "--targets-out",
+        type=Path,
+        default=None,
+        help="also write monthly targets per branch and salesperson, consistent with "
+        "these sales, to this CSV (load it with python -m ingest FILE --dataset targets)",
+    )
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must be 0 or more")
@@ -1459,6 +1466,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     frame = generate_sales(args.rows, args.seed, end, args.years)
     generated = time.perf_counter()
     write_sales(frame, args.out)
+    if args.targets_out is not None:
+        from ingest.sample_targets import sample_targets, targets_csv
+
+        args.targets_out.write_bytes(targets_csv(sample_targets(frame, end, args.seed)))
     written = time.perf_counter()
     print(
         f"wrote {frame.height:,} rows to {args.out} "

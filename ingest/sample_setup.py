@@ -1,15 +1,19 @@
 """`make run`'s data step: if the store is empty, generate sample data and ingest it.
 
 The sample goes through the same ingest path as an uploaded file, so what
-the dashboard shows on first start has passed the same validation.
+the dashboard shows on first start has passed the same validation; so do its
+monthly targets per branch and per salesperson (`ingest/sample_targets.py`),
+which keep the Targets page and the attainment columns alive on a new machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+import polars as pl
 
 from core.settings import load_settings
 from core.store import Scope
@@ -17,6 +21,8 @@ from core.stores import open_store
 from ingest import audit
 from ingest.pipeline import ingest_file
 from ingest.sample import generate_sales
+from ingest.sample_targets import sample_targets, targets_csv
+from ingest.targets import ingest_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +64,36 @@ def main(argv: list[str] | None = None) -> int:
         print(result.prepared.failures.head(10))
         return 1
     print(f"ingested in {result.seconds:.1f} s ({result.timings})")
+    return _load_targets(frame, today, args.seed)
+
+
+def _load_targets(lines: pl.DataFrame, today: date, seed: int) -> int:
+    """The sample's targets, written as a sheet and loaded like an uploaded one."""
+    settings = load_settings()
+    started = time.perf_counter()
+    path = settings.data_dir / "sample" / f"sample_targets_seed{seed}.csv"
+    path.write_bytes(targets_csv(sample_targets(lines, today, seed)))
+    result = ingest_targets(path, open_store(settings), "sample")
+    prepared = result.prepared
+    audit.append(
+        settings.data_dir,
+        audit.cli_record(
+            prepared.filename,
+            prepared.size_bytes,
+            prepared.sha256,
+            "append",
+            "loaded" if result.ok else "rejected",
+            time.perf_counter() - started,
+            accepted=prepared.rows if result.ok else 0,
+            rejected=prepared.rejected_rows,
+            detail="sample targets for a new store",
+            dataset="targets",
+        ),
+    )
+    if not result.ok:
+        print(prepared.failures.head(10))
+        return 1
+    print(f"loaded {prepared.rows:,} sample targets per branch and salesperson: {path}")
     return 0
 
 

@@ -37,6 +37,50 @@ def _rule(check: str) -> str:
     return f"{match.group(1).replace('_', ' ')} {match.group(2)}" if match else check
 
 
+def schema_failures(
+    exc: pandera.errors.SchemaErrors,
+    rows: pl.Series,
+    text: pl.DataFrame,
+    rules: dict[str, str],
+    frame_check_columns: dict[str, str],
+) -> pl.DataFrame:
+    """A Pandera report as (row, column, value, rule) failures.
+
+    `rows` maps a frame index to the row a spreadsheet shows; `text` holds the
+    cells as the file had them; `rules` says each check the way a person fixing
+    the file needs it; `frame_check_columns` names the column a dataframe-wide
+    check judges.
+    """
+    records = []
+    for case in exc.failure_cases.iter_rows(named=True):
+        index = case["index"]
+        check = str(case["check"])
+        rule = rules.get(check) or _rule(check)
+        if index is None:
+            records.append({"row": None, "column": case["column"], "value": None, "rule": rule})
+            continue
+        column = frame_check_columns.get(check, case["column"])
+        value = text[column][index] if column in text.columns else case["failure_case"]
+        records.append(
+            {
+                "row": int(rows[index]),
+                "column": column,
+                "value": None if value is None else str(value),
+                "rule": rule,
+            }
+        )
+    return pl.DataFrame(records, schema=FAILURE_SCHEMA)
+
+
+def collected(found: list[pl.DataFrame]) -> pl.DataFrame:
+    """Failures in row order, a cell reported by an earlier step not reported again."""
+    return (
+        pl.concat(found)
+        .unique(subset=["row", "column"], keep="first", maintain_order=True)
+        .sort("row", "column", nulls_last=False)
+    )
+
+
 def validate_lines(
     parsed: pl.DataFrame, text: pl.DataFrame, parse_failures: pl.DataFrame
 ) -> pl.DataFrame:
@@ -50,38 +94,8 @@ def validate_lines(
     try:
         SalesLine.validate(lines, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        rows = parsed[ROW]
-        records = []
-        for case in cases.iter_rows(named=True):
-            index = case["index"]
-            if index is None:
-                records.append(
-                    {
-                        "row": None,
-                        "column": case["column"],
-                        "value": None,
-                        "rule": _rule(str(case["check"])),
-                    }
-                )
-                continue
-            check = str(case["check"])
-            column = _FRAME_CHECK_COLUMNS.get(check, case["column"])
-            value = text[column][index] if column in text.columns else case["failure_case"]
-            records.append(
-                {
-                    "row": int(rows[index]),
-                    "column": column,
-                    "value": None if value is None else str(value),
-                    "rule": _rule(check),
-                }
-            )
-        found.append(pl.DataFrame(records, schema=FAILURE_SCHEMA))
-    return (
-        pl.concat(found)
-        .unique(subset=["row", "column"], keep="first", maintain_order=True)
-        .sort("row", "column", nulls_last=False)
-    )
+        found.append(schema_failures(exc, parsed[ROW], text, _RULES, _FRAME_CHECK_COLUMNS))
+    return collected(found)
 
 
 def rule_counts(failures: pl.DataFrame) -> pl.DataFrame:

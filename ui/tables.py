@@ -46,7 +46,12 @@ def column_config(frame: pl.DataFrame) -> dict[str, st.column_config.Column]:
     config: dict[str, st.column_config.Column] = {}
     for column, unit in column_units(frame).items():
         label, help_text = column_label(column), column_doc(column)
-        if unit in FORMATS:
+        if column.endswith("attainment_pct"):
+            # A bar per member against its target; past 100% the bar is full, the number says.
+            config[column] = st.column_config.ProgressColumn(
+                label, help=help_text, format="%.0f%%", min_value=0, max_value=100
+            )
+        elif unit in FORMATS:
             config[column] = st.column_config.NumberColumn(
                 label, help=help_text, format=FORMATS[unit]
             )

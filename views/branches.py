@@ -113,6 +113,21 @@ show_chart(
     ),
 )
 
+if "attainment_pct" in table.columns:
+    st.subheader("Against target")
+    st.caption(
+        "Net sales / target over the window, each month's target prorated by its days in "
+        "the window; a month without a target counts in neither."
+    )
+    data_table(
+        table.filter(pl.col("target").is_not_null()),
+        name="branches-targets",
+        filters=state.filters,
+        window=state.view.window,
+        columns=["branch", "net_sales", "target", "attainment_pct"],
+        drill_column="branch",
+    )
+
 st.subheader("All branches")
 data_table(
     table, name="branches", filters=state.filters, window=state.view.window, drill_column="branch"

@@ -6,7 +6,8 @@ from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
 from ui import charts, page_data
 from ui import format as fmt
-from ui.page import begin, kpi_tiles, show_chart, stop_if_empty
+from ui.filter_bar import local_today
+from ui.page import begin, fact_tile, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
 
 HEADLINE_TILES = (
@@ -26,6 +27,41 @@ data = page_data.overview(state)
 headline = data.totals.row(0, named=True)
 stop_if_empty(not headline["orders"], "sales")
 kpi_tiles(headline, HEADLINE_TILES)
+targets_row = st.columns(4)
+if headline.get("target") is not None:
+    attained = cache.total_attainment(view, version)
+    partly = attained.months_with_target < attained.months_in_window
+    fact_tile(
+        targets_row[0],
+        "Net sales vs target",
+        fmt.pct(headline["attainment_pct"], 0),
+        "Net sales / target over the window; each month's target counts in proportion to "
+        "its days in the window."
+        + (
+            f" Only {fmt.plural(attained.months_with_target, 'month')} of "
+            f"{attained.months_in_window} have a target: the other months count in neither."
+            if partly
+            else ""
+        ),
+        delta=f"{fmt.kes_compact(attained.actual)} of {fmt.kes_compact(headline['target'])}",
+    )
+for tile, rate in zip(
+    targets_row[1:3], cache.run_rates(view.scope, local_today(), version), strict=True
+):
+    label = "This month" if rate.period == "month" else "This quarter"
+    fact_tile(
+        tile,
+        f"{label}: projected",
+        fmt.kes_compact(rate.projected) if rate.projected is not None else "–",
+        f"Net sales projected to {rate.end:%d %b %Y} from {fmt.kes(rate.actual)} in "
+        f"{rate.to_date.start:%d %b}-{rate.to_date.end:%d %b} ({rate.method or 'no sales yet'}). "
+        "The date filter does not change it; the member filters do.",
+        delta=(
+            f"target {fmt.kes_compact(rate.target)} ({fmt.pct(rate.projected_attainment_pct, 0)})"
+            if rate.target is not None
+            else "no target"
+        ),
+    )
 with st.expander("Exact figures"):
     st.table(
         {

@@ -107,6 +107,21 @@ show_chart(
     ),
 )
 
+if "attainment_pct" in table.columns:
+    st.subheader("Against target")
+    st.caption(
+        "Net sales / target over the window, each month's target prorated by its days in "
+        "the window; a month without a target counts in neither."
+    )
+    data_table(
+        table.filter(pl.col("target").is_not_null()),
+        name="salespeople-targets",
+        filters=state.filters,
+        window=state.view.window,
+        columns=["salesperson", "net_sales", "target", "attainment_pct"],
+        drill_column="salesperson",
+    )
+
 st.subheader("All salespeople")
 data_table(
     table,

@@ -1,4 +1,5 @@
-"""Upload (admins): check a sales file, map its columns, load it all or nothing, audited."""
+"""Upload (admins): check a sales or targets file, map its columns, load it all or nothing,
+audited."""
 
 import hashlib
 import time
@@ -8,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from core import cache
+from core import targets as target_contract
 from core.exports import to_csv_bytes
 from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from core.settings import load_settings
@@ -25,6 +27,8 @@ from ingest.pipeline import (
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
 from ingest.renames import renames
+from ingest.targets import KNOWN_HEADERS as TARGET_HEADERS
+from ingest.targets import PreparedTargets, prepare_targets, write_targets
 from ui import format as fmt
 from ui.auth import require_admin, require_login
 
@@ -38,12 +42,35 @@ require_admin(user)
 settings = load_settings()
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
-st.title("Upload sales")
+DATASETS = {"sales": "Sales lines", "targets": "Targets"}
+# The picker's value as this rerun starts: the title names what is being uploaded.
+st.title(f"Upload {st.session_state.get('upload_dataset') or 'sales'}")
+dataset = (
+    st.segmented_control(
+        "Dataset",
+        list(DATASETS),
+        default="sales",
+        format_func=DATASETS.__getitem__,
+        key="upload_dataset",
+        help="Sales lines: one row per invoice line. Targets: a month's net sales target "
+        "(optionally gross profit) per branch, salesperson and/or product line.",
+    )
+    or "sales"
+)
+is_targets = dataset == "targets"
 st.caption(
     f"CSV (comma, semicolon, tab or pipe; UTF-8, Windows-1252 or Latin-1), Excel or Parquet, "
     f"up to {limit_mb} MB. "
     "A file loads completely or not at all."
+    + (
+        " Columns: month (YYYY-MM), target (net sales), optionally a gross profit target, "
+        "and branch, salesperson and/or product line (blank = all)."
+        if is_targets
+        else ""
+    )
 )
+columns_of_dataset = target_contract.CANONICAL_COLUMNS if is_targets else CANONICAL_COLUMNS
+required_of_dataset = target_contract.REQUIRED_COLUMNS if is_targets else REQUIRED_COLUMNS
 if "upload_done" in st.session_state:
     st.success(st.session_state.pop("upload_done"), icon=":material/check_circle:")
 
@@ -72,6 +99,7 @@ def record(
             outcome=outcome,
             seconds=round(seconds, 3),
             detail=detail[:500],
+            dataset=dataset,
         ),
     )
 
@@ -100,8 +128,11 @@ def audit_log() -> None:
             "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
             "detail": "Detail",
             "source": st.column_config.TextColumn(
-                "From", help="upload: this page; cli: `python -m ingest` (user = system account)"
+                "From",
+                help="upload: this page; cli: `python -m ingest` (user = system account); "
+                "targets page: an edit on the Targets page",
             ),
+            "dataset": st.column_config.TextColumn("Dataset", help="sales lines or targets"),
             "sha256": "SHA-256 (start)",
         },
     )
@@ -140,9 +171,9 @@ def show_renames(changes: pl.DataFrame | str, prepared: PreparedFile) -> None:
 
 
 uploaded = st.file_uploader(
-    "Sales file",
+    "Targets file" if is_targets else "Sales file",
     type=["csv", "txt", "xlsx", "xls", "parquet"],
-    key=f"upload_{st.session_state.get('upload_generation', 0)}",
+    key=f"upload_{dataset}_{st.session_state.get('upload_generation', 0)}",
 )
 if uploaded is None:
     audit_log()
@@ -172,25 +203,34 @@ st.dataframe(raw.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
 st.subheader("2. Columns")
 st.caption("Proposed from the headers; change any that are wrong. Required columns are marked *.")
 try:
-    proposed = propose_mapping(headers).columns
+    proposed = (
+        propose_mapping(
+            headers,
+            canonical=columns_of_dataset,
+            required=required_of_dataset,
+            known_headers=TARGET_HEADERS,
+        )
+        if is_targets
+        else propose_mapping(headers)
+    ).columns
 except MappingError as exc:
     st.warning(f"{fmt.plain(exc)}. Pick the right header below.")
     proposed = {}
 chosen: dict[str, str] = {}
 grid = st.columns(4)
-for index, column in enumerate(CANONICAL_COLUMNS):
+for index, column in enumerate(columns_of_dataset):
     options = [NOT_IN_FILE, *headers]
     default = proposed.get(column)
-    label = f"{column} *" if column in REQUIRED_COLUMNS else column
+    label = f"{column} *" if column in required_of_dataset else column
     pick = grid[index % 4].selectbox(
         label,
         options,
         index=options.index(default) if default else 0,
-        key=f"map_{digest[:12]}_{column}",
+        key=f"map_{dataset}_{digest[:12]}_{column}",
     )
     if pick != NOT_IN_FILE:
         chosen[column] = pick
-missing = [c for c in REQUIRED_COLUMNS if c not in chosen]
+missing = [c for c in required_of_dataset if c not in chosen]
 repeated = sorted({h for h in chosen.values() if list(chosen.values()).count(h) > 1})
 if missing:
     st.warning(f"Required column(s) still unmapped: {', '.join(missing)}.")
@@ -242,18 +282,22 @@ decimal_label = st.radio(
 )
 decimal = DECIMAL_CHOICES[decimal_label]
 explicit_headers = {column: header for header, column in explicit.items()}
-check_key = (digest, tuple(sorted(explicit.items())), decimal)
+check_key = (dataset, digest, tuple(sorted(explicit.items())), decimal)
 if st.button("Check the file", type="primary"):
     started = time.perf_counter()
     bar = st.progress(0.0, text="Reading")
     try:
-        prepared = prepare_file(
-            data,
-            name,
-            explicit,
-            settings.timezone,
-            lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize()),
-            decimal,
+        prepared: PreparedFile | PreparedTargets = (
+            prepare_targets(data, name, explicit, decimal)
+            if is_targets
+            else prepare_file(
+                data,
+                name,
+                explicit,
+                settings.timezone,
+                lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize()),
+                decimal,
+            )
         )
     except AmbiguousNumberFormat as exc:
         bar.empty()
@@ -268,7 +312,7 @@ if st.button("Check the file", type="primary"):
         st.stop()
     bar.empty()
     changes: pl.DataFrame | str = pl.DataFrame()
-    if prepared.ok:
+    if prepared.ok and isinstance(prepared, PreparedFile):
         try:  # asked once per check: a rerun (the mode, say) must not query the store again
             changes = renames(prepared.lines, cache.get_store())
         except StoreError as exc:
@@ -290,7 +334,7 @@ checked = st.session_state.get("checked")
 if not checked or checked[0] != check_key:
     audit_log()
     st.stop()
-prepared: PreparedFile = checked[1]
+prepared = checked[1]
 changes = checked[2]
 for note in prepared.notes:
     st.info(note)
@@ -315,11 +359,16 @@ if not prepared.ok:
     audit_log()
     st.stop()
 
-span = prepared.date_range()
-assert span is not None
 valid = "The file's one row is" if prepared.rows == 1 else f"All {prepared.rows:,} rows are"
-st.success(f"{valid} valid: sales from {span.start} to {span.end}.")
-earlier = audit.previous_load(settings.data_dir, digest)
+if isinstance(prepared, PreparedTargets):
+    months = prepared.months()
+    st.success(f"{valid} valid: targets for {months[0]:%Y-%m} to {months[-1]:%Y-%m}.")
+    st.dataframe(prepared.targets.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+else:
+    span = prepared.date_range()
+    assert span is not None
+    st.success(f"{valid} valid: sales from {span.start} to {span.end}.")
+earlier = audit.previous_load(settings.data_dir, digest, dataset)
 confirmed = True
 if earlier:
     st.warning(
@@ -329,10 +378,45 @@ if earlier:
         "line number), but check it is not a mistake."
     )
     confirmed = st.checkbox("Load it anyway")
-show_renames(changes, prepared)
+if isinstance(prepared, PreparedFile):
+    show_renames(changes, prepared)
 
 st.subheader("4. Load")
 store = cache.get_store()
+if isinstance(prepared, PreparedTargets):
+    target_mode = st.radio(
+        "How",
+        ["append", "replace"],
+        horizontal=True,
+        format_func={
+            "append": "Add (a target for a month and slice already stored replaces it)",
+            "replace": "Replace the file's months (every other target of those months goes)",
+        }.__getitem__,
+    )
+    label = f"Load {fmt.plural(prepared.rows, 'target')}"
+    if st.button(label, type="primary", disabled=not confirmed):
+        started = time.perf_counter()
+        try:
+            saved = write_targets(prepared, store, user.username, target_mode)  # type: ignore[arg-type]
+        except (StoreError, IngestError) as exc:
+            st.error(f"Nothing was loaded: {exc}")
+            record(name, data, target_mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
+            audit_log()
+            st.stop()
+        summary = f"inserted {saved.inserted}, updated {saved.updated}, removed {saved.removed}"
+        seconds = time.perf_counter() - started
+        record(name, data, target_mode, prepared.rows, 0, "loaded", seconds, summary)
+        st.session_state.pop("checked", None)
+        st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+        st.session_state["upload_done"] = (
+            f"Loaded {name}: targets {summary}. The dashboards show them now."
+        )
+        st.rerun()
+    audit_log()
+    st.stop()
+assert isinstance(prepared, PreparedFile)
+span = prepared.date_range()
+assert span is not None
 mode = st.radio(
     "How",
     ["append", "replace"],

@@ -144,6 +144,9 @@ class OverviewTable(HeadlineColumns):
     upt_growth_pct: pl.Float64 | None = pa.Field(nullable=True)
     active_customers_growth_pct: pl.Float64 | None = pa.Field(nullable=True)
     discount_rate_growth_pct: pl.Float64 | None = pa.Field(nullable=True)
+    # Where the view has a target (core/kpi/targets.py).
+    target: pl.Float64 | None = pa.Field(gt=0)
+    attainment_pct: pl.Float64 | None = pa.Field(nullable=True)
 
     class Config:
         strict = True
@@ -182,6 +185,9 @@ class _Leaderboard(HeadlineColumns):
     growth_pct: pl.Float64 | None = pa.Field(nullable=True)
     rank_prev: pl.Int64 | None = pa.Field(ge=1, nullable=True)
     rank_change: pl.Int64 | None = pa.Field(nullable=True)
+    # Where any member has a target in the window (core/kpi/targets.py).
+    target: pl.Float64 | None = pa.Field(gt=0, nullable=True)
+    attainment_pct: pl.Float64 | None = pa.Field(nullable=True)
 
     @pa.dataframe_check(error="shares of net sales must sum to 1")
     @classmethod
@@ -468,6 +474,31 @@ class ConcentrationTable(pa.DataFrameModel):
         return data.lazyframe.sort("top_pct").select(pl.col("customers").diff().fill_null(0) >= 0)
 
 
+class TargetsTable(pa.DataFrameModel):
+    """`targets`: each target with a month in the window, prorated, beside its actual."""
+
+    member: str
+    branch: str = pa.Field(nullable=True)
+    salesperson: str = pa.Field(nullable=True)
+    product_line: str = pa.Field(nullable=True)
+    month: str = pa.Field(str_matches=r"^\d{4}-\d{2}$")
+    days_in_window: pl.Int64 = pa.Field(ge=1, le=31)
+    target: pl.Float64 = pa.Field(gt=0)
+    actual: pl.Float64
+    attainment_pct: pl.Float64 = pa.Field(nullable=True)
+    target_gross_profit: pl.Float64 = pa.Field(nullable=True)
+    actual_gross_profit: pl.Float64
+    gross_profit_attainment_pct: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check(error="attainment_pct must be actual / target")
+    @classmethod
+    def attainment_is_ratio(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _ratio_consistent(data, "attainment_pct", "actual", "target")
+
+
 # Export areas (docs/contract.md, "Export columns") -> their output model.
 AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "overview": OverviewTable,
@@ -478,6 +509,7 @@ AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "branches": BranchesTable,
     "customers": CustomersTable,
     "cohorts": CohortsTable,
+    "targets": TargetsTable,
 }
 
 

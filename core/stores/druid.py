@@ -32,6 +32,7 @@ from core.store import (
     Scope,
     StoreError,
     StoreHealth,
+    TargetWriteResult,
     Window,
     WriteMode,
     WriteResult,
@@ -42,6 +43,7 @@ from core.stores import druid_first_sales as first_sales
 from core.stores import druid_ingest as ingest
 from core.stores import druid_segments as segments
 from core.stores import druid_sql
+from core.stores import druid_targets as targets
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import (
     DruidClient,
@@ -51,6 +53,7 @@ from core.stores.druid_http import (
     parameter,
 )
 from core.stores.latest import LATEST_TIME, pick_latest
+from core.targets import StoredTarget, merged
 
 # Columns of few members whose distinct customers Druid counts from masks (the members
 # are listed first, which for a column of many, a customer's name, would cost more).
@@ -713,8 +716,31 @@ class DruidStore:
         return f"not current ({about}): first purchases are grouped from the lines"
 
     def data_version(self) -> str:
-        """Newest segment version the broker serves, and how many: any write changes them."""
-        return segments.listed(self.client, self.datasource).data_version
+        """Newest segment version the broker serves, and how many: any write changes them.
+
+        The targets' datasource is part of it: attainment is in the cached tables too.
+        """
+        lines = segments.listed(self.client, self.datasource).data_version
+        served = targets.data_version(self.client, self.datasource)
+        return lines if served == "empty" else f"{lines}+targets-{served}"
+
+    # ----------------------------------------------------------------- targets
+
+    def read_targets(self) -> pl.DataFrame:
+        return targets.read(self.client, self.datasource)
+
+    def write_targets(
+        self, rows: pl.DataFrame, removed: pl.DataFrame | None = None
+    ) -> TargetWriteResult:
+        incoming = StoredTarget.validate(rows)
+        with self._write_lock:
+            result, inserted, updated, dropped = merged(self.read_targets(), incoming, removed)
+            if inserted == updated == dropped == 0 and incoming.is_empty():
+                return TargetWriteResult(0, 0, 0)
+            targets.write_all(
+                self.client, self.datasource, result, ingest.Staging(self.staging_dir)
+            )
+        return TargetWriteResult(inserted, updated, dropped)
 
 
 class _NoFlags(Exception):

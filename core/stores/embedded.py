@@ -38,6 +38,7 @@ from core.store import (
     Scope,
     StoreError,
     StoreHealth,
+    TargetWriteResult,
     Window,
     WriteMode,
     WriteResult,
@@ -46,6 +47,7 @@ from core.store import (
 )
 from core.stores import customer_ids, first_sales
 from core.stores.buckets import bucket_start
+from core.stores.embedded_targets import EmbeddedTargets, targets_path
 from core.stores.invoice_heads import ORDER_FLAGS, head_column, invoice_heads_in_order
 from core.stores.latest import LATEST_TIME, latest_values
 
@@ -244,6 +246,17 @@ class EmbeddedStore:
         self.path = Path(path)
         self.timezone = timezone
         self._lock_path = self.path.parent / f".{self.path.name}.lock"
+        self.targets = EmbeddedTargets(targets_path(self.path))
+
+    # ----------------------------------------------------------------- targets
+
+    def read_targets(self) -> pl.DataFrame:
+        return self.targets.read()
+
+    def write_targets(
+        self, targets: pl.DataFrame, removed: pl.DataFrame | None = None
+    ) -> TargetWriteResult:
+        return self.targets.write(targets, removed)
 
     # ----------------------------------------------------------------- reading
 
@@ -671,7 +684,10 @@ class EmbeddedStore:
 
     def data_version(self) -> str:
         table = self._table()
-        return "empty" if table is None else f"delta-{table.version()}"
+        lines = "empty" if table is None else f"delta-{table.version()}"
+        # Targets feed the same cached tables (attainment), so their version keys them too.
+        targets = self.targets.version()
+        return lines if targets is None else f"{lines}+targets-{targets}"
 
     def latest_sale(self) -> datetime | None:
         """The latest `sold_at` stored (UTC), for freshness."""

@@ -21,6 +21,7 @@ from core.store import (
     SalesStore,
     Scope,
     StoreHealth,
+    TargetWriteResult,
     Window,
     WriteMode,
     WriteResult,
@@ -35,7 +36,7 @@ def _rows(value: object) -> int | None:
         return value.height
     if isinstance(value, list):
         return len(value)
-    if isinstance(value, WriteResult):
+    if isinstance(value, WriteResult | TargetWriteResult):
         return value.inserted + value.updated
     if isinstance(value, int) and not isinstance(value, bool):
         return 1
@@ -144,6 +145,19 @@ class LoggedStore:
             lambda: self.inner.write(lines, mode, replace_window, progress),
             mode=mode,
             lines=lines.height,
+        )
+
+    def read_targets(self) -> pl.DataFrame:
+        return self._call("read_targets", self.inner.read_targets)
+
+    def write_targets(
+        self, targets: pl.DataFrame, removed: pl.DataFrame | None = None
+    ) -> TargetWriteResult:
+        return self._call(
+            "write_targets",
+            lambda: self.inner.write_targets(targets, removed),
+            targets=targets.height,
+            removed=0 if removed is None else removed.height,
         )
 
     def health(self) -> StoreHealth:

@@ -51,7 +51,8 @@ def test_each_areas_json_is_the_export(
     assert body["error"] is None
     expected = json.loads(cli_export(api_server.data_dir, area, FILTERED, "json"))
     assert body["data"] == expected
-    assert expected, f"{area}: the filters should leave rows to compare"
+    # The sample store has no targets: its targets area is empty (tests/core/test_targets.py).
+    assert expected or area == "targets", f"{area}: the filters should leave rows to compare"
 
 
 def test_csv_is_the_export_byte_for_byte(api_server: Server, token_of: dict[str, str]) -> None:
