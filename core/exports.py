@@ -9,6 +9,7 @@ from typing import Literal
 import polars as pl
 import xlsxwriter
 
+from core.forecast import projection
 from core.kpi import customers, members, overview, products
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
@@ -25,6 +26,7 @@ AREAS: dict[str, AreaTable] = {
     "branches": members.branches,
     "customers": customers.rfm,
     "cohorts": customers.cohorts,
+    "forecast": projection.forecast_table,
 }
 
 # Column documentation: KPI definitions come from the catalogue.
@@ -75,6 +77,16 @@ COLUMN_DOCS: dict[str, str] = {
     "status": "new: first-ever purchase inside the window; returning: bought before it.",
     "share_of_customers": "Customers in the row / active customers.",
     "top_pct": "The top share of customers by net sales the row covers.",
+    "forecast": (
+        "Forecast net sales (AutoETS, weekly season) of the day, or the month's projected"
+        " total: its sales to date plus the forecast of its remaining days. The forecast"
+        " area's branch is 'All branches' for the whole business, its period a day (--grain"
+        " day) or a month's first day."
+    ),
+    "lo_80": "Lower end of the 80% prediction interval of the forecast.",
+    "hi_80": "Upper end of the 80% prediction interval of the forecast.",
+    "lo_95": "Lower end of the 95% prediction interval of the forecast.",
+    "hi_95": "Upper end of the 95% prediction interval of the forecast.",
 }
 
 # What a column's numbers measure: decides rounding, number formats and display.
@@ -82,7 +94,15 @@ Unit = Literal["kes", "pct", "growth", "change", "count", "number", "date", "tex
 # Columns that are not catalogue KPIs but still money, counts or signed changes. A
 # `_prev` column (the comparison window's value) has the unit of the column it compares.
 MONEY_COLUMNS = frozenset(
-    {"avg_selling_price", "monetary", "gross_sales", "discount", "avg_yearly_gross_profit", "clv"}
+    {
+        "avg_selling_price",
+        "monetary",
+        "gross_sales",
+        "discount",
+        "avg_yearly_gross_profit",
+        "clv",
+        *("forecast", "lo_80", "hi_80", "lo_95", "hi_95"),
+    }
 )
 # Sums of quantity: stored as floats (a line may sell 2.5 kg) but read as whole units.
 COUNT_COLUMNS = frozenset({"units"})
@@ -125,6 +145,11 @@ LABELS: dict[str, str] = {
     "share_of_branch": "Share of branch",
     "share_of_customers": "Share of customers",
     "top_pct": "Top customers",
+    "forecast": "Forecast",
+    "lo_80": "80% low",
+    "hi_80": "80% high",
+    "lo_95": "95% low",
+    "hi_95": "95% high",
 }
 # Excel number formats per unit; text is written as it is.
 EXCEL_FORMATS: dict[Unit, str] = {
