@@ -11,6 +11,7 @@ then that line's, with the line's standing in place of the line leaderboard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import polars as pl
@@ -107,10 +108,17 @@ def breakdowns(state: PageState, parts: tuple[Breakdown, ...]) -> None:
             )
 
 
-def member_profile(state: PageState, attribute: str, member: str, name: str | None = None) -> None:
+def member_profile(
+    state: PageState,
+    attribute: str,
+    member: str,
+    name: str | None = None,
+    after: Callable[[], None] | None = None,
+) -> None:
     """Draw the profile of `member`, the one value of the filter `attribute`, and stop.
 
-    `name` is how a person reads the member (a product's name), by default `member`."""
+    `name` is how a person reads the member (a product's name), by default `member`;
+    `after` draws the page's own panels for the member below the profile."""
     name = name or member
     peers = PEERS[attribute]
     view, version = state.view, state.version
@@ -160,4 +168,6 @@ def member_profile(state: PageState, attribute: str, member: str, name: str | No
         filters=state.filters,
         window=view.window,
     )
+    if after is not None:
+        after()
     st.stop()

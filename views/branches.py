@@ -4,16 +4,24 @@ import polars as pl
 import streamlit as st
 
 from core import cache
-from ui import charts
+from ui import charts, forecast_panel
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
 from ui.profile import focused_member, member_profile
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
+
+
+def forecast_panels() -> None:
+    """Where the month lands and the flagged days: below the board, or a profile."""
+    forecast_panel.landing(state)
+    forecast_panel.anomaly_list(state, forecast_panel.flagged_days(state))
+
+
 # One branch in focus (a user who sees one branch has nothing to compare it with): its profile.
 if (member := focused_member(state, "branches")) is not None:
-    member_profile(state, "branches", member)  # its profile, not a board of one
+    member_profile(state, "branches", member, after=forecast_panels)  # not a board of one
 table = cache.area("branches", state.view, state.version)
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)
@@ -66,17 +74,19 @@ with left:
 with right:
     st.subheader(f"Net sales by {state.filters.grain}")
     trend = cache.panel("branch_trend", state.view, state.version)
-    show_chart(
-        charts.member_lines(
-            trend,
-            "branch",
-            "net_sales",
-            "Net sales (KES)",
-            branch_colours,
-            grain=state.view.grain,
-            partial=state.partial_periods,
-        ),
+    trend_chart = charts.member_lines(
+        trend,
+        "branch",
+        "net_sales",
+        "Net sales (KES)",
+        branch_colours,
+        grain=state.view.grain,
+        partial=state.partial_periods,
     )
+    # Drawn now, redrawn with the flagged days once the forecast is fitted (at the end).
+    trend_slot = st.empty()
+    with trend_slot.container():
+        show_chart(trend_chart)
 
 st.subheader("Branch by month")
 by_month = cache.panel("branch_month", state.view, state.version).with_columns(
@@ -121,3 +131,12 @@ st.subheader("All branches")
 data_table(
     table, name="branches", filters=state.filters, window=state.view.window, drill_column="branch"
 )
+
+forecast_panel.landing(state)
+flagged = forecast_panel.flagged_days(state)
+forecast_panel.anomaly_list(state, flagged)
+if state.view.grain == "day" and not flagged.is_empty():
+    with trend_slot.container():
+        show_chart(charts.with_anomalies(trend_chart, flagged, state.view.grain))
+elif not flagged.is_empty():
+    st.caption("The trend chart rings these days at the day grain.")

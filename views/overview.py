@@ -5,7 +5,7 @@ import streamlit as st
 from core import cache
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
-from ui import charts
+from ui import charts, forecast_panel
 from ui import format as fmt
 from ui.page import begin, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
@@ -96,3 +96,5 @@ show_chart(
     )
 )
 data_table(trend, name="trend", filters=state.filters, window=view.window)
+
+forecast_panel.landing(state)
