@@ -32,6 +32,12 @@ def run_forecast(work_dir: Path, rows: int) -> list[dict[str, Any]]:
         seconds = time.perf_counter() - started
         print(f"  forecast backtest, {name}: {seconds:.1f} s", flush=True)
         found += [{**asdict(s), "rows": rows, "seconds": seconds} for s in scores]
+    started = time.perf_counter()
+    series = backtest.store_series(EmbeddedStore(data_dir / "sales"))
+    months = backtest.month_totals(series, sample)
+    seconds = time.perf_counter() - started
+    print(f"  forecast month totals, {sample}: {seconds:.1f} s", flush=True)
+    found.append({**asdict(months), "model": "month totals", "rows": rows, "seconds": seconds})
     return found
 
 
@@ -49,8 +55,20 @@ def markdown(results: list[dict[str, Any]]) -> list[str]:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        if r["model"] == "month totals":
+            continue
         out.append(
             f"| {r['data']} | {r['model']} | {r['mape_pct']:.1f}% | {r['mase']:.3f} | "
             f"{r['coverage_80']:.0%} | {r['coverage_95']:.0%} | {r['seconds']:.1f} |"
         )
+    for r in results:
+        if r["model"] == "month totals":
+            out += [
+                "",
+                f"Month totals ({r['data']}, the next whole month from each of the last "
+                f"{WINDOWS} month ends, "
+                f"{r['months']} totals): MAPE {r['mape_pct']:.1f}%, inside the 80% interval "
+                f"{r['coverage_80']:.0%}, inside the 95% interval {r['coverage_95']:.0%} "
+                f"({r['seconds']:.1f} s).",
+            ]
     return [*out, ""]

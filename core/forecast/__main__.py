@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(settings)
         if args.command == "backtest":
             results = backtest.backtest_store(store) + backtest.backtest_air_passengers()
-            _write(backtest.markdown(results).encode(), args.out)
+            months = backtest.month_totals(backtest.store_series(store), "store")
+            text = backtest.markdown(results) + "\n" + backtest.month_markdown(months)
+            _write(text.encode(), args.out)
             return 0
         today = business_today(settings.timezone)
         params = _params(args)

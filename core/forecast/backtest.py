@@ -11,6 +11,7 @@ the days before the origin: below 1 beats the in-sample seasonal-naive step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -109,14 +110,58 @@ def backtest_series(
     return scores(cv, series, models.WEEK, data)
 
 
+def store_series(store: SalesStore) -> pl.DataFrame:
+    """Every branch's and the total's daily net sales in `store`, to its last day."""
+    found = store.date_range(Scope())
+    if found is None:
+        raise ValueError("the store holds no sales to backtest")
+    return daily_sales(store, Scope(), found.end)
+
+
 def backtest_store(
     store: SalesStore, data: str = "store", horizon: int = HORIZON, windows: int = WINDOWS
 ) -> list[Score]:
     """The backtest of every branch's and the total's daily net sales in `store`."""
-    found = store.date_range(Scope())
-    if found is None:
-        raise ValueError("the store holds no sales to backtest")
-    return backtest_series(daily_sales(store, Scope(), found.end), data, horizon, windows)
+    return backtest_series(store_series(store), data, horizon, windows)
+
+
+@dataclass(frozen=True)
+class MonthScore:
+    """How the month totals' intervals fared: the share of month totals inside them."""
+
+    data: str
+    months: int  # month totals judged (series x origins)
+    mape_pct: float
+    coverage_80: float
+    coverage_95: float
+
+
+def month_totals(series: pl.DataFrame, data: str, origins: int = WINDOWS) -> MonthScore:
+    """Forecast the next whole month from each of the last `origins` month ends (the
+    month before the last one back), and score its total and its simulated interval."""
+    from core.forecast.projection import add_months, forecast_series
+
+    last = series["ds"].max()
+    assert isinstance(last, date)
+    ends = [add_months(last, -k) - timedelta(days=1) for k in range(origins, 0, -1)]
+    judged = []
+    for end in ends:
+        history = series.filter(pl.col("ds") <= end)
+        month = forecast_series(history, end, months=1).monthly
+        month = month.filter(pl.col("period") == add_months(end, 1))
+        actual = (
+            series.filter(pl.col("ds").dt.month_start() == add_months(end, 1))
+            .group_by("unique_id")
+            .agg(actual=pl.col("y").sum())
+        )
+        judged.append(month.join(actual, left_on="branch", right_on="unique_id"))
+    every = pl.concat(judged)
+    row = every.select(
+        mape=((pl.col("actual") - pl.col("forecast")).abs() / pl.col("actual").abs()).mean() * 100,
+        c80=pl.col("actual").is_between(pl.col("lo_80"), pl.col("hi_80")).mean(),
+        c95=pl.col("actual").is_between(pl.col("lo_95"), pl.col("hi_95")).mean(),
+    ).row(0, named=True)
+    return MonthScore(data, every.height, row["mape"], row["c80"], row["c95"])
 
 
 def air_passengers() -> pl.DataFrame:
@@ -152,6 +197,15 @@ def markdown(results: list[Score]) -> str:
             f"{s.coverage_80:.0%} | {s.coverage_95:.0%} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def month_markdown(score: MonthScore) -> str:
+    """One line on the month totals' backtest."""
+    return (
+        f"Month totals ({score.data}, {score.months} judged): MAPE {score.mape_pct:.1f}%, "
+        f"the 80% interval held {score.coverage_80:.0%} of them, the 95% interval "
+        f"{score.coverage_95:.0%}.\n"
+    )
 
 
 def gain(results: list[Score], data: str) -> tuple[float, float]:

@@ -36,7 +36,8 @@ DAILY_SCHEMA = {
 
 # AutoETS's forms searched for daily sales: any error, no trend, any season. With the
 # trend forms searched too it picked the same model for every sample series and window
-# of the backtest (identical figures) at about ten times the fit time.
+# of the backtest (identical figures) at six to eight times the CPU time of a fit (0.8-1.1 s
+# against 0.1-0.2 s for three years of one branch).
 DAILY_FORMS = "ZNZ"
 # Every form, for series with a trend to find (the monthly AirPassengers).
 ALL_FORMS = "ZZZ"
