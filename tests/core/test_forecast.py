@@ -24,6 +24,8 @@ from core.kpi.schemas import ForecastTable
 from core.kpi.view import resolve_view
 from core.store import Scope
 from core.stores.embedded import EmbeddedStore
+from ingest.sample import generate_sales
+from tests.conftest import to_stored
 
 END = date(2026, 10, 20)  # mid-month: the first month's total has sales to date
 
@@ -109,6 +111,37 @@ def test_a_planted_outlier_day_is_flagged_and_not_in_the_clean_series() -> None:
     row = flagged.filter(pl.col("day") == planted_day).row(0, named=True)
     assert row["net_sales"] < row["lo_95"] <= row["expected"] <= row["hi_95"]
     assert planted_day not in flag(clean, 30)["day"].to_list()
+
+
+@pytest.fixture(scope="module")
+def generated_lines() -> pl.DataFrame:
+    return generate_sales(40_000, seed=5, end=date(2026, 10, 31), years=1)
+
+
+PLANTED = date(2026, 10, 14)
+
+
+def _store_of(lines: pl.DataFrame, directory: Path) -> EmbeddedStore:
+    store = EmbeddedStore(directory / "sales")
+    store.write(to_stored(lines), "append")
+    return store
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["planted", "clean"])
+def test_a_planted_outlier_day_in_a_generated_store_is_flagged(
+    generated_lines: pl.DataFrame, tmp_path: Path, planted: bool
+) -> None:
+    lines = generated_lines
+    if planted:  # Mombasa sells eight times its usual on one day
+        that_day = (pl.col("branch") == "Mombasa") & (pl.col("sold_at").dt.date() == PLANTED)
+        lines = lines.with_columns(
+            quantity=pl.when(that_day).then(pl.col("quantity") * 8).otherwise(pl.col("quantity")),
+            discount=pl.when(that_day).then(pl.col("discount") * 8).otherwise(pl.col("discount")),
+        )
+    store = _store_of(lines, tmp_path)
+    view = resolve_view(store, Filters(start=date(2026, 10, 1), end=END), ("Mombasa",))
+    found = anomalies(store, view)
+    assert (PLANTED in found["day"].to_list()) is planted
 
 
 def test_anomalies_from_the_store_are_the_users_branches_inside_the_window(
