@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`): ingest, KPI areas, reference engine, pages.
+"""`python -m bench` (`make bench`): ingest, KPI areas, reference engine, pages, forecast.
 
 Writes bench/results.json (machine-readable) and bench/results.md (tables).
 `--compare OLD.json` prints the change of every figure against an older run.
@@ -23,7 +23,7 @@ from bench.data import DEFAULT_WORK_DIR, ONE_FILE_MAX_ROWS, ROOT, label, store_d
 
 QUICK_ROWS = 200_000
 DEFAULT_SIZES = (1_000_000, 10_000_000)
-PARTS = ("ingest", "queries", "pages")
+PARTS = ("ingest", "queries", "pages", "forecast")
 # Largest size loaded into Druid: 10M lines take 15 minutes through the local indexer.
 DRUID_MAX_ROWS = 10_000_000
 
@@ -123,8 +123,8 @@ def _run_sizes(
     stop_druid: Callable[[], None],
 ) -> None:
     for rows in args.sizes:
-        print(f"{label(rows)} rows, queries (load {report.load()})", flush=True)
         if "queries" in parts or "pages" in parts:
+            print(f"{label(rows)} rows, queries (load {report.load()})", flush=True)
             data_dir = store_data_dir(args.work_dir, rows)
         if "queries" in parts:
             from bench.queries import run_queries
@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "pages": [],
         "sessions": [],
         "druid_loads": [],
+        "forecast": [],
         "notes": list(args.note),
     }
     started = time.perf_counter()
@@ -188,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
 
             druid_up = stack.enter_context(running_druid()) is not None
         _run_sizes(args, parts, results, druid_up, stack.close)
+    if "forecast" in parts:
+        from bench.forecast import run_forecast
+
+        # The smallest size: the backtest's figures depend on the data's shape, not its size.
+        rows = min(args.sizes)
+        print(f"{label(rows)} rows, forecast backtest (load {report.load()})", flush=True)
+        results["forecast"] = run_forecast(args.work_dir, rows)
     results["scaling"] = report.scaling(results["queries"])
     results["load_end"] = report.load()
     results["seconds"] = time.perf_counter() - started

@@ -194,6 +194,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"p95 {c['together']['p95']:.2f} s; all done in {c['wall_s']:.2f} s.",
             "",
         ]
+    if results.get("forecast"):
+        from bench.forecast import markdown as forecast_markdown
+
+        out += forecast_markdown(results["forecast"])
     if results.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
     return "\n".join(out)

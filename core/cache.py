@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.exports import area_table
 from core.filters import Filters
+from core.forecast import anomalies, projection
 from core.kpi import customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
@@ -75,6 +76,18 @@ def cohorts(view: View, version: str) -> pl.DataFrame:
 def customer_lifetime_value(view: View, version: str) -> customers.Clv:
     """CLV, with the cached customers table where it covers the last 365 days."""
     return customers.clv(get_store(), view, customers=area("customers", view, version))
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def forecast(view: View, today: date, version: str) -> projection.Forecast:
+    """Net sales ahead per branch and in total, learnt up to the view's end (or yesterday)."""
+    return projection.forecast(get_store(), view, today=today)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def sales_anomalies(view: View, today: date, version: str) -> pl.DataFrame:
+    """Branch-days of the view outside their one-step 95% interval."""
+    return anomalies.anomalies(get_store(), view, today=today)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

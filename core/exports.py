@@ -12,6 +12,7 @@ import polars as pl
 import xlsxwriter
 
 from core.filters import Filters
+from core.forecast import projection
 from core.kpi import customers, members, overview, products, targets
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
@@ -30,7 +31,13 @@ AREAS: dict[str, AreaTable] = {
     "customers": customers.rfm,
     "cohorts": customers.cohorts,
     "targets": targets.targets_area,
+    "forecast": projection.forecast_table,
 }
+
+# Areas a fitted model computes, not an aggregation: no reference engine reproduces
+# them (their own tests check them, tests/core/test_forecast.py) and their cost is a
+# model fit, timed by the bench's forecast part rather than with the KPI areas.
+MODELLED_AREAS = frozenset({"forecast"})
 
 # Column documentation: KPI definitions come from the catalogue.
 COLUMN_DOCS: dict[str, str] = {
@@ -95,6 +102,16 @@ COLUMN_DOCS: dict[str, str] = {
     "target_gross_profit": "Gross profit target, prorated like target (KES); empty if none.",
     "actual_gross_profit": "Gross profit of the slice in the same days (KES).",
     "gross_profit_attainment_pct": "actual_gross_profit / target_gross_profit.",
+    "forecast": (
+        "Forecast net sales (AutoETS, weekly season) of the day, or the month's projected"
+        " total: its sales to date plus the forecast of its remaining days. The forecast"
+        " area's branch is 'All branches' for the whole business, its period a day (--grain"
+        " day) or a month's first day."
+    ),
+    "lo_80": "Lower end of the 80% prediction interval of the forecast.",
+    "hi_80": "Upper end of the 80% prediction interval of the forecast.",
+    "lo_95": "Lower end of the 95% prediction interval of the forecast.",
+    "hi_95": "Upper end of the 95% prediction interval of the forecast.",
 }
 
 # What a column's numbers measure: decides rounding, number formats and display.
@@ -113,6 +130,7 @@ MONEY_COLUMNS = frozenset(
         "actual",
         "target_gross_profit",
         "actual_gross_profit",
+        *("forecast", "lo_80", "hi_80", "lo_95", "hi_95"),
     }
 )
 # Sums of quantity: stored as floats (a line may sell 2.5 kg) but read as whole units.
@@ -162,6 +180,11 @@ LABELS: dict[str, str] = {
     "target_gross_profit": "Gross profit target",
     "actual_gross_profit": "Gross profit",
     "gross_profit_attainment_pct": "Gross profit attainment",
+    "forecast": "Forecast",
+    "lo_80": "80% low",
+    "hi_80": "80% high",
+    "lo_95": "95% low",
+    "hi_95": "95% high",
 }
 # Excel number formats per unit; text is written as it is.
 EXCEL_FORMATS: dict[Unit, str] = {

@@ -11,6 +11,8 @@ then that line's, with the line's standing in place of the line leaderboard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import streamlit as st
 
@@ -98,10 +100,16 @@ def breakdowns(tables: tuple[tuple[Breakdown, pl.DataFrame], ...]) -> None:
             )
 
 
-def member_profile(state: PageState, data: Profile, name: str | None = None) -> None:
+def member_profile(
+    state: PageState,
+    data: Profile,
+    name: str | None = None,
+    after: Callable[[], None] | None = None,
+) -> None:
     """Draw the profile of one member (`ui.page_data.profile`), and stop.
 
-    `name` is how a person reads the member (a product's name), by default its key."""
+    `name` is how a person reads the member (a product's name), by default its key;
+    `after` draws the page's own panels for the member below the profile."""
     name = name or data.member
     view = state.view
     if data.sales is None:
@@ -147,4 +155,6 @@ def member_profile(state: PageState, data: Profile, name: str | None = None) -> 
         filters=state.filters,
         window=view.window,
     )
+    if after is not None:
+        after()
     st.stop()

@@ -3,17 +3,25 @@
 import polars as pl
 import streamlit as st
 
-from ui import charts, page_data
+from ui import charts, forecast_panel, page_data
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
 from ui.profile import member_profile
 from ui.tables import data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
+
+
+def forecast_panels() -> None:
+    """Where the month lands and the flagged days: below the board, or a profile."""
+    forecast_panel.landing(state)
+    forecast_panel.anomaly_list(state, forecast_panel.flagged_days(state))
+
+
 # One branch in focus (a user who sees one branch has nothing to compare it with): its profile.
 data = page_data.branches(state)
 if isinstance(data, page_data.Profile):
-    member_profile(state, data)  # its profile, not a board of one
+    member_profile(state, data, after=forecast_panels)  # its profile, not a board of one
 table = data.table
 stop_if_empty(table.is_empty(), "branches")
 branch_colours = colours("branch", state.version)
@@ -65,17 +73,19 @@ with left:
     )
 with right:
     st.subheader(f"Net sales by {state.filters.grain}")
-    show_chart(
-        charts.member_lines(
-            data.trend,
-            "branch",
-            "net_sales",
-            "Net sales (KES)",
-            branch_colours,
-            grain=state.view.grain,
-            partial=state.partial_periods,
-        ),
+    trend_chart = charts.member_lines(
+        data.trend,
+        "branch",
+        "net_sales",
+        "Net sales (KES)",
+        branch_colours,
+        grain=state.view.grain,
+        partial=state.partial_periods,
     )
+    # Drawn now, redrawn with the flagged days once the forecast is fitted (at the end).
+    trend_slot = st.empty()
+    with trend_slot.container():
+        show_chart(trend_chart)
 
 st.subheader("Branch by month")
 by_month = data.by_month.with_columns(month=pl.col("period").dt.strftime("%Y-%m"))
@@ -132,3 +142,12 @@ st.subheader("All branches")
 data_table(
     table, name="branches", filters=state.filters, window=state.view.window, drill_column="branch"
 )
+
+forecast_panel.landing(state)
+flagged = forecast_panel.flagged_days(state)
+forecast_panel.anomaly_list(state, flagged)
+if state.view.grain == "day" and not flagged.is_empty():
+    with trend_slot.container():
+        show_chart(charts.with_anomalies(trend_chart, flagged, state.view.grain))
+elif not flagged.is_empty():
+    st.caption("The trend chart rings these days at the day grain.")

@@ -16,6 +16,8 @@ checks only the schema.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandera.polars as pa
 import polars as pl
 
@@ -500,6 +502,35 @@ class TargetsTable(pa.DataFrameModel):
 
 
 # Export areas (docs/contract.md, "Export columns") -> their output model.
+class ForecastTable(pa.DataFrameModel):
+    """`forecast`: per branch (and "All branches") and day or month, the forecast inside
+    its 80% interval, inside its 95% interval."""
+
+    branch: pl.String
+    period: pl.Date
+    forecast: pl.Float64
+    lo_80: pl.Float64
+    hi_80: pl.Float64
+    lo_95: pl.Float64
+    hi_95: pl.Float64
+
+    @pa.dataframe_check(error="intervals must nest: lo_95 <= lo_80 <= forecast <= hi_80 <= hi_95")
+    @classmethod
+    def intervals_nest(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        ends = ("lo_95", "lo_80", "forecast", "hi_80", "hi_95")
+        return data.lazyframe.select(
+            pl.all_horizontal(pl.col(a) <= pl.col(b) for a, b in pairwise(ends))
+        )
+
+    @pa.dataframe_check(error="one row per branch and period")
+    @classmethod
+    def one_row_each(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.struct("branch", "period").is_duplicated())
+
+    class Config:
+        strict = True
+
+
 AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "overview": OverviewTable,
     "trend": TrendTable,
@@ -510,6 +541,7 @@ AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "customers": CustomersTable,
     "cohorts": CohortsTable,
     "targets": TargetsTable,
+    "forecast": ForecastTable,
 }
 
 

@@ -21,7 +21,7 @@ from ui.charts.heatmaps import HEATMAP_WIDTH, heatmap
 from ui.charts.leaderboards import NAMED_BUBBLES, leaderboard_bar, profit_map
 from ui.charts.products import abc_bars, line_product_treemap, pareto
 from ui.charts.segments import segment_map, text_colour_on
-from ui.charts.trends import member_lines, trend_with_comparison
+from ui.charts.trends import member_lines, trend_with_comparison, with_anomalies
 
 __all__ = [
     "CHAR_WIDTH",
@@ -41,4 +41,5 @@ __all__ = [
     "segment_map",
     "text_colour_on",
     "trend_with_comparison",
+    "with_anomalies",
 ]

@@ -210,3 +210,40 @@ def member_lines(
         value_axis(label, percent=percent),
         "%.1f%%" if percent else "%,.0f",
     )
+
+
+ANOMALY_COLOUR = "#D62728"  # red rings: read as "look here" over any branch's colour
+
+
+def with_anomalies(chart: Chart, flagged: pl.DataFrame, grain: str) -> Chart:
+    """`chart` (a `member_lines` of daily net sales) with a ring on each flagged branch-day.
+
+    `flagged`: `core.forecast.anomalies` rows (`branch`, `day`, `net_sales`,
+    `expected`, `lo_95`, `hi_95`). Only a day grain has a point per day to ring;
+    at any other grain the chart is returned as it is (the page lists the days).
+    """
+    axis = chart.option.get("xAxis", {}).get("data", [])
+    if grain != "day" or flagged.is_empty() or not axis:
+        return chart
+    shown = set(axis)
+    points = [
+        {
+            "value": [_period_label(row["day"], "day"), rounded(row["net_sales"])],
+            "name": str(row["branch"]),
+        }
+        for row in flagged.iter_rows(named=True)
+        if _period_label(row["day"], "day") in shown
+    ]
+    if not points:
+        return chart
+    ring = {
+        "type": "scatter",
+        "name": "Outside its 95% interval",
+        "data": points,
+        "symbolSize": 14,
+        "itemStyle": {"color": "rgba(0, 0, 0, 0)", "borderColor": ANOMALY_COLOUR, "borderWidth": 2},
+        "tooltip": {"trigger": "item"},
+        "z": 5,
+    }
+    option = {**chart.option, "series": [*chart.option["series"], ring]}
+    return Chart(option, height=chart.height, members=chart.members)

@@ -1,0 +1,115 @@
+"""The forecast's panels: this month's landing, the months ahead, flagged branch-days.
+
+The Overview and the Branches page show them; the numbers come from
+`core.forecast` through `core.cache` (keyed by data version). Fitting takes
+seconds the first time a view is asked, so pages draw these panels last.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from core import cache
+from core.forecast.models import MODEL
+from core.forecast.projection import Forecast
+from core.forecast.series import TOTAL
+from ui import format as fmt
+from ui.filter_bar import local_today
+from ui.page import PageState, fact_tile
+from ui.tables import data_table
+
+SPINNER = "Fitting the forecast (a few seconds the first time)..."
+
+
+def _band(low: float, high: float) -> str:
+    return f"{fmt.kes(low)} - {fmt.kes(high)}"
+
+
+def _month(period: date) -> str:
+    return period.strftime("%B %Y")
+
+
+def state_forecast(state: PageState) -> Forecast:
+    with st.spinner(SPINNER):
+        return cache.forecast(state.view, local_today(), state.version)
+
+
+def landing(state: PageState) -> None:
+    """Where the month lands for the whole view: projected total, 80% and 95% bands,
+    then the months ahead (a table with downloads)."""
+    st.subheader("Where the month lands")
+    found = state_forecast(state)
+    total = found.monthly.filter(pl.col("branch") == TOTAL)
+    if total.is_empty():
+        st.info(
+            "No forecast: it needs four weeks of sales in the view's scope up to the "
+            "window's last day."
+        )
+        return
+    first = total.row(0, named=True)
+    made = found.month_to_date.filter(pl.col("branch") == TOTAL)["net_sales"].sum()
+    learnt = found.history_end
+    tiles = st.columns(3)
+    fact_tile(
+        tiles[0],
+        f"{_month(first['period'])}, projected",
+        fmt.kes_compact(first["forecast"]),
+        f"Sales to {learnt:%d %b} ({fmt.kes(made)}) plus the forecast of the month's "
+        f"remaining days ({MODEL}, weekly season, learnt up to {learnt:%d %b %Y}).",
+    )
+    fact_tile(
+        tiles[1],
+        "80% range",
+        f"{fmt.kes_compact(first['lo_80'])} - {fmt.kes_compact(first['hi_80'])}",
+        "The month's total falls in this range 4 times in 5, if the coming days behave "
+        "as the past ones did: " + _band(first["lo_80"], first["hi_80"]),
+    )
+    fact_tile(
+        tiles[2],
+        "95% range",
+        f"{fmt.kes_compact(first['lo_95'])} - {fmt.kes_compact(first['hi_95'])}",
+        "19 times in 20: " + _band(first["lo_95"], first["hi_95"]),
+    )
+    with st.expander("The months ahead, per branch"):
+        st.caption(
+            "Each month's projected net sales with its 80% and 95% intervals; a month's "
+            "interval comes from 1,000 simulated futures of its days. Accuracy: "
+            "docs/forecast.md."
+        )
+        data_table(found.monthly, name="forecast", filters=state.filters, window=state.view.window)
+
+
+def anomaly_line(row: dict[str, object]) -> str:
+    """ "Mombasa, Tue 3 Nov: KES 120,400, expected KES 310,000-480,000"."""
+    day = row["day"]
+    assert isinstance(day, date)
+    low, high = float(row["lo_95"]), float(row["hi_95"])  # type: ignore[arg-type]
+    return (
+        f"{fmt.plain(row['branch'])}, {day:%a} {day.day} {day:%b}: "
+        f"{fmt.kes(round(float(row['net_sales']), -2))}, "  # type: ignore[arg-type]
+        # A lower end below nothing reads as "could be nothing".
+        f"expected {fmt.kes(max(0.0, round(low, -3)))}-{round(high, -3):,.0f}"
+    )
+
+
+def flagged_days(state: PageState) -> pl.DataFrame:
+    with st.spinner(SPINNER):
+        return cache.sales_anomalies(state.view, local_today(), state.version)
+
+
+def anomaly_list(state: PageState, flagged: pl.DataFrame) -> None:
+    """The flagged branch-days, newest first, each as one line."""
+    st.subheader("Days outside the expected range")
+    st.caption(
+        "A branch-day whose net sales fell outside the 95% interval of the forecast made "
+        "the evening before (the window's last 92 days at most). About one day in twenty "
+        "does so by chance: a run of them, or one far outside, is worth a look."
+    )
+    if flagged.is_empty():
+        st.info("No branch-day of the window fell outside its expected range.")
+        return
+    newest = flagged.sort("day", "branch", descending=[True, False])
+    st.markdown("\n".join(f"- {anomaly_line(row)}" for row in newest.iter_rows(named=True)))
