@@ -143,10 +143,16 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", header.lower()).strip()
 
 
-_LOOKUP: dict[str, str] = {}
-for _column, _names in SYNONYMS.items():
-    for _name in (*_names, normalise_header(_column)):
-        _LOOKUP.setdefault(normalise_header(_name), _column)
+def synonym_lookup(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{normalised header: column} for a dataset's synonyms (each column's own name too)."""
+    lookup: dict[str, str] = {}
+    for column, names in synonyms.items():
+        for name in (*names, normalise_header(column)):
+            lookup.setdefault(normalise_header(name), column)
+    return lookup
+
+
+_LOOKUP = synonym_lookup(SYNONYMS)
 
 
 @dataclass(frozen=True)
@@ -155,10 +161,11 @@ class ColumnMapping:
 
     columns: dict[str, str]  # canonical column -> file header
     ignored: tuple[str, ...]  # file headers not used
+    required: tuple[str, ...] = REQUIRED_COLUMNS  # the dataset's required columns
 
     @property
     def missing_required(self) -> tuple[str, ...]:
-        return tuple(c for c in REQUIRED_COLUMNS if c not in self.columns)
+        return tuple(c for c in self.required if c not in self.columns)
 
 
 def parse_explicit(pairs: list[str]) -> dict[str, str]:
@@ -172,8 +179,18 @@ def parse_explicit(pairs: list[str]) -> dict[str, str]:
     return result
 
 
-def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) -> ColumnMapping:
+def propose_mapping(
+    headers: list[str],
+    explicit: dict[str, str] | None = None,
+    *,
+    known: tuple[str, ...] = CANONICAL_COLUMNS,
+    lookup: dict[str, str] = _LOOKUP,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+) -> ColumnMapping:
     """Map `headers` to canonical columns: explicit pairs first, then synonyms.
+
+    `known`, `lookup` (`synonym_lookup`) and `required` are the dataset's;
+    the defaults are the sales lines'.
 
     Raises
     ------
@@ -186,10 +203,10 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
     for header, column in explicit.items():
         if header not in headers:
             raise MappingError(f"mapping names header {header!r}, which the file does not have")
-        if column not in CANONICAL_COLUMNS:
+        if column not in known:
             raise MappingError(
                 f"mapping {header!r} -> {column!r}: {column!r} is not a known column "
-                f"(known: {', '.join(CANONICAL_COLUMNS)})"
+                f"(known: {', '.join(known)})"
             )
         if column in columns:
             raise MappingError(f"headers {columns[column]!r} and {header!r} both map to {column!r}")
@@ -197,17 +214,17 @@ def propose_mapping(headers: list[str], explicit: dict[str, str] | None = None) 
     for header in headers:
         if header in explicit:
             continue
-        known = _LOOKUP.get(normalise_header(header))
-        if known is None or known in columns:
-            if known is not None and columns[known] not in explicit:
+        found = lookup.get(normalise_header(header))
+        if found is None or found in columns:
+            if found is not None and columns[found] not in explicit:
                 raise MappingError(
-                    f"headers {columns[known]!r} and {header!r} both look like {known!r}; "
+                    f"headers {columns[found]!r} and {header!r} both look like {found!r}; "
                     f'say which one with --map "{header}=..."'
                 )
             continue
-        columns[known] = header
+        columns[found] = header
     used = set(columns.values())
-    return ColumnMapping(columns, tuple(h for h in headers if h not in used))
+    return ColumnMapping(columns, tuple(h for h in headers if h not in used), required)
 
 
 def describe_missing(mapping: ColumnMapping, headers: list[str]) -> str:
