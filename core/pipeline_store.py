@@ -119,7 +119,8 @@ class PipelineStore(Protocol):
         ...
 
     def date_range(self, scope: Scope) -> Window | None:
-        """First and last business day a deal was created in `scope`, or None if empty."""
+        """First day a deal was created and last day one was created or closed, in `scope`;
+        None if empty."""
         ...
 
     def count(self, scope: Scope) -> int:

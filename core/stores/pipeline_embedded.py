@@ -93,7 +93,7 @@ class EmbeddedPipelineStore:
         return (
             self._select(scope)
             .filter(open_then)
-            .sort("created_date", "opportunity_id")
+            .sort("created_at", "opportunity_id")
             .head(limit)
             .select(OPEN_DEAL_COLUMNS)
             .collect()
