@@ -111,7 +111,8 @@ class EmbeddedPipelineStore:
         first, last = (
             self._select(scope)
             .select(
-                pl.col("created_date").min().alias("a"), pl.col("created_date").max().alias("b")
+                first=pl.col("created_date").min(),
+                last=pl.max_horizontal(pl.col("created_date").max(), pl.col("closed_date").max()),
             )
             .collect()
             .row(0)
