@@ -1,4 +1,4 @@
-"""`python -m ingest FILE [--dataset sales|targets] [--mode append|replace]
+"""`python -m ingest FILE [--dataset sales|targets|opportunities] [--mode append|replace]
 [--map "Header=column" ...] [--decimal .|,] [--rejects PATH]`.
 
 Every run that reaches the store's settings is written to the audit log the
@@ -16,29 +16,34 @@ from core.logs import configure_logging, new_request_id
 from core.settings import SettingsError, load_settings
 from core.store import StoreError, Window
 from core.stores import open_store
+from core.stores.pipeline import pipeline_of
 from ingest import audit
 from ingest.mapping import MappingError, parse_explicit
 from ingest.numbers import DECIMALS
+from ingest.opportunities import PreparedDeals, ingest_deals
 from ingest.pipeline import IngestError, IngestResult, PreparedFile, ingest_file
 from ingest.rejects import write_rejects
 from ingest.targets import PreparedTargets, TargetsResult, ingest_targets
 
+DATASETS = ("sales", "opportunities")
 # Failing rows printed on the terminal; the rejects file has all of them.
 SHOWN_FAILURES = 10
-DATASETS = ("sales", "targets")
+DATASETS = ("sales", "targets", "opportunities")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest", description="Validate a sales file and load it into the store."
+        prog="python -m ingest",
+        description="Validate a sales file or a CRM export and load it into the store.",
     )
     parser.add_argument("file", type=Path, help="CSV, Excel (.xlsx) or Parquet file")
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
         default="sales",
-        help="sales (default: invoice lines) or targets (monthly targets per branch, "
-        "salesperson and/or product line)",
+        help="sales (default: invoice lines), targets (monthly targets per branch, "
+        "salesperson and/or product line) or opportunities (a CRM export of deals: "
+        "re-loaded deals replace their old version; --mode replace replaces every deal)",
     )
     parser.add_argument(
         "--mode",
@@ -130,7 +135,13 @@ def _append(data_dir: Path, record: audit.UploadRecord) -> None:
 
 def _print_rejected(prepared: PreparedFile | PreparedTargets, rejects: Path | None) -> None:
     failures = prepared.failures
-    what = "rows" if isinstance(prepared, PreparedFile) else "targets"
+    what = (
+        "deals"
+        if isinstance(prepared, PreparedDeals)
+        else "targets"
+        if isinstance(prepared, PreparedTargets)
+        else "rows"
+    )
     print(
         f"rejected: {prepared.filename}: {prepared.rejected_rows} of {prepared.rows} {what} "
         f"failed validation ({len(failures)} problems); nothing was written",
@@ -218,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         window = _window(args)
         explicit = parse_explicit(args.map)
         store = open_store(settings)
+        if args.dataset == "opportunities" and window is not None:
+            raise ValueError("--start and --end replace a date range of sales lines only")
         last_stage = [""]
 
         def progress(stage: str, fraction: float) -> None:
@@ -225,16 +238,27 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {stage}...", file=sys.stderr)
                 last_stage[0] = stage
 
-        result = ingest_file(
-            args.file,
-            store,
-            mode=args.mode,
-            replace_window=window,
-            explicit_map=explicit,
-            timezone=settings.timezone,
-            progress=progress,
-            decimal=args.decimal,
-        )
+        if args.dataset == "opportunities":
+            result = ingest_deals(
+                args.file,
+                pipeline_of(store),
+                mode=args.mode,
+                explicit_map=explicit,
+                timezone=settings.timezone,
+                progress=progress,
+                decimal=args.decimal,
+            )
+        else:
+            result = ingest_file(
+                args.file,
+                store,
+                mode=args.mode,
+                replace_window=window,
+                explicit_map=explicit,
+                timezone=settings.timezone,
+                progress=progress,
+                decimal=args.decimal,
+            )
     except (IngestError, MappingError, StoreError, ValueError) as exc:
         _audit(settings.data_dir, args, started, error=exc)
         print(f"error: {exc}", file=sys.stderr)
@@ -249,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     written = result.written
     assert written is not None
     span = prepared.date_range()
+    noun = "deals" if args.dataset == "opportunities" else "rows"
     print(
-        f"loaded {prepared.filename}: {prepared.rows:,} rows "
+        f"loaded {prepared.filename}: {prepared.rows:,} {noun} "
         f"({written.inserted:,} new, {written.updated:,} updated, {written.replaced:,} replaced), "
         f"{span.start if span else '-'} to {span.end if span else '-'}, "
         f"in {result.seconds:.2f} s"

@@ -1,0 +1,530 @@
+"""Ingest a CRM export of opportunities: read -> map columns -> parse -> validate -> write.
+
+The same steps and the same failure table as sales lines (`ingest.pipeline`):
+every bad cell with its row, column, value and rule, and a file with any bad
+row writes nothing. Headers are mapped by the synonyms of the CRMs' own
+exports (HubSpot, Salesforce, Pipedrive, Zoho, Odoo); `--map` overrides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandera.errors
+import polars as pl
+
+from core.opportunities import (
+    CANONICAL_COLUMNS,
+    INSTANT_COLUMNS,
+    REQUIRED_COLUMNS,
+    STATUSES,
+    TEXT_COLUMNS,
+    Opportunity,
+    normalise_status,
+    status_of_stage,
+    with_business_days,
+)
+from core.pipeline_store import PipelineStore
+from core.schema import BUSINESS_TZ
+from core.store import Progress, Window, WriteMode, WriteResult
+from core.zones import local_dates
+from ingest.mapping import MappingError, describe_missing, lookup, propose_mapping
+from ingest.numbers import Decimal, read_numbers
+from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, parse_datetimes, typed_datetimes
+from ingest.pipeline import MAX_FILE_BYTES, IngestError, IngestResult, PreparedFile, _too_big
+from ingest.read import ReadError, read_table
+from ingest.validate import rule_counts
+
+# Salesforce exports say won and closed as two yes/no columns instead of a status.
+FLAG_COLUMNS: tuple[str, ...] = ("won_flag", "closed_flag")
+KNOWN_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *FLAG_COLUMNS)
+
+# Header spellings of the CRMs' exports, after normalisation (ingest.mapping):
+# HubSpot (Record ID, Deal Name, Deal Stage, Create Date, Close Date, Amount, Deal owner),
+# Salesforce (Opportunity ID, Stage, Created Date, Close Date, Opportunity Owner, Lead
+# Source, Won, Closed), Pipedrive ("Deal - ID", "Deal - Stage", "Deal - Status", "Deal -
+# Value", "Deal - Owner", "Deal - Lost reason"), Odoo CRM (ID, Opportunity, Stage,
+# Salesperson, Sales Team, Created on, Closed Date, Expected Revenue, Source, Lost Reason).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "opportunity_id": (
+        "opportunity id",
+        "deal id",
+        "deal deal id",
+        "deal record id",
+        "record id",
+        "id",
+        "external id",
+        "potential id",
+        "lead id",
+    ),
+    "opportunity_name": (
+        "opportunity name",
+        "opportunity",
+        "deal name",
+        "deal",
+        "deal title",
+        "title",
+        "potential name",
+        "name",
+    ),
+    "created_at": (
+        "created date",
+        "create date",
+        "created",
+        "created on",
+        "created at",
+        "creation date",
+        "deal created",
+        "deal deal created",
+        "created time",
+        "date created",
+    ),
+    "stage": ("stage", "deal stage", "stage name", "opportunity stage", "pipeline stage"),
+    "status": ("status", "deal status", "outcome", "is won", "won status", "deal outcome"),
+    "closed_at": (
+        "closed date",
+        "closed on",
+        "close date",
+        "closing date",
+        "date closed",
+        "deal closed on",
+        "deal deal closed on",
+        "closed at",
+        "close time",
+    ),
+    "amount": (
+        "amount",
+        "deal value",
+        "value",
+        "deal amount",
+        "expected revenue",
+        "opportunity amount",
+        "amount kes",
+        "amount in company currency",
+    ),
+    "salesperson": (
+        "salesperson",
+        "sales person",
+        "opportunity owner",
+        "deal owner",
+        "owner",
+        "owner name",
+        "sales rep",
+        "assigned to",
+        "user",
+        "potential owner",
+    ),
+    "branch": (
+        "branch",
+        "branch name",
+        "sales team",
+        "team",
+        "deal branch",
+        "office",
+        "business unit",
+        "territory",
+    ),
+    "customer_id": (
+        "customer id",
+        "account id",
+        "company id",
+        "organization id",
+        "deal organization id",
+        "customer code",
+        "account number",
+    ),
+    "customer_name": (
+        "customer",
+        "customer name",
+        "account name",
+        "account",
+        "company",
+        "company name",
+        "associated company",
+        "organization",
+        "deal organization",
+        "organization name",
+    ),
+    "product_line": ("product line", "product category", "category", "deal product line"),
+    "product_id": ("product id", "product code", "sku"),
+    "lead_source": (
+        "lead source",
+        "source",
+        "deal source",
+        "deal source origin",
+        "source origin",
+        "original source",
+        "channel",
+        "medium",
+    ),
+    "lost_reason": (
+        "lost reason",
+        "deal lost reason",
+        "closed lost reason",
+        "loss reason",
+        "reason lost",
+    ),
+    "expected_close": (
+        "expected close date",
+        "expected close",
+        "expected closing",
+        "expected closing date",
+        "deal expected close date",
+        "forecast close date",
+    ),
+    "invoice_id": ("invoice id", "invoice", "invoice number", "invoice no"),
+    "won_flag": ("won",),
+    "closed_flag": ("closed",),
+}
+LOOKUP = lookup(SYNONYMS)
+
+_TRUE = ("1", "true", "yes", "y", "t")
+_FALSE = ("0", "false", "no", "n", "f")
+
+# Pandera's check names, said the way a person fixing the file needs them, and the
+# column a dataframe-wide check judges.
+_RULES: dict[str, tuple[str | None, str]] = {
+    "not_nullable": (None, "is required"),
+    "str_length(1, None)": (None, "must not be empty"),
+    "greater_than_or_equal_to(0)": (None, "must be 0 or more"),
+    f"isin({list(STATUSES)})": (None, "must be open, won or lost"),
+    "must be a finite number": (None, "must be a finite number"),
+    "created_at must not be in the future": ("created_at", "must not be in the future"),
+    "closed_at must not be in the future": ("closed_at", "must not be in the future"),
+    "closed_at must not be before created_at": (
+        "closed_at",
+        "must not be before created_at",
+    ),
+    "closed_at is required for a won or lost deal": (
+        "closed_at",
+        "is required for a won or lost deal",
+    ),
+    "status contradicts the stage": ("status", "contradicts the stage"),
+    "duplicate opportunity_id in this file": (
+        "opportunity_id",
+        "duplicate opportunity_id in this file",
+    ),
+}
+
+
+@dataclass
+class PreparedDeals(PreparedFile):
+    """A CRM export read, mapped and validated; `lines` holds `StoredOpportunity` rows."""
+
+    def date_range(self) -> Window | None:
+        if self.lines.is_empty():
+            return None
+        return Window(self.lines["created_date"].min(), self.lines["created_date"].max())  # type: ignore[arg-type]
+
+
+def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
+    return (
+        frame.select(ROW, column)
+        .filter(bad)
+        .select(
+            pl.col(ROW).alias("row"),
+            pl.lit(column).alias("column"),
+            pl.col(column).cast(pl.String).alias("value"),
+            pl.lit(rule).alias("rule"),
+        )
+        .cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _instants(source: pl.Series, timezone: str) -> tuple[pl.Series, tuple[str, ...]]:
+    typed = typed_datetimes(source, timezone)
+    if typed is not None:
+        return typed, ()
+    text = source if source.dtype == pl.String else source.cast(pl.String)
+    if text.null_count() == len(text):
+        return pl.Series(source.name, [None] * len(text), dtype=pl.Datetime("us", "UTC")), ()
+    return parse_datetimes(text, timezone)
+
+
+def _flag(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """A yes/no column as booleans (null where blank), and the cells that are neither."""
+    word = values.cast(pl.String).str.strip_chars().str.to_lowercase()
+    typed = pl.select(
+        pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False)
+    ).to_series()
+    return typed, word.is_not_null() & typed.is_null()
+
+
+@dataclass(frozen=True)
+class ParsedDeals:
+    frame: pl.DataFrame  # ROW + canonical columns, typed; nulls where a cell failed
+    text: pl.DataFrame  # the cells as the file had them
+    failures: pl.DataFrame
+    notes: tuple[str, ...]
+
+
+def parse_deals(
+    raw: pl.DataFrame, columns: dict[str, str], timezone: str, decimal: Decimal | None = None
+) -> ParsedDeals:
+    """Rename mapped columns, parse their types and derive the status.
+
+    The status is the file's status column where it has one (Pipedrive,
+    Odoo), else Salesforce's Won and Closed flags, else the outcome the stage
+    names (`core.opportunities.status_of_stage`), else open. An open deal's
+    close date is its expected close (HubSpot and Salesforce fill "Close
+    Date" with the forecast while a deal is open): it moves there.
+    """
+    renamed = raw.select([pl.col(h).alias(c) for c, h in columns.items()]).with_row_index(
+        ROW, offset=2
+    )
+    renamed = renamed.with_columns(pl.col(ROW).cast(pl.Int64))
+    missing = [c for c in KNOWN_COLUMNS if c not in renamed.columns]
+    renamed = renamed.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
+    text_like = [*TEXT_COLUMNS, "status"]
+    renamed = renamed.with_columns(
+        (pl.col(c) if renamed.schema[c] == pl.String else pl.col(c).cast(pl.String))
+        .str.strip_chars()
+        .replace("", None)
+        .alias(c)
+        for c in text_like
+    )
+    failures: list[pl.DataFrame] = []
+    notes: list[str] = []
+    for column in text_like:
+        too_long = renamed[column].str.len_chars() > MAX_TEXT_LENGTH
+        if too_long.any():
+            rule = f"must be at most {MAX_TEXT_LENGTH} characters"
+            failures.append(_failures(renamed, column, too_long, rule))
+
+    source = renamed["amount"]
+    if source.dtype.is_numeric():
+        amount = source.cast(pl.Float64)
+        bad_nan = amount.is_nan().fill_null(False)
+        if bad_nan.any():
+            failures.append(_failures(renamed, "amount", bad_nan, "must be a number"))
+    else:
+        read = read_numbers(source.cast(pl.String), "amount", decimal)
+        amount = read.values
+        for bad, rule in read.failures:
+            if bad.any():
+                failures.append(_failures(renamed, "amount", bad, rule))
+
+    instants: dict[str, pl.Series] = {}
+    for column in (*INSTANT_COLUMNS, "expected_close"):
+        values, column_notes = _instants(renamed[column], timezone)
+        notes += [f"{column}: {note}" for note in column_notes]
+        bad = renamed[column].is_not_null() & values.is_null()
+        if bad.any():
+            failures.append(
+                _failures(renamed, column, bad, "must be a date such as 2024-01-31 or 31/01/2024")
+            )
+        instants[column] = values.alias(column)
+
+    status_given = normalise_status(pl.col("status"))
+    bad_status = renamed.select(pl.col("status").is_not_null() & status_given.is_null()).to_series()
+    if bad_status.any():
+        failures.append(_failures(renamed, "status", bad_status, "must be open, won or lost"))
+    flags = {}
+    for column in FLAG_COLUMNS:
+        flags[column], bad = _flag(renamed[column])
+        if bad.any():
+            failures.append(_failures(renamed, column, bad, "must be yes or no (1 or 0)"))
+    won, closed = pl.col("won_flag"), pl.col("closed_flag")
+    from_flags = (
+        pl.when(closed.not_())
+        .then(pl.lit("open"))
+        .when(won)
+        .then(pl.lit("won"))
+        .when(closed & won.not_())
+        .then(pl.lit("lost"))
+        .otherwise(None)
+    )
+    typed = renamed.with_columns(
+        amount=amount,
+        created_at=instants["created_at"],
+        closed_at=instants["closed_at"],
+        expected_close=local_dates(instants["expected_close"], timezone),
+        won_flag=flags["won_flag"],
+        closed_flag=flags["closed_flag"],
+    ).with_columns(
+        status=pl.when(pl.col("status").is_not_null())
+        .then(status_given)
+        .otherwise(pl.coalesce(from_flags, status_of_stage(pl.col("stage")), pl.lit("open")))
+    )
+    forecast = typed["status"].eq("open") & typed["closed_at"].is_not_null()
+    if forecast.any():
+        notes.append(
+            f"{int(forecast.sum())} open deals have a close date: read as their expected close"
+        )
+        typed = typed.with_columns(
+            expected_close=pl.when(forecast)
+            .then(pl.coalesce("expected_close", local_dates(typed["closed_at"], timezone)))
+            .otherwise(pl.col("expected_close")),
+            closed_at=pl.when(forecast).then(None).otherwise(pl.col("closed_at")),
+        )
+    return ParsedDeals(
+        typed.select(ROW, *CANONICAL_COLUMNS),
+        renamed.select(ROW, *CANONICAL_COLUMNS),
+        pl.concat(failures) if failures else pl.DataFrame(schema=FAILURE_SCHEMA),
+        tuple(notes),
+    )
+
+
+def _rule(check: str) -> tuple[str | None, str]:
+    if check in _RULES:
+        return _RULES[check]
+    match = re.match(r"(\w+)\((.*)\)$", check)
+    return None, (f"{match.group(1).replace('_', ' ')} {match.group(2)}" if match else check)
+
+
+def validate_deals(parsed: ParsedDeals) -> pl.DataFrame:
+    """Every failure as (row, column, value, rule): parsing's first, then the contract's."""
+    found = [parsed.failures]
+    try:
+        Opportunity.validate(parsed.frame.select(CANONICAL_COLUMNS), lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        rows = parsed.frame[ROW]
+        records = []
+        for case in exc.failure_cases.iter_rows(named=True):
+            named, rule = _rule(str(case["check"]))
+            column = named or case["column"]
+            index = case["index"]
+            if index is None:
+                records.append({"row": None, "column": column, "value": None, "rule": rule})
+                continue
+            value = parsed.text[column][index] if column in parsed.text.columns else None
+            if column == "status" and value is None:
+                value = parsed.frame["status"][index]
+            if rule == "contradicts the stage":
+                stage = parsed.frame["stage"][index]
+                rule = f"{parsed.frame['status'][index]} contradicts the stage {stage!r}"
+            records.append(
+                {
+                    "row": int(rows[index]),
+                    "column": column,
+                    "value": None if value is None else str(value),
+                    "rule": rule,
+                }
+            )
+        found.append(pl.DataFrame(records, schema=FAILURE_SCHEMA))
+    return (
+        pl.concat(found)
+        .unique(subset=["row", "column"], keep="first", maintain_order=True)
+        .sort("row", "column", nulls_last=False)
+    )
+
+
+def prepare_deals(
+    data: bytes,
+    filename: str,
+    explicit_map: dict[str, str] | None = None,
+    timezone: str = BUSINESS_TZ,
+    progress: Progress | None = None,
+    decimal: Decimal | None = None,
+) -> PreparedDeals:
+    """Read, map, parse and validate an export's bytes without writing anything.
+
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or a required column cannot be found.
+    """
+    report = progress or (lambda _stage, _fraction: None)
+    if len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"{filename}: {_too_big(len(data))}")
+    report("reading", 0.05)
+    try:
+        raw = read_table(data, filename)
+    except ReadError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    headers = raw.frame.columns
+    try:
+        mapping = propose_mapping(
+            headers,
+            explicit_map,
+            canonical=KNOWN_COLUMNS,
+            known_headers=LOOKUP,
+            required=REQUIRED_COLUMNS,
+        )
+    except MappingError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    if mapping.missing_required:
+        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
+    report("parsing", 0.25)
+    parsed = parse_deals(raw.frame, mapping.columns, timezone, decimal)
+    report("validating", 0.5)
+    failures = validate_deals(parsed)
+    deals = parsed.frame.drop(ROW).clear()
+    if failures.is_empty():
+        deals = with_business_days(parsed.frame.drop(ROW), timezone)
+    return PreparedDeals(
+        filename=filename,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        raw=raw,
+        mapping=mapping,
+        failures=failures,
+        lines=deals,
+        notes=raw.notes + parsed.notes,
+    )
+
+
+def ingest_deals(
+    source: Path | bytes,
+    store: PipelineStore,
+    *,
+    filename: str | None = None,
+    mode: WriteMode = "append",
+    explicit_map: dict[str, str] | None = None,
+    timezone: str = BUSINESS_TZ,
+    progress: Progress | None = None,
+    decimal: Decimal | None = None,
+) -> IngestResult:
+    """Ingest one export: write every deal, or none if any row fails validation.
+
+    `append` replaces each stored deal the export holds again (the latest
+    export wins) and adds the new ones; `replace` makes the export the whole
+    dataset.
+
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or mapped (nothing is written).
+    """
+    started = time.perf_counter()
+    report = progress or (lambda _stage, _fraction: None)
+    if isinstance(source, Path):
+        filename = filename or source.name
+        try:
+            if source.stat().st_size > MAX_FILE_BYTES:
+                raise IngestError(f"{filename}: {_too_big(source.stat().st_size)}")
+            data = source.read_bytes()
+        except OSError as exc:
+            raise IngestError(f"{source}: cannot read the file: {exc.strerror}") from exc
+    else:
+        data, filename = source, filename or "upload"
+    prepared = prepare_deals(data, filename, explicit_map, timezone, report, decimal)
+    prepared_at = time.perf_counter()
+    if not prepared.ok:
+        return IngestResult(
+            prepared, None, prepared_at - started, {"prepare": prepared_at - started}
+        )
+    written = write_deals(prepared, store, mode, lambda s, f: report(s, 0.6 + 0.4 * f))
+    report("done", 1.0)
+    finished = time.perf_counter()
+    timings = {"prepare": prepared_at - started, "write": finished - prepared_at}
+    return IngestResult(prepared, written, finished - started, timings)
+
+
+def write_deals(
+    prepared: PreparedDeals,
+    store: PipelineStore,
+    mode: WriteMode = "append",
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Write a prepared export that passed validation."""
+    if not prepared.ok:
+        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
+    return store.write(prepared.lines, mode, progress)
+
+
+__all__ = ["PreparedDeals", "ingest_deals", "prepare_deals", "rule_counts", "write_deals"]
