@@ -13,7 +13,7 @@ import xlsxwriter
 
 from core.filters import Filters
 from core.forecast import projection
-from core.kpi import customers, members, overview, products, targets
+from core.kpi import customers, overview, products, targets
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
 from core.store import SalesStore, Window

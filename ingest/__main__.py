@@ -25,7 +25,6 @@ from ingest.pipeline import IngestError, IngestResult, PreparedFile, ingest_file
 from ingest.rejects import write_rejects
 from ingest.targets import PreparedTargets, TargetsResult, ingest_targets
 
-DATASETS = ("sales", "opportunities")
 # Failing rows printed on the terminal; the rejects file has all of them.
 SHOWN_FAILURES = 10
 DATASETS = ("sales", "targets", "opportunities")

@@ -218,11 +218,11 @@ def propose_mapping(
         if known is None or known in columns:
             if known is not None and columns[known] not in explicit:
                 raise MappingError(
-                    f"headers {columns[found]!r} and {header!r} both look like {found!r}; "
+                    f"headers {columns[known]!r} and {header!r} both look like {known!r}; "
                     f'say which one with --map "{header}=..."'
                 )
             continue
-        columns[found] = header
+        columns[known] = header
     used = set(columns.values())
     return ColumnMapping(columns, tuple(h for h in headers if h not in used), required)
 

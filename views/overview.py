@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core import cache
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
 from ui import charts, forecast_panel, page_data
@@ -29,7 +30,7 @@ stop_if_empty(not headline["orders"], "sales")
 kpi_tiles(headline, HEADLINE_TILES)
 targets_row = st.columns(4)
 if headline.get("target") is not None:
-    attained = cache.total_attainment(view, version)
+    attained = cache.total_attainment(view, state.version)
     partly = attained.months_with_target < attained.months_in_window
     fact_tile(
         targets_row[0],
@@ -46,7 +47,7 @@ if headline.get("target") is not None:
         delta=f"{fmt.kes_compact(attained.actual)} of {fmt.kes_compact(headline['target'])}",
     )
 for tile, rate in zip(
-    targets_row[1:3], cache.run_rates(view.scope, local_today(), version), strict=True
+    targets_row[1:3], cache.run_rates(view.scope, local_today(), state.version), strict=True
 ):
     label = "This month" if rate.period == "month" else "This quarter"
     fact_tile(
