@@ -5,15 +5,17 @@ No timing is asserted: this is a smoke test of the harness, not a benchmark.
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 
-from bench.data import ROOT, store_data_dir
+from bench.data import store_data_dir
 from bench.queries import run_queries
 from bench.report import markdown, scaling
 from bench.sessions import OVERVIEW_AREAS, OVERVIEW_PANELS, run_sessions
+from ui import page_data
 
 QUICK_ROWS = 200_000
 
@@ -54,7 +56,8 @@ def test_report_renders(records: list[dict]) -> None:
 
 
 def test_sessions_compute_what_the_overview_page_reads(data_dir: Path) -> None:
-    page = (ROOT / "views" / "overview.py").read_text()
+    # What the Overview draws is declared once, in ui/page_data.py's `overview`.
+    page = inspect.getsource(page_data.overview)
     assert set(re.findall(r'cache\.area\("([^"]+)"', page)) == set(OVERVIEW_AREAS)
     assert set(re.findall(r'cache\.panel\("([^"]+)"', page)) == set(OVERVIEW_PANELS)
     result = run_sessions(data_dir, QUICK_ROWS, sessions=3, log=lambda _: None)
