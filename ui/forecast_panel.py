@@ -12,12 +12,11 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from core import cache
 from core.forecast.models import MODEL
 from core.forecast.projection import Forecast
 from core.forecast.series import TOTAL
 from ui import format as fmt
-from ui.filter_bar import local_today
+from ui import page_data
 from ui.page import PageState, fact_tile
 from ui.tables import data_table
 
@@ -34,7 +33,7 @@ def _month(period: date) -> str:
 
 def state_forecast(state: PageState) -> Forecast:
     with st.spinner(SPINNER):
-        return cache.forecast(state.view, local_today(), state.version)
+        return page_data.forecast(state)
 
 
 def landing(state: PageState) -> None:
@@ -97,7 +96,7 @@ def anomaly_line(row: dict[str, object]) -> str:
 
 def flagged_days(state: PageState) -> pl.DataFrame:
     with st.spinner(SPINNER):
-        return cache.sales_anomalies(state.view, local_today(), state.version)
+        return page_data.flagged_days(state)
 
 
 def anomaly_list(state: PageState, flagged: pl.DataFrame) -> None:

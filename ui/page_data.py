@@ -21,7 +21,10 @@ from typing import Any
 import polars as pl
 
 from core import cache
+from core.forecast.projection import Forecast
 from core.kpi.customers import Clv
+from core.kpi.targets import Attainment, RunRate
+from ui.filter_bar import local_today
 from ui.page import PageState
 
 
@@ -141,12 +144,18 @@ class Overview:
     segments: pl.DataFrame
     trend: pl.DataFrame
     previous: pl.DataFrame | None
+    attainment: Attainment | None  # None without a target in the window
+    run_rates: tuple[RunRate, ...]  # this month's and this quarter's
 
 
 def overview(state: PageState) -> Overview:
     view, version = state.view, state.version
+    totals = cache.area("overview", view, version)
+    targeted = "target" in totals.columns and totals["target"].drop_nulls().len() > 0
     return Overview(
-        totals=cache.area("overview", view, version),
+        totals=totals,
+        attainment=cache.total_attainment(view, version) if targeted else None,
+        run_rates=cache.run_rates(view.scope, local_today(), version),
         leaders=cache.panel("leaders", view, version),
         segments=cache.panel("segments", view, version),
         trend=cache.panel("sales_trend", view, version),
@@ -241,10 +250,21 @@ def customers(state: PageState) -> Customers:
 
 # The pages with data, by URL path (the Overview is served at the root): what the
 # warm-up fills ahead.
-PAGES: dict[str, Callable[[PageState], object]] = {
-    "": overview,
-    "salespeople": salespeople,
-    "products": products,
-    "branches": branches,
-    "customers": customers,
+def forecast(state: PageState) -> Forecast:
+    """The forecast panels' numbers: a model fit, drawn last on the pages that show it."""
+    return cache.forecast(state.view, local_today(), state.version)
+
+
+def flagged_days(state: PageState) -> pl.DataFrame:
+    """Branch-days outside their one-step 95% interval (the Branches page)."""
+    return cache.sales_anomalies(state.view, local_today(), state.version)
+
+
+# Per page (its URL path), every function it asks in the order it draws.
+PAGES: dict[str, tuple[Callable[[PageState], object], ...]] = {
+    "": (overview, forecast),
+    "salespeople": (salespeople,),
+    "products": (products,),
+    "branches": (branches, forecast, flagged_days),
+    "customers": (customers,),
 }

@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from core import cache
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
 from ui import charts, forecast_panel, page_data
 from ui import format as fmt
-from ui.filter_bar import local_today
 from ui.page import begin, fact_tile, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
 
@@ -29,8 +27,8 @@ headline = data.totals.row(0, named=True)
 stop_if_empty(not headline["orders"], "sales")
 kpi_tiles(headline, HEADLINE_TILES)
 targets_row = st.columns(4)
-if headline.get("target") is not None:
-    attained = cache.total_attainment(view, state.version)
+if data.attainment is not None and headline.get("target") is not None:
+    attained = data.attainment
     partly = attained.months_with_target < attained.months_in_window
     fact_tile(
         targets_row[0],
@@ -46,9 +44,7 @@ if headline.get("target") is not None:
         ),
         delta=f"{fmt.kes_compact(attained.actual)} of {fmt.kes_compact(headline['target'])}",
     )
-for tile, rate in zip(
-    targets_row[1:3], cache.run_rates(view.scope, local_today(), state.version), strict=True
-):
+for tile, rate in zip(targets_row[1:3], data.run_rates, strict=True):
     label = "This month" if rate.period == "month" else "This quarter"
     fact_tile(
         tile,
