@@ -1,6 +1,6 @@
 """The forecast's panels: this month's landing, the months ahead, flagged branch-days.
 
-The Overview and the Branches page show them; the numbers come from
+The Branches page shows them; the numbers come from
 `core.forecast` through `core.cache` (keyed by data version). Fitting takes
 seconds the first time a view is asked, so pages draw these panels last.
 """

@@ -251,7 +251,8 @@ def customers(state: PageState) -> Customers:
 # The pages with data, by URL path (the Overview is served at the root): what the
 # warm-up fills ahead.
 def forecast(state: PageState) -> Forecast:
-    """The forecast panels' numbers: a model fit, drawn last on the pages that show it."""
+    """The forecast panels' numbers: a model fit of seconds on a year of a few branches,
+    so only the Branches page shows them, last; the Overview stays quick to open."""
     return cache.forecast(state.view, local_today(), state.version)
 
 
@@ -262,7 +263,7 @@ def flagged_days(state: PageState) -> pl.DataFrame:
 
 # Per page (its URL path), every function it asks in the order it draws.
 PAGES: dict[str, tuple[Callable[[PageState], object], ...]] = {
-    "": (overview, forecast),
+    "": (overview,),
     "salespeople": (salespeople,),
     "products": (products,),
     "branches": (branches, forecast, flagged_days),

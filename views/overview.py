@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
-from ui import charts, forecast_panel, page_data
+from ui import charts, page_data
 from ui import format as fmt
 from ui.page import begin, fact_tile, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
@@ -122,5 +122,3 @@ show_chart(
     )
 )
 data_table(data.trend, name="trend", filters=state.filters, window=view.window)
-
-forecast_panel.landing(state)

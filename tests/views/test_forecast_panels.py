@@ -20,10 +20,10 @@ from ui.forecast_panel import anomaly_line
 WINDOW = {"start": "2026-10-01", "end": "2026-10-20", "branch": "Mombasa"}
 
 
-def test_overview_shows_where_the_month_lands(
+def test_a_branch_shows_where_the_month_lands(
     sample_env: Path, sample_store: EmbeddedStore
 ) -> None:
-    app = run_page("overview", **WINDOW)
+    app = run_page("branches", **WINDOW)
     assert not page_failed(app), [e.value for e in app.error]
     view = resolve_view(
         sample_store, Filters(date(2026, 10, 1), date(2026, 10, 20), branches=("Mombasa",))
