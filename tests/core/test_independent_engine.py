@@ -228,8 +228,13 @@ def test_comparison_windows_of_the_cases_are_as_documented(
 # ------------------------------------------------------------------------------ areas
 
 
+# The areas over the sales lines: not the forecast (a model) nor the targets, whose table
+# this store does not hold (tests/core/test_targets.py works attainment out by hand).
+LINE_AREAS = [a for a in AREAS if a not in MODELLED_AREAS and a != "targets"]
+
+
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("area", [a for a in AREAS if a not in MODELLED_AREAS])
+@pytest.mark.parametrize("area", LINE_AREAS)
 def test_area_matches_reference(
     store: EmbeddedStore, engine: ReferenceEngine, area: str, case: str
 ) -> None:
