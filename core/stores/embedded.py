@@ -9,14 +9,11 @@ exclusive file lock beside the table.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -45,7 +42,7 @@ from core.store import (
     active_months_grouped,
     asks_first_sales,
 )
-from core.stores import customer_ids, first_sales
+from core.stores import customer_ids, file_lock, first_sales
 from core.stores.buckets import bucket_start
 from core.stores.embedded_targets import EmbeddedTargets, targets_path
 from core.stores.invoice_heads import ORDER_FLAGS, head_column, invoice_heads_in_order
@@ -393,16 +390,6 @@ class EmbeddedStore:
 
     # ----------------------------------------------------------------- writing
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     def write(
         self,
         lines: pl.DataFrame,
@@ -419,7 +406,7 @@ class EmbeddedStore:
         if lines.is_empty() and mode == "append":
             return WriteResult(0, 0, 0, None)
         try:
-            with self._write_lock():
+            with file_lock.exclusive(self._lock_path):
                 report("writing", 0.0)
                 before = self._table()
                 if mode == "replace":

@@ -9,9 +9,6 @@ Writers take the same kind of exclusive file lock as the lines.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +16,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from core.store import StoreError, TargetWriteResult
+from core.stores import file_lock
 from core.targets import DTYPES, KEY_COLUMNS, STORED_COLUMNS, StoredTarget, empty_targets, merged
 
 
@@ -58,21 +56,11 @@ class EmbeddedTargets:
             .sort(KEY_COLUMNS, nulls_last=False)
         )
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     def write(
         self, targets: pl.DataFrame, removed: pl.DataFrame | None = None
     ) -> TargetWriteResult:
         incoming = StoredTarget.validate(targets.select(STORED_COLUMNS))
-        with self._write_lock():
+        with file_lock.exclusive(self._lock_path):
             result, inserted, updated, dropped = merged(self.read(), incoming, removed)
             if inserted == updated == dropped == 0 and incoming.is_empty():
                 return TargetWriteResult(0, 0, 0)

@@ -8,10 +8,7 @@ and every read a plain scan of one small, compact version.
 
 from __future__ import annotations
 
-import fcntl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from core.pipeline_store import (
     outcome_facts,
 )
 from core.store import Progress, Scope, StoreError, StoreHealth, Window, WriteMode, WriteResult
+from core.stores import file_lock
 
 IDENTITY = "opportunity_id"
 
@@ -124,16 +122,6 @@ class EmbeddedPipelineStore:
 
     # ----------------------------------------------------------------- writing
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     def write(
         self, deals: pl.DataFrame, mode: WriteMode, progress: Progress | None = None
     ) -> WriteResult:
@@ -145,7 +133,7 @@ class EmbeddedPipelineStore:
         if not deals.is_empty():
             window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
         try:
-            with self._write_lock():
+            with file_lock.exclusive(self._lock_path):
                 report("writing", 0.0)
                 table = self._table()
                 stored = self._scan(table).collect()
