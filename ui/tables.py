@@ -139,3 +139,26 @@ def data_table(
         value = shown[drill_column][rows[0]]
         if value is not None:
             drill(**{DRILL_TARGETS[drill_column]: (str(value),)})
+
+
+def against_target(
+    board: pl.DataFrame, key: str, *, name: str, filters: Filters, window: Window | None
+) -> None:
+    """A leaderboard's members that have a target: net sales, target and attainment.
+
+    Nothing when no target reaches the board (its table has no `attainment_pct`)."""
+    if "attainment_pct" not in board.columns:
+        return
+    st.subheader("Against target")
+    st.caption(
+        "Net sales / target over the window, each month's target prorated by its days in "
+        "the window; a month without a target counts in neither."
+    )
+    data_table(
+        board.filter(pl.col("target").is_not_null()),
+        name=name,
+        filters=filters,
+        window=window,
+        columns=[key, "net_sales", "target", "attainment_pct"],
+        drill_column=key,
+    )

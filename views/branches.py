@@ -7,7 +7,7 @@ from ui import charts, forecast_panel, page_data
 from ui import format as fmt
 from ui.page import begin, colours, fact_tile, no_comparison_reason, show_chart, stop_if_empty
 from ui.profile import member_profile
-from ui.tables import data_table
+from ui.tables import against_target, data_table
 
 state = begin("Branches", "How do the branches compare, and how are they moving over time?")
 
@@ -123,20 +123,9 @@ show_chart(
     ),
 )
 
-if "attainment_pct" in table.columns:
-    st.subheader("Against target")
-    st.caption(
-        "Net sales / target over the window, each month's target prorated by its days in "
-        "the window; a month without a target counts in neither."
-    )
-    data_table(
-        table.filter(pl.col("target").is_not_null()),
-        name="branches-targets",
-        filters=state.filters,
-        window=state.view.window,
-        columns=["branch", "net_sales", "target", "attainment_pct"],
-        drill_column="branch",
-    )
+against_target(
+    table, "branch", name="branches-targets", filters=state.filters, window=state.view.window
+)
 
 st.subheader("All branches")
 data_table(

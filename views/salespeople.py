@@ -15,7 +15,7 @@ from ui.page import (
     stop_if_empty,
 )
 from ui.profile import member_profile
-from ui.tables import data_table
+from ui.tables import against_target, data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
 # so one tiny sale at a high margin does not top the board.
@@ -107,20 +107,13 @@ show_chart(
     ),
 )
 
-if "attainment_pct" in table.columns:
-    st.subheader("Against target")
-    st.caption(
-        "Net sales / target over the window, each month's target prorated by its days in "
-        "the window; a month without a target counts in neither."
-    )
-    data_table(
-        table.filter(pl.col("target").is_not_null()),
-        name="salespeople-targets",
-        filters=state.filters,
-        window=state.view.window,
-        columns=["salesperson", "net_sales", "target", "attainment_pct"],
-        drill_column="salesperson",
-    )
+against_target(
+    table,
+    "salesperson",
+    name="salespeople-targets",
+    filters=state.filters,
+    window=state.view.window,
+)
 
 st.subheader("All salespeople")
 data_table(
