@@ -32,11 +32,17 @@ from core.pipeline_store import PipelineStore
 from core.schema import BUSINESS_TZ
 from core.store import Progress, Window, WriteMode, WriteResult
 from core.zones import local_dates
-from ingest.mapping import MappingError, describe_missing, lookup, propose_mapping
+from ingest.mapping import lookup
 from ingest.numbers import Decimal, read_numbers
 from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, parse_datetimes, typed_datetimes
-from ingest.pipeline import MAX_FILE_BYTES, IngestError, IngestResult, PreparedFile, _too_big
-from ingest.read import ReadError, read_table
+from ingest.pipeline import (
+    MAX_FILE_BYTES,
+    IngestError,
+    IngestResult,
+    PreparedFile,
+    _too_big,
+    read_mapped,
+)
 from ingest.validate import rule_counts
 
 # Salesforce exports say won and closed as two yes/no columns instead of a status.
@@ -429,26 +435,15 @@ def prepare_deals(
         If the file cannot be read or a required column cannot be found.
     """
     report = progress or (lambda _stage, _fraction: None)
-    if len(data) > MAX_FILE_BYTES:
-        raise IngestError(f"{filename}: {_too_big(len(data))}")
     report("reading", 0.05)
-    try:
-        raw = read_table(data, filename)
-    except ReadError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
-    headers = raw.frame.columns
-    try:
-        mapping = propose_mapping(
-            headers,
-            explicit_map,
-            canonical=KNOWN_COLUMNS,
-            known_headers=LOOKUP,
-            required=REQUIRED_COLUMNS,
-        )
-    except MappingError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
-    if mapping.missing_required:
-        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
+    raw, mapping = read_mapped(
+        data,
+        filename,
+        explicit_map,
+        canonical=KNOWN_COLUMNS,
+        known_headers=LOOKUP,
+        required=REQUIRED_COLUMNS,
+    )
     report("parsing", 0.25)
     parsed = parse_deals(raw.frame, mapping.columns, timezone, decimal)
     report("validating", 0.5)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from core.schema import BUSINESS_TZ, with_derived_measures
+from core.schema import BUSINESS_TZ, CANONICAL_COLUMNS, REQUIRED_COLUMNS, with_derived_measures
 from core.store import Progress, SalesStore, StoreError, Window, WriteMode, WriteResult
 from ingest.mapping import ColumnMapping, MappingError, describe_missing, propose_mapping
 from ingest.numbers import AmbiguousNumbers, Decimal
@@ -136,24 +136,13 @@ def prepare_file(
         reads two ways.
     """
     report = progress or _no_progress
-    if len(data) > MAX_FILE_BYTES:
-        raise IngestError(f"{filename}: {_too_big(len(data))}")
     report("reading", 0.05)
     # hashlib releases the GIL: the file's digest is taken while it is parsed.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        try:
-            raw = read_table(data, filename)
-        except ReadError as exc:
-            raise IngestError(f"{filename}: {exc}") from exc
+        raw, mapping = read_mapped(data, filename, explicit_map)
         sha256 = digest.result()
     headers = raw.frame.columns
-    try:
-        mapping = propose_mapping(headers, explicit_map)
-    except MappingError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
-    if mapping.missing_required:
-        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
     repeated = _repeated_headers(headers, set(mapping.columns.values()))
     if repeated:
         raise IngestError(
@@ -193,6 +182,41 @@ def write_prepared(
     if not prepared.ok:
         raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
     return store.write(prepared.lines, mode, replace_window, progress)
+
+
+def read_mapped(
+    data: bytes,
+    filename: str,
+    explicit_map: dict[str, str] | None,
+    *,
+    canonical: tuple[str, ...] = CANONICAL_COLUMNS,
+    known_headers: dict[str, str] | None = None,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+) -> tuple[RawTable, ColumnMapping]:
+    """A file's table and its columns mapped to a dataset's (the sales lines' by default),
+    every required one found; IngestError naming the file otherwise.
+
+    The first step of every dataset's ingest: size, read, map, required columns."""
+    if len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"{filename}: {_too_big(len(data))}")
+    try:
+        raw = read_table(data, filename)
+    except ReadError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    headers = raw.frame.columns
+    try:
+        mapping = propose_mapping(
+            headers,
+            explicit_map,
+            canonical=canonical,
+            required=required,
+            known_headers=known_headers,
+        )
+    except MappingError as exc:
+        raise IngestError(f"{filename}: {exc}") from exc
+    if mapping.missing_required:
+        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
+    return raw, mapping
 
 
 def _too_big(size: int) -> str:

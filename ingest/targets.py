@@ -36,15 +36,12 @@ from ingest.mapping import (
 )
 from ingest.mapping import (
     ColumnMapping,
-    MappingError,
-    describe_missing,
     lookup,
-    propose_mapping,
 )
 from ingest.numbers import AmbiguousNumbers, Decimal
 from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, number_column
-from ingest.pipeline import MAX_FILE_BYTES, AmbiguousNumberFormat, IngestError
-from ingest.read import RawTable, ReadError, read_table
+from ingest.pipeline import AmbiguousNumberFormat, IngestError, read_mapped
+from ingest.read import RawTable
 from ingest.validate import collected, rule_counts, schema_failures
 
 TargetMode = Literal["append", "replace"]
@@ -256,31 +253,20 @@ def prepare_targets(
         If the file cannot be read or a required column cannot be found;
         `AmbiguousNumberFormat` if a number column reads two ways.
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise IngestError(f"{filename}: the file is larger than the upload limit")
+    raw, mapping = read_mapped(
+        data,
+        filename,
+        explicit_map,
+        canonical=CANONICAL_COLUMNS,
+        known_headers=KNOWN_HEADERS,
+        required=REQUIRED_COLUMNS,
+    )
     sha256 = hashlib.sha256(data).hexdigest()
-    try:
-        raw = read_table(data, filename)
-    except ReadError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
-    headers = raw.frame.columns
-    try:
-        mapping = propose_mapping(
-            headers,
-            explicit_map,
-            canonical=CANONICAL_COLUMNS,
-            required=REQUIRED_COLUMNS,
-            known_headers=KNOWN_HEADERS,
-        )
-    except MappingError as exc:
-        raise IngestError(f"{filename}: {exc}") from exc
-    if mapping.missing_required:
-        raise IngestError(f"{filename}: {describe_missing(mapping, headers)}")
     if not any(c in mapping.columns for c in MEMBER_COLUMNS):
         raise IngestError(
             f"{filename}: no branch, salesperson or product line column found; a target is "
             f"for a branch and/or a salesperson and/or a product line (headers: "
-            f"{', '.join(repr(h) for h in headers)})"
+            f"{', '.join(repr(h) for h in raw.frame.columns)})"
         )
     try:
         frame, text, parse_failures = parse_targets(raw.frame, mapping, decimal)
