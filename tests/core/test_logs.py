@@ -28,15 +28,24 @@ from tests.ingest.test_ingest import MESSY
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
+    # Everything each logger had, handlers too: an app configured earlier in this process
+    # (once per process, `app.py`) must keep writing where it did.
     saved = {
-        n: (logging.getLogger(n).level, logging.getLogger(n).propagate) for n in PROJECT_LOGGERS
+        n: (
+            logging.getLogger(n).level,
+            logging.getLogger(n).propagate,
+            logging.getLogger(n).handlers[:],
+        )
+        for n in PROJECT_LOGGERS
     }
     configure_logging("DEBUG", stream=buffer)
     yield buffer
-    for name, (level, propagate) in saved.items():
+    for name, (level, propagate, handlers) in saved.items():
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
+        for handler in handlers:
+            logger.addHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
 
