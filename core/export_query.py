@@ -14,10 +14,12 @@ from typing import Literal
 
 import polars as pl
 
-from core.exports import AREAS, area_table, to_csv_bytes, to_json_text
+from core.exports import AREAS, PIPELINE_AREA_NAMES, area_table, to_csv_bytes, to_json_text
 from core.filters import MEMBER_COLUMNS, from_query_params, member_matcher
 from core.kpi.view import resolve_view
+from core.pipeline_store import PipelineStore
 from core.store import SalesStore, Scope
+from core.stores.pipeline import pipeline_of
 
 # Known values a bad member's message lists before "...": enough to spot a typo.
 SHOWN_MEMBERS = 8
@@ -34,7 +36,7 @@ class UnknownArea(BadExportRequest):
 
 
 def stored_members(
-    store: SalesStore,
+    store: SalesStore | PipelineStore,
     params: Mapping[str, list[str]],
     allowed_branches: tuple[str, ...] | None = None,
     option: str = "--",
@@ -119,11 +121,13 @@ def export_table(
         raise BadExportRequest(parsed.notices[0])
     lists = {k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}
     members = {param: lists.get(param, []) for param in MEMBER_COLUMNS}
-    spelled, reason = stored_members(store, members, allowed_branches, option)
+    # A pipeline area's members and open date ends are the deals', not the sales lines'.
+    asked = pipeline_of(store) if area in PIPELINE_AREA_NAMES else store
+    spelled, reason = stored_members(asked, members, allowed_branches, option)
     if reason:
         raise BadExportRequest(reason)
     filters = from_query_params({**params, **spelled}, today=today).filters
-    view = resolve_view(store, filters, allowed_branches)
+    view = resolve_view(asked, filters, allowed_branches)
     return area_table(area, store, view)
 
 

@@ -16,6 +16,13 @@ from core.forecast import projection
 from core.kpi import customers, overview, products, targets
 from core.kpi.catalogue import BY_NAME, KPIS
 from core.kpi.view import View
+from core.pipeline_areas import (
+    PIPELINE_AREAS,
+    PIPELINE_COLUMN_DOCS,
+    PIPELINE_LABELS,
+    PIPELINE_MONEY,
+    PIPELINE_RATIOS,
+)
 from core.store import SalesStore, Window
 
 AreaTable = Callable[[SalesStore, View], pl.DataFrame]
@@ -32,12 +39,17 @@ AREAS: dict[str, AreaTable] = {
     "cohorts": customers.cohorts,
     "targets": targets.targets_area,
     "forecast": projection.forecast_table,
+    # The opportunities beside the store (core/pipeline_areas.py).
+    **PIPELINE_AREAS,
 }
 
 # Areas a fitted model computes, not an aggregation: no reference engine reproduces
 # them (their own tests check them, tests/core/test_forecast.py) and their cost is a
 # model fit, timed by the bench's forecast part rather than with the KPI areas.
 MODELLED_AREAS = frozenset({"forecast"})
+# Areas of the opportunities, not the sales lines: their hand-worked and parity tests are
+# tests/core/test_pipeline_kpis.py and tests/druid/test_pipeline_parity.py.
+PIPELINE_AREA_NAMES = frozenset(PIPELINE_AREAS)
 
 # Column documentation: KPI definitions come from the catalogue.
 COLUMN_DOCS: dict[str, str] = {
@@ -112,6 +124,7 @@ COLUMN_DOCS: dict[str, str] = {
     "hi_80": "Upper end of the 80% prediction interval of the forecast.",
     "lo_95": "Lower end of the 95% prediction interval of the forecast.",
     "hi_95": "Upper end of the 95% prediction interval of the forecast.",
+    **PIPELINE_COLUMN_DOCS,
 }
 
 # What a column's numbers measure: decides rounding, number formats and display.
@@ -131,13 +144,14 @@ MONEY_COLUMNS = frozenset(
         "target_gross_profit",
         "actual_gross_profit",
         *("forecast", "lo_80", "hi_80", "lo_95", "hi_95"),
+        *PIPELINE_MONEY,
     }
 )
 # Sums of quantity: stored as floats (a line may sell 2.5 kg) but read as whole units.
 COUNT_COLUMNS = frozenset({"units"})
 CHANGE_COLUMNS = frozenset({"rank_change"})
 # Ratios whose names do not say so (names ending `_pct` or starting `share` do).
-RATIO_COLUMNS = frozenset({"cumulative_share", "discount_rate"})
+RATIO_COLUMNS = frozenset({"cumulative_share", "discount_rate", *PIPELINE_RATIOS})
 CATALOGUE_UNITS: dict[str, Unit] = {"kes": "kes", "pct": "pct", "count": "count"}
 LABELS: dict[str, str] = {
     "period": "Period",
@@ -185,6 +199,7 @@ LABELS: dict[str, str] = {
     "hi_80": "80% high",
     "lo_95": "95% low",
     "hi_95": "95% high",
+    **PIPELINE_LABELS,
 }
 # Excel number formats per unit; text is written as it is.
 EXCEL_FORMATS: dict[Unit, str] = {

@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from core.kpi.customers import SEGMENT_NAMES
+from core.kpi.pipeline_schemas import PIPELINE_AREA_SCHEMAS
 
 # Sums of money differ by float summation order only; half a cent is "equal".
 MONEY_TOLERANCE = 0.005
@@ -542,6 +543,7 @@ AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "cohorts": CohortsTable,
     "targets": TargetsTable,
     "forecast": ForecastTable,
+    **PIPELINE_AREA_SCHEMAS,
 }
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.filters import Compare, Filters, resolve_window
 from core.periods import comparison_window
-from core.store import Grain, SalesStore, Scope, Window
+from core.store import Grain, Scope, Window
+
+
+class Dated(Protocol):
+    """A store that knows its data's first and last day in a scope (sales or deals)."""
+
+    def date_range(self, scope: Scope) -> Window | None: ...
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,7 @@ class View:
 
 
 def resolve_view(
-    store: SalesStore, filters: Filters, allowed_branches: tuple[str, ...] | None = None
+    store: Dated, filters: Filters, allowed_branches: tuple[str, ...] | None = None
 ) -> View:
     """Resolve open date ends to the data's range and compute the comparison window."""
     scope = filters.scope(allowed_branches)

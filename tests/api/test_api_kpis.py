@@ -179,7 +179,7 @@ def test_the_reason_is_the_command_lines(api_server: Server, token_of: dict[str,
 
 
 def test_unknown_area_is_404(api_server: Server, token_of: dict[str, str]) -> None:
-    answer = call(api_server.url, "/api/kpis/pipeline", token=token_of["admin"])
+    answer = call(api_server.url, "/api/kpis/leads", token=token_of["admin"])
     assert answer.status == 404
     body = envelope_of(answer)
     assert body["error"]["code"] == "unknown_area" and "overview" in body["error"]["message"]

@@ -15,7 +15,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from core.exports import AREAS, MODELLED_AREAS
+from core.exports import AREAS, MODELLED_AREAS, PIPELINE_AREA_NAMES
 from core.filters import Filters
 from core.kpi import customers, overview
 from core.kpi.panels import PANELS as PAGE_PANELS
@@ -63,7 +63,9 @@ def _views(name: str, druid: DruidStore, embedded: EmbeddedStore) -> tuple[View,
 
 
 @pytest.mark.parametrize("view_name", FILTERS)
-@pytest.mark.parametrize("area", [*(a for a in AREAS if a not in MODELLED_AREAS), *PANELS])
+@pytest.mark.parametrize(
+    "area", [*(a for a in AREAS if a not in MODELLED_AREAS | PIPELINE_AREA_NAMES), *PANELS]
+)
 def test_area_parity(
     area: str, view_name: str, druid_sample_store: DruidStore, sample_store: EmbeddedStore
 ) -> None:
