@@ -1446,6 +1446,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also write monthly targets per branch and salesperson, consistent with "
         "these sales, to this CSV (load it with python -m ingest FILE --dataset targets)",
     )
+    parser.add_argument(
+        "--crm-out",
+        type=Path,
+        default=None,
+        help="also write a CRM export of deals beside these sales (won deals carry the "
+        "invoice they became) to this CSV (python -m ingest FILE --dataset opportunities)",
+    )
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must be 0 or more")
@@ -1470,6 +1477,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ingest.sample_targets import sample_targets, targets_csv
 
         args.targets_out.write_bytes(targets_csv(sample_targets(frame, end, args.seed)))
+    if args.crm_out is not None:
+        from ingest.sample_crm import deals_csv, sample_deals
+
+        # Deals close by yesterday: the export is taken this morning.
+        args.crm_out.write_bytes(
+            deals_csv(sample_deals(frame, end + dt.timedelta(days=1), args.seed))
+        )
     written = time.perf_counter()
     print(
         f"wrote {frame.height:,} rows to {args.out} "

@@ -3,7 +3,9 @@
 The sample goes through the same ingest path as an uploaded file, so what
 the dashboard shows on first start has passed the same validation; so do its
 monthly targets per branch and per salesperson (`ingest/sample_targets.py`),
-which keep the Targets page and the attainment columns alive on a new machine.
+which keep the Targets page and the attainment columns alive on a new machine,
+and its CRM export of deals (`ingest/sample_crm.py`), whose won deals carry the
+invoices they became, for the Pipeline page.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import polars as pl
 from core.settings import load_settings
 from core.store import Scope
 from core.stores import open_store
+from core.stores.pipeline import pipeline_of
 from ingest import audit
+from ingest.opportunities import ingest_deals
 from ingest.pipeline import ingest_file
 from ingest.sample import generate_sales
+from ingest.sample_crm import deals_csv, sample_deals
 from ingest.sample_targets import sample_targets, targets_csv
 from ingest.targets import ingest_targets
 
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result.prepared.failures.head(10))
         return 1
     print(f"ingested in {result.seconds:.1f} s ({result.timings})")
-    return _load_targets(frame, today, args.seed)
+    return _load_targets(frame, today, args.seed) or _load_deals(frame, today, args.seed)
 
 
 def _load_targets(lines: pl.DataFrame, today: date, seed: int) -> int:
@@ -94,6 +99,35 @@ def _load_targets(lines: pl.DataFrame, today: date, seed: int) -> int:
         print(prepared.failures.head(10))
         return 1
     print(f"loaded {prepared.rows:,} sample targets per branch and salesperson: {path}")
+    return 0
+
+
+def _load_deals(lines: pl.DataFrame, today: date, seed: int) -> int:
+    """The sample's CRM export of deals, loaded like an uploaded one."""
+    settings = load_settings()
+    path = settings.data_dir / "sample" / f"sample_crm_seed{seed}.csv"
+    path.write_bytes(deals_csv(sample_deals(lines, today, seed)))
+    result = ingest_deals(path, pipeline_of(open_store(settings)), timezone=settings.timezone)
+    prepared = result.prepared
+    audit.append(
+        settings.data_dir,
+        audit.cli_record(
+            prepared.filename,
+            prepared.size_bytes,
+            prepared.sha256,
+            "append",
+            "loaded" if result.ok else "rejected",
+            result.seconds,
+            accepted=prepared.rows if result.ok else 0,
+            rejected=prepared.rejected_rows,
+            detail="sample CRM deals for a new store",
+            dataset="opportunities",
+        ),
+    )
+    if not result.ok:
+        print(prepared.failures.head(10))
+        return 1
+    print(f"loaded {prepared.rows:,} sample deals in {result.seconds:.1f} s: {path}")
     return 0
 
 

@@ -20,8 +20,11 @@ import pytest
 from core.logs import PROJECT_LOGGERS
 from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
+from core.stores.pipeline_embedded import EmbeddedPipelineStore
 from core.users import UserFile
+from ingest.opportunities import prepare_deals
 from ingest.sample import generate_sales
+from ingest.sample_crm import deals_csv, sample_deals
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generated data ends here so expected values do not move with the calendar.
@@ -77,9 +80,13 @@ def sample_lines() -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, sample_lines: pl.DataFrame) -> Path:
-    """A data directory whose embedded store holds the sample lines."""
+    """A data directory whose embedded store holds the sample lines and, beside them, the
+    sample CRM's deals (won deals carry the invoices they became)."""
     data_dir = tmp_path_factory.mktemp("data")
     EmbeddedStore(data_dir / "sales").write(to_stored(sample_lines), "append")
+    deals = prepare_deals(deals_csv(sample_deals(sample_lines, SAMPLE_END)), "sample-crm.csv")
+    assert deals.ok, deals.failures
+    EmbeddedPipelineStore(data_dir / "opportunities").write(deals.lines, "append")
     add_test_users(data_dir)
     return data_dir
 
