@@ -1,4 +1,5 @@
-"""A `SalesStore` that logs every call of the store it wraps.
+"""A `SalesStore` that logs every call of the store it wraps, and the same for the
+datasets beside it (`LoggedDataset`: opportunities).
 
 `open_store` wraps whichever store the settings pick, so each query of either
 backend writes one log line: the store, the operation, how long it took and
@@ -45,6 +46,70 @@ def _rows(value: object) -> int | None:
     return None
 
 
+def logged_call(
+    store: str, operation: str, call: Callable[[], T], level: int = logging.INFO, **fields: Any
+) -> T:
+    """`call()`, logged as one store operation (see the module docstring)."""
+    started = time.perf_counter()
+    try:
+        value = call()
+    except Exception as exc:
+        log.warning(
+            "store %s failed: %s",
+            operation,
+            exc,
+            extra={
+                "store": store,
+                "operation": operation,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "error": f"{type(exc).__name__}: {exc}",
+                **fields,
+            },
+        )
+        raise
+    if log.isEnabledFor(level):
+        log.log(
+            level,
+            "store %s",
+            operation,
+            extra={
+                "store": store,
+                "operation": operation,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "rows": _rows(value),
+                **fields,
+            },
+        )
+    return value
+
+
+class LoggedDataset:
+    """Delegates to the store of a dataset beside the sales (`dataset`, such as
+    "opportunities") and logs each method call with the dataset's name."""
+
+    def __init__(self, inner: Any, dataset: str) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dataset = dataset
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(self.inner, attribute)
+        if attribute.startswith("_") or not callable(value):
+            return value
+        # Asked on every page run to key the caches: DEBUG, or it drowns the queries.
+        level = logging.DEBUG if attribute == "data_version" else logging.INFO
+
+        def logged(*args: Any, **kwargs: Any) -> Any:
+            return logged_call(
+                self.name, attribute, lambda: value(*args, **kwargs), level, dataset=self.dataset
+            )
+
+        return logged
+
+    def __repr__(self) -> str:
+        return f"LoggedDataset({self.inner!r}, {self.dataset!r})"
+
+
 class LoggedStore:
     """Delegates to `inner` and logs each call (see the module docstring)."""
 
@@ -66,37 +131,7 @@ class LoggedStore:
         level: int = logging.INFO,
         **fields: Any,
     ) -> T:
-        started = time.perf_counter()
-        try:
-            value = call()
-        except Exception as exc:
-            log.warning(
-                "store %s failed: %s",
-                operation,
-                exc,
-                extra={
-                    "store": self.name,
-                    "operation": operation,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "error": f"{type(exc).__name__}: {exc}",
-                    **fields,
-                },
-            )
-            raise
-        if log.isEnabledFor(level):
-            log.log(
-                level,
-                "store %s",
-                operation,
-                extra={
-                    "store": self.name,
-                    "operation": operation,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "rows": _rows(value),
-                    **fields,
-                },
-            )
-        return value
+        return logged_call(self.name, operation, call, level, **fields)
 
     def aggregate(
         self,

@@ -8,6 +8,7 @@ import weakref
 from core.pipeline_store import PipelineStore
 from core.settings import Settings
 from core.store import SalesStore
+from core.stores.logged import LoggedDataset
 
 # Directory (embedded) and datasource suffix (Druid) of the opportunities dataset.
 DATASET = "opportunities"
@@ -28,7 +29,10 @@ def pipeline_of(store: SalesStore) -> PipelineStore:
         if paired is None:
             paired = _pair(inner)
             _PAIRED[inner] = paired
+    if inner is store:
         return paired
+    # A logged sales store's deals are logged too, beside its queries.
+    return LoggedDataset(paired, DATASET)
 
 
 def _pair(inner: object) -> PipelineStore:
