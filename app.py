@@ -48,6 +48,9 @@ pages = [
     st.Page(
         "views/customers.py", title="Customers", icon=":material/groups:", url_path="customers"
     ),
+    st.Page(
+        "views/pipeline.py", title="Pipeline", icon=":material/filter_alt:", url_path="pipeline"
+    ),
     st.Page("views/targets.py", title="Targets", icon=":material/flag:", url_path="targets"),
     st.Page("views/reports.py", title="Reports", icon=":material/mail:", url_path="reports"),
     st.Page(

@@ -22,9 +22,12 @@ from core.forecast import anomalies, projection
 from core.kpi import customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
+from core.pipeline_areas import PIPELINE_PANELS
+from core.pipeline_store import PipelineStore
 from core.settings import load_settings
 from core.store import SalesStore, Scope, Window
 from core.stores import open_store
+from core.stores.pipeline import pipeline_of
 
 # Per cached function. The default views of a few branch restrictions take about ten
 # entries per version; the rest is room for the filters managers pick.
@@ -37,8 +40,31 @@ def get_store() -> SalesStore:
     return open_store(load_settings())
 
 
+def get_pipeline_store() -> PipelineStore:
+    """The CRM deals beside the store (the Upload page writes them)."""
+    return pipeline_of(get_store())
+
+
 def data_version() -> str:
     return get_store().data_version()
+
+
+def pipeline_version() -> str:
+    """The version of the sales and of the deals: a pipeline figure changes with either
+    (won deals link to invoices, and the sales window bounds an open view)."""
+    return f"{data_version()}+{pipeline_of(get_store()).data_version()}"
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def pipeline_panel(name: str, view: View, version: str) -> pl.DataFrame:
+    """A Pipeline page panel that is not an export area (`PIPELINE_PANELS`)."""
+    return PIPELINE_PANELS[name](pipeline_of(get_store()), view)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def deals_stored(scope: Scope, version: str) -> int:
+    """How many deals are stored in `scope` (the user's branches)."""
+    return pipeline_of(get_store()).count(scope)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -24,6 +24,7 @@ from core import cache
 from core.forecast.projection import Forecast
 from core.kpi.customers import Clv
 from core.kpi.targets import Attainment, RunRate
+from core.store import Scope
 from ui.filter_bar import local_today
 from ui.page import PageState
 
@@ -248,6 +249,35 @@ def customers(state: PageState) -> Customers:
     )
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    stored: int  # deals in the user's branches, any date: 0 means no CRM export loaded
+    summary: pl.DataFrame  # one row, with the comparison window's columns
+    salespeople: pl.DataFrame
+    branches: pl.DataFrame
+    lead_sources: pl.DataFrame
+    funnel: pl.DataFrame
+    lost_reasons: pl.DataFrame
+    ageing: pl.DataFrame
+    stuck: pl.DataFrame
+
+
+def pipeline(state: PageState) -> Pipeline:
+    """The Pipeline page: the deals' areas over the same view as the sales pages."""
+    view, version = state.view, cache.pipeline_version()
+    return Pipeline(
+        stored=cache.deals_stored(Scope(allowed_branches=state.allowed), version),
+        summary=cache.area("pipeline", view, version),
+        salespeople=cache.area("pipeline-salespeople", view, version),
+        branches=cache.area("pipeline-branches", view, version),
+        lead_sources=cache.area("pipeline-lead-sources", view, version),
+        funnel=cache.area("funnel", view, version),
+        lost_reasons=cache.area("lost-reasons", view, version),
+        ageing=cache.pipeline_panel("ageing", view, version),
+        stuck=cache.pipeline_panel("stuck_deals", view, version),
+    )
+
+
 # The pages with data, by URL path (the Overview is served at the root): what the
 # warm-up fills ahead.
 def forecast(state: PageState) -> Forecast:
@@ -268,4 +298,5 @@ PAGES: dict[str, tuple[Callable[[PageState], object], ...]] = {
     "products": (products,),
     "branches": (branches, forecast, flagged_days),
     "customers": (customers,),
+    "pipeline": (pipeline,),
 }
