@@ -1,5 +1,5 @@
-"""Upload (admins): check a sales or targets file, map its columns, load it all or nothing,
-audited."""
+"""Upload (admins): check a sales, targets or CRM deals file, map its columns, load it all
+or nothing, audited."""
 
 import hashlib
 import time
@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from core import cache
+from core import opportunities as deal_contract
 from core import targets as target_contract
 from core.exports import to_csv_bytes
 from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
@@ -17,6 +18,8 @@ from core.store import Scope, StoreError, Window
 from ingest import audit
 from ingest.mapping import MappingError, propose_mapping
 from ingest.numbers import Decimal, read_numbers
+from ingest.opportunities import LOOKUP as DEAL_HEADERS
+from ingest.opportunities import PreparedDeals, prepare_deals, write_deals
 from ingest.pipeline import (
     AmbiguousNumberFormat,
     IngestError,
@@ -42,7 +45,7 @@ require_admin(user)
 settings = load_settings()
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
-DATASETS = {"sales": "Sales lines", "targets": "Targets"}
+DATASETS = {"sales": "Sales lines", "targets": "Targets", "opportunities": "CRM deals"}
 # The picker's value as this rerun starts: the title names what is being uploaded.
 st.title(f"Upload {st.session_state.get('upload_dataset') or 'sales'}")
 dataset = (
@@ -53,11 +56,13 @@ dataset = (
         format_func=DATASETS.__getitem__,
         key="upload_dataset",
         help="Sales lines: one row per invoice line. Targets: a month's net sales target "
-        "(optionally gross profit) per branch, salesperson and/or product line.",
+        "(optionally gross profit) per branch, salesperson and/or product line. CRM deals: "
+        "an export of opportunities from HubSpot, Salesforce, Pipedrive, Zoho or Odoo.",
     )
     or "sales"
 )
 is_targets = dataset == "targets"
+is_deals = dataset == "opportunities"
 st.caption(
     f"CSV (comma, semicolon, tab or pipe; UTF-8, Windows-1252 or Latin-1), Excel or Parquet, "
     f"up to {limit_mb} MB. "
@@ -66,11 +71,25 @@ st.caption(
         " Columns: month (YYYY-MM), target (net sales), optionally a gross profit target, "
         "and branch, salesperson and/or product line (blank = all)."
         if is_targets
+        else " One row per deal; loading a newer export replaces each deal it holds again."
+        if is_deals
         else ""
     )
 )
-columns_of_dataset = target_contract.CANONICAL_COLUMNS if is_targets else CANONICAL_COLUMNS
-required_of_dataset = target_contract.REQUIRED_COLUMNS if is_targets else REQUIRED_COLUMNS
+CONTRACTS = {
+    "sales": (CANONICAL_COLUMNS, REQUIRED_COLUMNS, None),
+    "targets": (
+        target_contract.CANONICAL_COLUMNS,
+        target_contract.REQUIRED_COLUMNS,
+        TARGET_HEADERS,
+    ),
+    "opportunities": (
+        deal_contract.CANONICAL_COLUMNS,
+        deal_contract.REQUIRED_COLUMNS,
+        DEAL_HEADERS,
+    ),
+}
+columns_of_dataset, required_of_dataset, known_headers = CONTRACTS[dataset]
 if "upload_done" in st.session_state:
     st.success(st.session_state.pop("upload_done"), icon=":material/check_circle:")
 
@@ -132,7 +151,9 @@ def audit_log() -> None:
                 help="upload: this page; cli: `python -m ingest` (user = system account); "
                 "targets page: an edit on the Targets page",
             ),
-            "dataset": st.column_config.TextColumn("Dataset", help="sales lines or targets"),
+            "dataset": st.column_config.TextColumn(
+                "Dataset", help="sales lines, targets or opportunities (CRM deals)"
+            ),
             "sha256": "SHA-256 (start)",
         },
     )
@@ -171,7 +192,7 @@ def show_renames(changes: pl.DataFrame | str, prepared: PreparedFile) -> None:
 
 
 uploaded = st.file_uploader(
-    "Targets file" if is_targets else "Sales file",
+    {"sales": "Sales file", "targets": "Targets file", "opportunities": "CRM export"}[dataset],
     type=["csv", "txt", "xlsx", "xls", "parquet"],
     key=f"upload_{dataset}_{st.session_state.get('upload_generation', 0)}",
 )
@@ -208,9 +229,9 @@ try:
             headers,
             canonical=columns_of_dataset,
             required=required_of_dataset,
-            known_headers=TARGET_HEADERS,
+            known_headers=known_headers,
         )
-        if is_targets
+        if known_headers is not None
         else propose_mapping(headers)
     ).columns
 except MappingError as exc:
@@ -287,15 +308,18 @@ if st.button("Check the file", type="primary"):
     started = time.perf_counter()
     bar = st.progress(0.0, text="Reading")
     try:
-        prepared: PreparedFile | PreparedTargets = (
+        progress = lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize())  # noqa: E731
+        prepared: PreparedFile | PreparedTargets | PreparedDeals = (
             prepare_targets(data, name, explicit, decimal)
             if is_targets
+            else prepare_deals(data, name, explicit, settings.timezone, progress, decimal)
+            if is_deals
             else prepare_file(
                 data,
                 name,
                 explicit,
                 settings.timezone,
-                lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize()),
+                progress,
                 decimal,
             )
         )
@@ -312,7 +336,8 @@ if st.button("Check the file", type="primary"):
         st.stop()
     bar.empty()
     changes: pl.DataFrame | str = pl.DataFrame()
-    if prepared.ok and isinstance(prepared, PreparedFile):
+    # Renames compare a sales file's names with the stored sales (deals are their own).
+    if prepared.ok and isinstance(prepared, PreparedFile) and not is_deals:
         try:  # asked once per check: a rerun (the mode, say) must not query the store again
             changes = renames(prepared.lines, cache.get_store())
         except StoreError as exc:
@@ -364,6 +389,11 @@ if isinstance(prepared, PreparedTargets):
     months = prepared.months()
     st.success(f"{valid} valid: targets for {months[0]:%Y-%m} to {months[-1]:%Y-%m}.")
     st.dataframe(prepared.targets.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+elif isinstance(prepared, PreparedDeals):
+    span = prepared.date_range()
+    assert span is not None
+    st.success(f"{valid} valid: deals created or closed from {span.start} to {span.end}.")
+    st.dataframe(prepared.lines.head(PREVIEW_ROWS), hide_index=True, width="stretch")
 else:
     span = prepared.date_range()
     assert span is not None
@@ -378,7 +408,7 @@ if earlier:
         "line number), but check it is not a mistake."
     )
     confirmed = st.checkbox("Load it anyway")
-if isinstance(prepared, PreparedFile):
+if isinstance(prepared, PreparedFile) and not isinstance(prepared, PreparedDeals):
     show_renames(changes, prepared)
 
 st.subheader("4. Load")
@@ -410,6 +440,48 @@ if isinstance(prepared, PreparedTargets):
         st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
         st.session_state["upload_done"] = (
             f"Loaded {name}: targets {summary}. The dashboards show them now."
+        )
+        st.rerun()
+    audit_log()
+    st.stop()
+if isinstance(prepared, PreparedDeals):
+    deal_mode = st.radio(
+        "How",
+        ["append", "replace"],
+        horizontal=True,
+        format_func={
+            "append": "Add (a deal already stored is replaced by its row in this export)",
+            "replace": "Replace every stored deal with this export",
+        }.__getitem__,
+    )
+    if st.button(
+        f"Load {fmt.plural(prepared.rows, 'deal')}", type="primary", disabled=not confirmed
+    ):
+        started = time.perf_counter()
+        try:
+            written = write_deals(prepared, cache.get_pipeline_store(), deal_mode)  # type: ignore[arg-type]
+        except (StoreError, IngestError) as exc:
+            st.error(f"Nothing was loaded: {exc}")
+            record(name, data, deal_mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
+            audit_log()
+            st.stop()
+        summary = (
+            f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}"
+        )
+        record(
+            name,
+            data,
+            deal_mode,
+            prepared.rows,
+            0,
+            "loaded",
+            time.perf_counter() - started,
+            summary,
+        )
+        st.session_state.pop("checked", None)
+        st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+        st.session_state["upload_done"] = (
+            f"Loaded {name}: deals {summary}. The Pipeline page shows them now."
         )
         st.rerun()
     audit_log()

@@ -272,3 +272,50 @@ def test_a_column_that_reads_two_ways_is_asked_about_then_loads_as_chosen(
     after = exact_figures(page)
     # 2 x 1,500 + 1 x 2,250, read with the decimal comma the admin chose.
     assert round(kes_number(after["Net sales"]) - kes_number(before["Net sales"]), 2) == 5250.0
+
+
+# A HubSpot deals export: its own headers, Branch a custom property of the portal.
+HUBSPOT_HEADER = "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Amount,Deal owner,Branch\n"
+HUBSPOT_ROWS = [
+    "9001,Kilimo Traders - Dairy,Closed won,2026-09-01 09:00,2026-09-21 15:00,120000,Amina,Thika\n",
+    "9002,Baraka Stores - Flour,Closed lost,2026-09-03 10:00,2026-09-30 11:00,80000,Amina,Thika\n",
+    "9003,Mwangaza Hotel - Oils,Presentation scheduled,2026-09-10 10:00,,50000,Amina,Thika\n",
+]
+
+
+def test_admin_loads_a_crm_export_and_the_pipeline_page_shows_it(
+    page: Page, upload_app_url: str, tmp_path: Path
+) -> None:
+    sign_in(page, upload_app_url, ADMIN)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Upload").click()
+    expect_settled_heading(page, "Upload sales")
+    page.get_by_text("CRM deals", exact=True).click()
+    expect_settled_heading(page, "Upload opportunities")
+    bad = tmp_path / "hubspot-deals.csv"
+    bad.write_text(
+        HUBSPOT_HEADER + HUBSPOT_ROWS[0].replace("2026-09-21 15:00", "") + "".join(HUBSPOT_ROWS[1:])
+    )
+    upload(page, bad)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("1 of 3 rows has problems")).to_be_visible(timeout=LOAD_MS)
+    good = tmp_path / "hubspot-deals-fixed.csv"
+    good.write_text(HUBSPOT_HEADER + "".join(HUBSPOT_ROWS))
+    upload(page, good)
+    expect(page.get_by_text("1 of 3 rows has problems")).to_have_count(0, timeout=LOAD_MS)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("All 3 rows are valid")).to_be_visible(timeout=LOAD_MS)
+    page.get_by_role("button", name="Load 3 deals").click()
+    expect(page.get_by_text("Loaded hubspot-deals-fixed.csv: deals inserted 3")).to_be_visible(
+        timeout=LOAD_MS
+    )
+
+    page.goto(f"{upload_app_url}/pipeline?start=2026-09-01&end=2026-09-30&compare=none")
+    expect_settled_heading(page, "Pipeline")
+    page.wait_for_function(IDLE, timeout=LOAD_MS)
+    tiles = page.get_by_test_id("stMetric")
+    # Won 9001 (120,000), lost 9002: win rate 1 / 2; 9003 open on 09-30 (50,000).
+    expect(tiles.filter(has_text="Win rate")).to_contain_text("50.0%")
+    expect(tiles.filter(has_text="Won amount")).to_contain_text("KES 120.0K")
+    expect(tiles.filter(has_text="Open pipeline")).to_contain_text("KES 50.0K")
+    expect(tiles.filter(has_text="Sales cycle (median)")).to_contain_text("20 days")
+    page.screenshot(path=str(ARTIFACTS / "pipeline-loaded.png"), full_page=True)
