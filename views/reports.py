@@ -12,7 +12,7 @@ import streamlit as st
 from core import cache
 from core.presets import PERIODS
 from core.reports import manage
-from core.reports.alerts import DEFAULT_MARGIN_DAYS, KINDS
+from core.reports.alerts import BASELINES, DEFAULT_MARGIN_DAYS, KINDS
 from core.reports.book import ReportBook
 from core.reports.content import PAGES
 from core.reports.schedules import LAST_MONTHLY_DAY, WEEKDAYS
@@ -21,10 +21,16 @@ from core.store import Scope
 from core.users import UserFile
 from ui.auth import require_login
 
+BASELINE_LABELS = {
+    "weekday-average": "The same weekday's average over the 4 weeks before",
+    "target": "The day's share of the month's target",
+    "forecast": "The day's forecast, made the evening before",
+}
 KIND_LABELS = {
     "stale-feed": "No sales recorded today for a branch by a time",
     "gross-margin": "Gross margin of a product line below a share over N days",
-    "net-sales": "Net sales yesterday below a share of the same weekday's 4-week average",
+    "net-sales": "Net sales yesterday below a share of a baseline: weekday average, target "
+    "or forecast",
 }
 AS_IN_LINK = "(as in the link)"
 
@@ -168,6 +174,10 @@ with st.expander("Add an alert rule", icon=":material/notification_add:"):
             lines = cache.members_of("product_line", Scope(allowed_branches=allowed), version)
             params["line"] = st.selectbox("Product line", lines)
             params["days"] = str(st.number_input("Over days", 1, 366, DEFAULT_MARGIN_DAYS))
+        if kind == "net-sales":
+            params["baseline"] = st.selectbox(
+                "Against", list(BASELINES), format_func=BASELINE_LABELS.get
+            )
         if kind in ("gross-margin", "net-sales"):
             default = 20.0 if kind == "gross-margin" else 70.0
             share = st.number_input("Below (%)", 0.1, 100.0, default, step=5.0)

@@ -124,3 +124,15 @@ def one_step(series: pl.DataFrame, days: int) -> pl.DataFrame:
         df=series, h=1, step_size=1, n_windows=days, refit=False, level=[95]
     )
     return renamed(result).select("unique_id", "ds", "y", "forecast", "lo_95", "hi_95")
+
+
+def next_day(series: pl.DataFrame, uid: str) -> float | None:
+    """The model's forecast of the day after series `uid` ends (from its days alone), or
+    None when the series is missing or too short to fit."""
+    from core.forecast.series import long_enough
+
+    rows = long_enough(series).filter(pl.col("unique_id") == uid).sort("ds")
+    if rows.is_empty():
+        return None
+    fitted = model().fit(rows["y"].to_numpy().astype(np.float64))
+    return float(fitted.predict(h=1)["mean"][0])

@@ -12,8 +12,9 @@ The types:
   N whole days;
 - `net-sales`: a branch's (or the whole business's) net sales yesterday below
   a share of a baseline. The baselines are `BASELINES`: the same weekday's
-  average over the weeks before. A target or a forecast becomes a baseline by
-  adding one function of the `Baseline` shape that reads it, and a name here.
+  average over the weeks before, the day's share of the month's target
+  (prorated by days, as attainment is), or the forecast of the day made the
+  evening before (the model of `core.forecast`, learnt from the days before).
 
 Every number is read with the owner's branch restriction, like a report's.
 """
@@ -25,6 +26,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from core.forecast.models import next_day
+from core.forecast.series import TOTAL, daily_sales
+from core.kpi.targets import total_attainment
+from core.kpi.view import View
 from core.store import SalesStore, Scope, Window
 
 State = Literal["ok", "breach", "error"]
@@ -80,8 +85,31 @@ def weekday_average(
     return sum(float(by_day.get(d) or 0) for d in days) / len(days)
 
 
-BASELINES: dict[str, Baseline] = {"weekday-average": weekday_average}
-BASELINE_TEXT = {"weekday-average": "the same weekday's average over the {weeks} weeks before"}
+def day_target(store: SalesStore, scope: Scope, day: date, params: dict[str, Any]) -> float | None:
+    """The net sales target of `day` for the scope: its month's fitting targets, prorated
+    to one day (`core.kpi.targets`); None without a target that month."""
+    return total_attainment(store, View(scope, Window(day, day), None, "day", "none")).target
+
+
+def day_forecast(
+    store: SalesStore, scope: Scope, day: date, params: dict[str, Any]
+) -> float | None:
+    """The forecast of `day`'s net sales for the branch (or the whole business), from
+    the days before it only; None with too short a history."""
+    series = daily_sales(store, scope, day - timedelta(days=1))
+    return next_day(series, params.get("branch") or TOTAL)
+
+
+BASELINES: dict[str, Baseline] = {
+    "weekday-average": weekday_average,
+    "target": day_target,
+    "forecast": day_forecast,
+}
+BASELINE_TEXT = {
+    "weekday-average": "the same weekday's average over the {weeks} weeks before",
+    "target": "its target for the day (the month's target prorated by days)",
+    "forecast": "its forecast for the day (made from the days before)",
+}
 
 
 def _visible(store: SalesStore, branch: str, allowed: tuple[str, ...] | None) -> bool:

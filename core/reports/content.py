@@ -287,6 +287,13 @@ def _label(kpi: str) -> str:
     return BY_NAME[kpi].label if kpi in BY_NAME else column_label(kpi)
 
 
+def _targeted(headline: pl.DataFrame) -> list[tuple[str, str]]:
+    """The overview's target columns with their labels, where the view has a target."""
+    if "target" not in headline.columns or headline["target"][0] is None:
+        return []
+    return [("target", "Net sales target"), ("attainment_pct", "Attainment")]
+
+
 def render_html(report: Report, public_url: str, chart_cid: str) -> str:
     """The HTML part; `chart_cid` is the inline chart's Content-ID without brackets."""
     headline = round_money(report.tables["overview"])
@@ -300,6 +307,11 @@ def render_html(report: Report, public_url: str, chart_cid: str) -> str:
             for column in (f"{kpi}_prev", f"{kpi}_growth_pct"):
                 cells.append(_cell(column, row[column], headline.schema[column]))
         rows.append(f'<tr data-kpi="{kpi}">{"".join(cells)}</tr>')
+    for column, label in _targeted(headline):
+        rows.append(
+            f'<tr data-kpi="{column}"><th style="text-align:left;padding:4px 10px">'
+            f"{html.escape(label)}</th>{_cell(column, row[column], headline.schema[column])}</tr>"
+        )
     head = "<th></th><th>This window</th>" + (
         "<th>Comparison</th><th>Growth</th>" if compare else ""
     )
@@ -383,6 +395,8 @@ def render_text(report: Report, public_url: str) -> str:
             change = f"{kpi}_growth_pct"
             text += f" (comparison {prev}, {shown(change, row[change], headline.schema[change])})"
         lines.append(text)
+    for column, label in _targeted(headline):
+        lines.append(f"{label}: {shown(column, row[column], headline.schema[column])}")
     top, bottom = report.members()
     noun = report.page.noun
     for title, frame in ((f"Top {noun}", top), (f"Bottom {noun}", bottom)):

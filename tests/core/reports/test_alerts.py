@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import polars as pl
 import pytest
+from statsforecast.models import AutoETS
 
 from core.reports import alerts, manage
 from core.reports.book import ReportBook
@@ -15,6 +17,8 @@ from core.store import Scope, Window
 from core.stores.embedded import EmbeddedStore
 from core.users import UserFile
 from tests.core.reports.conftest import Inbox, report_settings
+from tests.fixtures.hand_fixture import build_store
+from tests.fixtures.targets_fixture import stored_targets
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 
@@ -134,7 +138,7 @@ def test_a_rule_is_read_with_the_owner_restriction(store: EmbeddedStore) -> None
         ("stale-feed", {"branch": "Mombasa", "by": "2pm"}, "time of day"),
         ("gross-margin", {"line": "Dairy", "below": "20"}, "at most 1"),
         ("gross-margin", {"line": "Diary", "below": "0.2"}, "product line 'Diary'"),
-        ("net-sales", {"below": "0.7", "baseline": "forecast"}, "unknown baseline"),
+        ("net-sales", {"below": "0.7", "baseline": "last-year"}, "unknown baseline"),
     ],
 )
 def test_bad_rules_are_refused_with_the_reason(
@@ -142,3 +146,52 @@ def test_bad_rules_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(alerts.AlertRuleError, match=reason):
         alerts.validate_rule(store, kind, params, None)
+
+
+def test_a_target_baseline_is_the_days_share_of_the_months_target(tmp_path: Path) -> None:
+    # tests/fixtures/targets_fixture.py: January 2025 targets Nairobi 6,200 and Mombasa
+    # 3,100 (the branches' targets add up for the whole business), Alice's 3,100 a
+    # salesperson's slice; a day of January is a 31st of each.
+    hand = build_store(tmp_path / "sales")
+    hand.write_targets(stored_targets())
+    day = date(2025, 1, 15)
+    nairobi = Scope(branches=("Nairobi",))
+    assert alerts.day_target(hand, nairobi, day, {}) == pytest.approx(6200 / 31)
+    assert alerts.day_target(hand, Scope(), day, {}) == pytest.approx((6200 + 3100) / 31)
+    assert alerts.day_target(hand, Scope(branches=("Kisumu",)), day, {}) is None
+    # Nairobi sold 600 on 10 January (invoice 102) and nothing on the 11th.
+    rule = {"branch": "Nairobi", "baseline": "target", "below": 0.7}
+    sold = alerts.net_sales(hand, rule, at(date(2025, 1, 11), 8), None)
+    assert sold.state == "ok"
+    assert "KES 600, 300% of its target for the day" in sold.detail
+    quiet = alerts.net_sales(hand, rule, at(date(2025, 1, 12), 8), None)
+    assert quiet.state == "breach" and "KES 0, 0% of its target" in quiet.detail
+
+
+def test_a_forecast_baseline_is_the_models_forecast_from_the_days_before(
+    store: EmbeddedStore,
+) -> None:
+    day = date(2026, 10, 31)
+    scope = Scope(branches=("Kisumu",))
+    # The series by another route: the store's daily sums, every day from the first sale
+    # to the day before, a day without sales 0, fitted with statsforecast directly.
+    first = store.date_range(scope)
+    assert first is not None
+    daily = store.aggregate(scope, Window(first.start, day - timedelta(days=1)), grain="day")
+    days = pl.DataFrame({"period": pl.date_range(first.start, day - timedelta(days=1), eager=True)})
+    y = days.join(daily.select("period", "net_sales"), on="period", how="left")["net_sales"]
+    fitted = AutoETS(season_length=7, model="ZNZ").fit(y.fill_null(0).to_numpy().astype(float))
+    expected = float(fitted.predict(h=1)["mean"][0])
+    assert alerts.day_forecast(store, scope, day, {"branch": "Kisumu"}) == pytest.approx(expected)
+    check = alerts.net_sales(
+        store,
+        {"branch": "Kisumu", "below": 0.5, "baseline": "forecast"},
+        at(day + timedelta(days=1), 8),
+        None,
+    )
+    assert "its forecast for the day" in check.detail
+    # Too short a history to fit: no baseline, so no alert.
+    assert (
+        alerts.day_forecast(store, scope, first.start + timedelta(days=5), {"branch": "Kisumu"})
+        is None
+    )

@@ -239,3 +239,31 @@ def test_names_in_the_mail_are_text_not_html(tmp_path: Path) -> None:
     assert hostile in report.tables["branches"]["branch"].to_list()
     page = render_html(report, "https://sales.example.co.ke", "chart")
     assert "<script>" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+def test_a_view_with_targets_carries_the_target_and_its_attainment(tmp_path: Path) -> None:
+    from datetime import date
+
+    from core.reports.content import build_report, render_html, render_text
+    from tests.fixtures.hand_fixture import build_store
+    from tests.fixtures.targets_fixture import WINDOW, stored_targets
+
+    # tests/fixtures/targets_fixture.py: over its window the branches' targets add up to
+    # 10,700 (6,200 + 1,400 prorated + 3,100) against 7,950 of their net sales.
+    store = build_store(tmp_path / "sales")
+    store.write_targets(stored_targets())
+    params = {"start": [WINDOW[0].isoformat()], "end": [WINDOW[1].isoformat()]}
+    report = build_report(store, "overview", params, today=date(2026, 11, 1), allowed_branches=None)
+    text = render_text(report, "https://sales.example.co.ke")
+    assert "Net sales target: KES 10,700" in text
+    assert "Attainment: 74.3%" in text  # 7,950 / 10,700
+    page = render_html(report, "https://sales.example.co.ke", "chart")
+    assert 'data-kpi="target"' in page and "74.3%" in page
+    without = build_report(
+        store,
+        "overview",
+        {"period": ["last-month"]},
+        today=date(2026, 11, 1),
+        allowed_branches=None,
+    )
+    assert "Net sales target" not in render_text(without, "https://sales.example.co.ke")
