@@ -7,17 +7,18 @@ seconds the first time a view is asked, so pages draw these panels last.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
 
 from core.forecast.models import MODEL
-from core.forecast.projection import Forecast
+from core.forecast.projection import PATHS, RECENT_DAYS, Forecast, add_months
 from core.forecast.series import TOTAL
 from ui import format as fmt
 from ui import page_data
-from ui.page import PageState, fact_tile
+from ui.charts.forecast import forecast_band
+from ui.page import PageState, fact_tile, show_chart
 from ui.tables import data_table
 
 SPINNER = "Fitting the forecast (a few seconds the first time)..."
@@ -72,10 +73,16 @@ def landing(state: PageState) -> None:
         f"{fmt.kes_compact(first['lo_95'])} - {fmt.kes_compact(first['hi_95'])}",
         "19 times in 20: " + _band(first["lo_95"], first["hi_95"]),
     )
+    st.caption(
+        f"The last {RECENT_DAYS} days learnt from, then each day's forecast to the end of "
+        "next month in its 80% and 95% ranges (each day on its own)."
+    )
+    next_month_end = add_months(first["period"], 2) - timedelta(days=1)
+    show_chart(forecast_band(found.recent, found.daily, TOTAL, until=next_month_end))
     with st.expander("The months ahead, per branch"):
         st.caption(
             "Each month's projected net sales with its 80% and 95% intervals; a month's "
-            "interval comes from 1,000 simulated futures of its days. Accuracy: "
+            f"interval comes from {PATHS:,} simulated futures of its days. Accuracy: "
             "docs/forecast.md."
         )
         data_table(found.monthly, name="forecast", filters=state.filters, window=state.view.window)

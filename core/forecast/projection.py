@@ -45,6 +45,9 @@ SCHEMA = {
 }
 # Quantiles of the simulated totals that bound each interval.
 QUANTILES = {"lo_95": 0.025, "lo_80": 0.10, "hi_80": 0.90, "hi_95": 0.975}
+# Days of history kept beside the forecast, for the chart that draws both.
+RECENT_DAYS = 91
+RECENT_SCHEMA = {"branch": pl.String(), "period": pl.Date(), "net_sales": pl.Float64()}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Forecast:
     daily: pl.DataFrame  # COLUMNS, `period` a day
     monthly: pl.DataFrame  # COLUMNS, `period` a month's first day, with sales made in it
     month_to_date: pl.DataFrame  # branch, net_sales: the first month's sales up to history_end
+    recent: pl.DataFrame  # branch, period, net_sales: the last `RECENT_DAYS` days learnt from
 
     def table(self, grain: str) -> pl.DataFrame:
         """The daily rows for the day grain, the monthly rows for any other."""
@@ -80,7 +84,7 @@ def horizon_days(end: date, months: int) -> list[date]:
 def empty(end: date | None = None) -> Forecast:
     table = pl.DataFrame(schema=SCHEMA)
     mtd = pl.DataFrame(schema={"branch": pl.String(), "net_sales": pl.Float64()})
-    return Forecast(end, table, table, mtd)
+    return Forecast(end, table, table, mtd, pl.DataFrame(schema=RECENT_SCHEMA))
 
 
 def forecast_series(series: pl.DataFrame, end: date, months: int = MONTHS) -> Forecast:
@@ -140,7 +144,15 @@ def forecast_series(series: pl.DataFrame, end: date, months: int = MONTHS) -> Fo
                 }
             )
     monthly = pl.DataFrame(rows, schema=SCHEMA).select(COLUMNS)
-    return Forecast(end, _ordered(daily), _ordered(monthly), mtd.select("branch", "net_sales"))
+    recent = (
+        usable.filter(pl.col("ds") > end - timedelta(days=RECENT_DAYS))
+        .rename({"unique_id": "branch", "ds": "period", "y": "net_sales"})
+        .cast(RECENT_SCHEMA)  # type: ignore[arg-type]
+        .sort("branch", "period")
+    )
+    return Forecast(
+        end, _ordered(daily), _ordered(monthly), mtd.select("branch", "net_sales"), recent
+    )
 
 
 def _ordered(table: pl.DataFrame) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from tests.conftest import run_cli
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
-PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
+PAGES = ("overview", "salespeople", "products", "branches", "customers", "pipeline", "diagnostics")
 WINDOW = "start=2026-01-01&end=2026-06-30"
 LOAD_MS = 60_000
 

@@ -466,3 +466,72 @@ def test_segment_tiles_print_in_the_colour_that_reads_best_on_them() -> None:
     )
     tiles = charts.segment_map(summary).option["series"][0]["data"]
     assert [t["label"]["color"] for t in tiles] == ["#1a1a1a", "#ffffff"]
+
+
+def test_forecast_band_joins_history_and_stacks_each_band_on_its_low_edge() -> None:
+    from datetime import date
+
+    from ui.charts.forecast import forecast_band
+
+    recent = pl.DataFrame(
+        {
+            "branch": ["All branches"] * 2,
+            "period": [date(2026, 10, 30), date(2026, 10, 31)],
+            "net_sales": [900.0, 1000.0],
+        }
+    )
+    daily = pl.DataFrame(
+        {
+            "branch": ["All branches"] * 2,
+            "period": [date(2026, 11, 1), date(2026, 11, 2)],
+            "forecast": [1100.0, 1200.0],
+            "lo_80": [1000.0, 1050.0],
+            "hi_80": [1200.0, 1350.0],
+            "lo_95": [950.0, 1000.0],
+            "hi_95": [1300.0, 1450.0],
+        }
+    )
+    series = {s["name"]: s for s in forecast_band(recent, daily, "All branches").option["series"]}
+    assert series["Net sales"]["data"] == [["2026-10-30", 900.0], ["2026-10-31", 1000.0]]
+    # The forecast line starts on the last known day, then the forecast days.
+    assert series["Forecast"]["data"] == [
+        ["2026-10-31", 1000.0],
+        ["2026-11-01", 1100.0],
+        ["2026-11-02", 1200.0],
+    ]
+    # A band is its low edge plus the width stacked on it: the top is the high end.
+    assert series["80% low"]["data"] == [["2026-11-01", 1000.0], ["2026-11-02", 1050.0]]
+    assert series["80%"]["data"] == [["2026-11-01", 200.0], ["2026-11-02", 300.0]]
+    assert series["80%"]["stack"] == series["80% low"]["stack"] != series["95%"]["stack"]
+
+
+def test_pipeline_charts_order_stages_and_pick_the_member_clicked() -> None:
+    from ui.charts import pipeline as pipeline_charts
+
+    funnel = pl.DataFrame(
+        {
+            "stage": ["Qualification", "Proposal", "Won"],
+            "entered": [7, 4, 3],
+            "reached_next": [4, 3, None],
+            "conversion_pct": [4 / 7, 0.75, None],
+        }
+    )
+    drawn = pipeline_charts.funnel(funnel).option
+    assert drawn["yAxis"]["data"] == ["Qualification", "Proposal", "Won"]
+    assert [d["value"][0] for d in drawn["series"][0]["data"]] == [7, 4, 3]
+    board = pl.DataFrame(
+        {
+            "salesperson": ["Amina", "<b>Brian</b>"],
+            "won_amount": [150_000.0, 30_000.0],
+            "lost_amount": [0.0, 80_000.0],
+            "win_rate": [2 / 3, 0.5],
+        }
+    )
+    chart = pipeline_charts.won_and_lost(board, "salesperson")
+    won, lost = chart.option["series"]
+    assert [d["value"][0] for d in won["data"]] == [150_000.0, 30_000.0]
+    assert [d["value"][0] for d in lost["data"]] == [0.0, 80_000.0]
+    assert "<b>" not in chart.option["tooltip"]["formatter"]  # names travel as data
+    assert chart.member_at({"selected": [{"series_index": 0, "data_indices": [1]}]}) == (
+        "<b>Brian</b>"
+    )
