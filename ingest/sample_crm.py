@@ -190,7 +190,7 @@ def _open_deals(
     for k in range(n):
         like = won.row(int(rng.integers(0, won.height)), named=True)
         stuck = rng.random() < STUCK_SHARE
-        age = int(rng.integers(95, 300)) if stuck else int(rng.integers(0, 60))
+        age = int(rng.integers(61, 300)) if stuck else int(rng.integers(0, 60))
         created = datetime.combine(today - timedelta(days=age + 1), time(10))
         stage = OPEN_STAGES[int(rng.choice(len(OPEN_STAGES), p=OPEN_STAGE_WEIGHTS))]
         expected = today + timedelta(days=int(rng.integers(3, 45)))
