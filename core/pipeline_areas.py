@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from core.kpi import pipeline
+from core.kpi import influence, pipeline
 from core.kpi.view import View
 from core.pipeline_store import PipelineStore
 from core.store import SalesStore
@@ -32,6 +32,11 @@ def on_pipeline(table: PipelineTable) -> Callable[[SalesStore, View], pl.DataFra
     return area
 
 
+def influenced_revenue(store: SalesStore, view: View) -> pl.DataFrame:
+    """Per lead source, the invoiced net sales its won deals brought (`core.kpi.influence`)."""
+    return influence.by_lead_source(store, pipeline_of(store), view)
+
+
 PIPELINE_AREAS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "pipeline": on_pipeline(pipeline.summary),
     "pipeline-salespeople": on_pipeline(pipeline.salespeople),
@@ -39,6 +44,7 @@ PIPELINE_AREAS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "pipeline-lead-sources": on_pipeline(pipeline.lead_sources),
     "funnel": on_pipeline(pipeline.funnel),
     "lost-reasons": on_pipeline(pipeline.lost_reasons),
+    "influenced-revenue": influenced_revenue,
 }
 
 # What the Pipeline page shows beside the areas: open deals by age, and the oldest.
@@ -50,7 +56,7 @@ PIPELINE_PANELS: dict[str, PipelineTable] = {
 # The pipeline columns' meaning, for the exports' column sheet and the docs test.
 PIPELINE_COLUMN_DOCS: dict[str, str] = {
     **{k.name: k.description for k in pipeline.PIPELINE_KPIS},
-    "lead_source": "Where the deal came from, as the CRM names it (blank: not recorded).",
+    **influence.COLUMNS,
     "stage": (
         "A CRM stage, as exported; open stages ordered by how far along a sale they are, then Won."
     ),
@@ -71,7 +77,12 @@ PIPELINE_LABELS: dict[str, str] = {
     "lost_reason": "Lost reason",
     "share_of_lost": "Share of lost",
     "age_band": "Days open",
+    "linked_deals": "Linked deals",
+    "influenced_invoices": "Influenced invoices",
+    "influenced_net_sales": "Influenced net sales",
 }
 # Units the column names do not give: money and ratios among the pipeline KPIs.
-PIPELINE_MONEY = frozenset(k.name for k in pipeline.PIPELINE_KPIS if k.format == "kes")
+PIPELINE_MONEY = frozenset(
+    {*(k.name for k in pipeline.PIPELINE_KPIS if k.format == "kes"), "influenced_net_sales"}
+)
 PIPELINE_RATIOS = frozenset(k.name for k in pipeline.PIPELINE_KPIS if k.format == "pct")

@@ -43,6 +43,15 @@ OPEN_DEAL_COLUMNS: tuple[str, ...] = (
     "created_date",
     "expected_close",
 )
+# The won deals whose invoices the influenced revenue looks for.
+WON_DEAL_SCHEMA: dict[str, pl.DataType] = {
+    "opportunity_id": pl.String(),
+    "lead_source": pl.String(),
+    "customer_id": pl.String(),
+    "invoice_id": pl.String(),
+    "closed_date": pl.Date(),
+    "amount": pl.Float64(),
+}
 
 
 def check_by(by: tuple[str, ...]) -> tuple[str, ...]:
@@ -112,6 +121,10 @@ class PipelineStore(Protocol):
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
         """The `limit` oldest deals open on `as_of`, `OPEN_DEAL_COLUMNS`, oldest first."""
+        ...
+
+    def won_deals(self, scope: Scope, window: Window) -> pl.DataFrame:
+        """The deals won (closed) inside `window`, `WON_DEAL_SCHEMA`, by close day then id."""
         ...
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:

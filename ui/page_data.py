@@ -256,6 +256,7 @@ class Pipeline:
     salespeople: pl.DataFrame
     branches: pl.DataFrame
     lead_sources: pl.DataFrame
+    influenced: pl.DataFrame  # per lead source, the invoiced net sales won deals brought
     funnel: pl.DataFrame
     lost_reasons: pl.DataFrame
     ageing: pl.DataFrame
@@ -271,6 +272,7 @@ def pipeline(state: PageState) -> Pipeline:
         salespeople=cache.area("pipeline-salespeople", view, version),
         branches=cache.area("pipeline-branches", view, version),
         lead_sources=cache.area("pipeline-lead-sources", view, version),
+        influenced=cache.area("influenced-revenue", view, version),
         funnel=cache.area("funnel", view, version),
         lost_reasons=cache.area("lost-reasons", view, version),
         ageing=cache.pipeline_panel("ageing", view, version),

@@ -5,6 +5,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from core.kpi.influence import INFLUENCE_DAYS
 from core.kpi.pipeline import BY_NAME, STUCK_LIMIT
 from ui import format as fmt
 from ui import page_data
@@ -102,6 +103,22 @@ with right:
             filters=state.filters,
             window=state.view.window,
         )
+
+st.subheader("Revenue the won deals brought, by lead source")
+st.caption(
+    f"Invoiced net sales of the invoices a won deal names, or, for a deal naming none, the "
+    f"same customer's invoices in the {INFLUENCE_DAYS} days after it closed; each invoice "
+    "counts once."
+)
+if data.influenced.is_empty():
+    st.info("No deal was won in this window.", icon=":material/info:")
+else:
+    data_table(
+        data.influenced.with_columns(pl.col("lead_source").fill_null("(not recorded)")),
+        name="influenced-revenue",
+        filters=state.filters,
+        window=state.view.window,
+    )
 
 st.subheader(f"Oldest open deals (up to {STUCK_LIMIT})")
 if data.stuck.is_empty():

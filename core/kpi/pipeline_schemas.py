@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from core.kpi.influence import InfluencedRevenueTable
 from core.kpi.pipeline import PipelineSummary
 
 
@@ -106,4 +107,5 @@ PIPELINE_AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "pipeline-lead-sources": PipelineLeadSourcesTable,
     "funnel": FunnelTable,
     "lost-reasons": LostReasonsTable,
+    "influenced-revenue": InfluencedRevenueTable,
 }

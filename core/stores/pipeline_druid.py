@@ -28,7 +28,13 @@ from typing import Any
 import polars as pl
 
 from core.opportunities import DIMENSIONS, STORED_COLUMNS, TEXT_COLUMNS, StoredOpportunity
-from core.pipeline_store import FACT_SCHEMA, OPEN_DEAL_COLUMNS, STAGE_SCHEMA, check_by
+from core.pipeline_store import (
+    FACT_SCHEMA,
+    OPEN_DEAL_COLUMNS,
+    STAGE_SCHEMA,
+    WON_DEAL_SCHEMA,
+    check_by,
+)
 from core.store import Progress, Scope, StoreError, StoreHealth, Window, WriteMode, WriteResult
 from core.stores import druid_segments as segments
 from core.stores.druid_http import DruidClient, DruidQueryError, SqlParameter, parameter
@@ -212,6 +218,27 @@ class DruidPipelineStore:
             )
             .sort("__time", "opportunity_id")
             .select(OPEN_DEAL_COLUMNS)
+        )
+
+    def won_deals(self, scope: Scope, window: Window) -> pl.DataFrame:
+        members, params = _members(scope)
+        conditions = [*members, '"status" = \'won\' AND "closed_day" BETWEEN ? AND ?']
+        params += [parameter(epoch_day(window.start)), parameter(epoch_day(window.end))]
+        columns = ["opportunity_id", "lead_source", "customer_id", "invoice_id", "closed_day"]
+        sql = (
+            f'SELECT {", ".join(quote(c) for c in columns)}, "amount" '
+            f"FROM {quote(self.datasource)}{_where(conditions)}"
+        )
+        schema = {**{c: pl.String() for c in columns}, "closed_day": pl.Int64()}
+        schema["amount"] = pl.Float64()
+        frame = pl.DataFrame(self._rows(sql, params, scope), schema=schema, orient="row")
+        return (
+            frame.with_columns(
+                closed_date=_day(pl.col("closed_day")), amount=pl.col("amount").fill_null(0.0)
+            )
+            .select(list(WON_DEAL_SCHEMA))
+            .sort("closed_date", "opportunity_id")
+            .cast(WON_DEAL_SCHEMA)  # type: ignore[arg-type]
         )
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:

@@ -22,6 +22,7 @@ from core.pipeline_store import (
     FACT_SCHEMA,
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
+    WON_DEAL_SCHEMA,
     check_by,
     outcome_facts,
 )
@@ -95,6 +96,20 @@ class EmbeddedPipelineStore:
             .head(limit)
             .select(OPEN_DEAL_COLUMNS)
             .collect()
+        )
+
+    def won_deals(self, scope: Scope, window: Window) -> pl.DataFrame:
+        won = (pl.col("status") == "won") & pl.col("closed_date").is_between(
+            window.start, window.end
+        )
+        return (
+            self._select(scope)
+            .filter(won)
+            .select(list(WON_DEAL_SCHEMA))
+            .with_columns(pl.col("amount").fill_null(0.0))
+            .sort("closed_date", "opportunity_id")
+            .collect()
+            .cast(WON_DEAL_SCHEMA)  # type: ignore[arg-type]
         )
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:

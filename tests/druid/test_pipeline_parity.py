@@ -58,6 +58,7 @@ def test_every_pipeline_area_agrees(stores: tuple, window: Window, scope: Scope)
         assert_frame_equal(area(druid, view), area(embedded, view), check_exact=False)
     assert druid.date_range(scope) == embedded.date_range(scope)
     assert druid.count(scope) == embedded.count(scope)
+    assert_frame_equal(druid.won_deals(scope, window), embedded.won_deals(scope, window))
 
 
 def test_reload_replaces_and_replace_mode_swaps(stores: tuple) -> None:

@@ -114,3 +114,12 @@ def test_without_deals_the_page_says_how_to_load_them(no_deals_env: Path) -> Non
     assert not page_failed(app)
     assert any("--dataset opportunities" in i.value for i in app.info)
     assert not app.metric
+
+
+def test_the_revenue_won_deals_brought_is_listed_per_source(deals_env: Path) -> None:
+    app = _run()
+    assert "Revenue the won deals brought, by lead source" in [h.value for h in app.subheader]
+    influenced = _table(app, "lead_source")
+    # The hand deals name no invoice and the hand sales end in March 2025: nothing linked.
+    assert influenced.filter(pl.col("won_deals") > 0)["influenced_net_sales"].sum() == 0
+    assert influenced["won_deals"].sum() == 3
