@@ -70,19 +70,22 @@ def read_sql(lines: str, fingerprint: str) -> tuple[str, list[SqlParameter]]:
 
 
 def described(client: DruidClient, lines: str) -> str | None:
-    """The fingerprint the served record describes; None while no stamped record is served.
+    """The fingerprint the served record describes; None while no stamped record is served
+    (none, or one without its stamp column).
 
     Raises
     ------
     StoreError
-        If Druid cannot be reached, or refuses to read the record (a damaged one).
+        If Druid cannot be reached, or refuses to read the record otherwise.
     """
     try:
         _, rows = client.sql(
             f'SELECT "describes" FROM {quote(datasource_of(lines))} GROUP BY 1', [], {}
         )
     except DruidQueryError as exc:
-        if exc.unknown_table:
+        # No record yet, or one without the stamp column (written by hand or by mistake):
+        # either way none is stamped, and the next write replaces it.
+        if exc.unknown_table or exc.unknown_column("describes"):
             return None
         raise
     return str(rows[0][0]) if len(rows) == 1 and rows[0][0] is not None else None

@@ -51,6 +51,11 @@ class DruidQueryError(StoreError):
         """The datasource does not exist (yet): nothing has been written to it."""
         return "not found" in self.druid_message and "Object" in self.druid_message
 
+    def unknown_column(self, column: str) -> bool:
+        """The query names `column`, which the datasource does not have (or no longer
+        has, once the broker's schema refresh drops it)."""
+        return f"Column '{column}' not found" in self.druid_message
+
 
 class DruidTimeout(DruidQueryError):
     """Druid stopped a query at its time limit; the message says what to do."""
