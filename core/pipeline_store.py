@@ -18,6 +18,9 @@ from core.opportunities import DIMENSIONS
 from core.store import Progress, Scope, StoreHealth, Window, WriteMode, WriteResult
 
 OUTCOMES: tuple[str, ...] = ("won", "lost", "open")
+# Why a replace by an empty export is refused: it is far likelier a failed export than a
+# CRM with no deals left, and it would wipe the dataset.
+EMPTY_REPLACE = "a replace needs at least one deal: the file holds none"
 # Every `facts` frame: the `by` columns (text) first, then these.
 FACT_SCHEMA: dict[str, pl.DataType] = {
     "outcome": pl.String(),

@@ -29,6 +29,7 @@ import polars as pl
 
 from core.opportunities import DIMENSIONS, STORED_COLUMNS, TEXT_COLUMNS, StoredOpportunity
 from core.pipeline_store import (
+    EMPTY_REPLACE,
     FACT_SCHEMA,
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
@@ -285,7 +286,7 @@ class DruidPipelineStore:
         if deals.is_empty():
             if mode == "append":
                 return WriteResult(0, 0, 0, None)
-            raise StoreError("a replace needs at least one deal: the file holds none")
+            raise StoreError(EMPTY_REPLACE)
         window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
         report("checking", 0.0)
         stored = self._stored_ids()

@@ -19,6 +19,7 @@ from deltalake.exceptions import DeltaError
 
 from core.opportunities import DIMENSIONS, STORED_COLUMNS, StoredOpportunity, empty_stored
 from core.pipeline_store import (
+    EMPTY_REPLACE,
     FACT_SCHEMA,
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
@@ -142,11 +143,11 @@ class EmbeddedPipelineStore:
     ) -> WriteResult:
         report = progress or (lambda _stage, _fraction: None)
         deals = StoredOpportunity.validate(deals.select(STORED_COLUMNS))
-        if deals.is_empty() and mode == "append":
-            return WriteResult(0, 0, 0, None)
-        window = None
-        if not deals.is_empty():
-            window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
+        if deals.is_empty():
+            if mode == "append":
+                return WriteResult(0, 0, 0, None)
+            raise StoreError(EMPTY_REPLACE)
+        window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
         try:
             with file_lock.exclusive(self._lock_path):
                 report("writing", 0.0)

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from core.kpi import pipeline
 from core.kpi.view import View
-from core.store import Scope, Window
+from core.store import Scope, StoreError, Window
 from core.stores.druid_http import DruidClient
 from core.stores.pipeline_druid import DruidPipelineStore
 from core.stores.pipeline_embedded import EmbeddedPipelineStore
@@ -66,3 +66,10 @@ def test_reload_replaces_and_replace_mode_swaps(stores: tuple) -> None:
     again = druid.write(hand_deals(), "append")
     assert (again.inserted, again.updated) == (0, 11)
     assert druid.count(Scope()) == 11
+
+
+def test_an_empty_replace_is_refused_by_both_and_loses_nothing(stores: tuple) -> None:
+    for store in stores:
+        with pytest.raises(StoreError, match="a replace needs at least one deal"):
+            store.write(hand_deals().clear(), "replace")
+        assert store.count(Scope()) == 11

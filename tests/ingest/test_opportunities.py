@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from core.store import Scope
+from core.store import Scope, StoreError
 from core.stores.pipeline_embedded import EmbeddedPipelineStore
 from ingest.opportunities import ingest_deals, prepare_deals
 from ingest.pipeline import IngestError
@@ -239,6 +239,22 @@ def test_replace_makes_the_export_the_whole_dataset(tmp_path: Path) -> None:
     assert result.written is not None
     assert (result.written.inserted, result.written.replaced) == (3, 3)
     assert _stored(store)["opportunity_id"].to_list() == ["crm.lead_7", "crm.lead_8", "crm.lead_9"]
+
+
+def test_an_empty_export_never_replaces_the_deals(tmp_path: Path) -> None:
+    ingest_deals(HUBSPOT.encode(), _store(tmp_path), filename="hubspot.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HUBSPOT.splitlines()[0] + "\n")
+    refused = run_cli(
+        ["ingest", str(empty), "--dataset", "opportunities", "--mode", "replace"], tmp_path
+    )
+    assert refused.returncode == 2
+    assert "empty.csv: the file has a header but no data rows" in refused.stderr
+    # The store refuses it too, whoever asks (the Druid store alike: test_pipeline_parity).
+    store = _store(tmp_path)
+    with pytest.raises(StoreError, match="a replace needs at least one deal"):
+        store.write(_stored(store).clear(), "replace")
+    assert store.count(Scope()) == 3  # untouched
 
 
 def test_cli_loads_opportunities_and_refuses_bad_files(tmp_path: Path) -> None:
