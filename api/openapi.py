@@ -15,7 +15,7 @@ from starlette.schemas import SchemaGenerator
 
 from core.exports import AREAS
 from core.filters import COMPARES, MAX_MEMBERS
-from core.presets import PERIODS
+from core.presets import ALL_DATA_PERIOD, PERIODS
 from core.store import GRAINS
 
 TITLE = "Sales analytics API"
@@ -92,8 +92,8 @@ COMPONENTS: dict[str, Any] = {
         ),
         "period": _query(
             "period",
-            "A range relative to today in SALES_TIMEZONE, instead of start and end.",
-            {"type": "string", "enum": list(PERIODS)},
+            "A named range (today in SALES_TIMEZONE) instead of start and end; all: every day.",
+            {"type": "string", "enum": [*PERIODS, ALL_DATA_PERIOD]},
         ),
         "grain": _query(
             "grain", "Trend bucket.", {"type": "string", "enum": list(GRAINS), "default": "month"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
-from core.presets import PERIODS, business_today, period_window
+from core.presets import ALL_DATA_PERIOD, PERIODS, business_today, period_window
 from core.schema import BUSINESS_TZ
 from core.store import GRAINS, Grain, Scope, Window
 
@@ -183,9 +183,10 @@ def _parse_period(values: list[str] | None, notices: list[str]) -> str | None:
     if not values:
         return None
     text = _one(values).strip().lower()
-    if text in PERIODS:
+    if text in PERIODS or text == ALL_DATA_PERIOD:
         return text
-    notices.append(f"Ignored period={text[:40]!r}: expected one of {', '.join(PERIODS)}.")
+    names = ", ".join([*PERIODS, ALL_DATA_PERIOD])
+    notices.append(f"Ignored period={text[:40]!r}: expected one of {names}.")
     return None
 
 
@@ -223,8 +224,10 @@ def from_query_params(
     if period is not None:
         if lists.get("start") or lists.get("end"):
             notices.append(f"Ignored start and end: period={period} sets the dates.")
-        window = period_window(period, today or business_today(BUSINESS_TZ))
-        start, end = window.start, window.end
+        start, end = None, None
+        if period != ALL_DATA_PERIOD:
+            window = period_window(period, today or business_today(BUSINESS_TZ))
+            start, end = window.start, window.end
     else:
         start, end = _parse_dates(lists, notices)
     grain: Grain = "month"

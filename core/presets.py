@@ -27,6 +27,9 @@ PERIODS: dict[str, str] = {
     "last-12-months": "Last 12 months",
 }
 BY_LABEL: dict[str, str] = {label: name for name, label in PERIODS.items()}
+# A link's word for every day with data: a page opened without dates opens on
+# `opening_period` instead, so "all data" has to be said to be kept.
+ALL_DATA_PERIOD = "all"
 # The grain a period is shown in when picked: a week by month is one dot, a year by day noise.
 GRAINS_OF: dict[str, Grain] = {
     "yesterday": "day",
@@ -83,3 +86,22 @@ def period_window(period: str, today: date) -> Window:
 def business_today(timezone: str) -> date:
     """Today's date where the business is (`SALES_TIMEZONE`), not where the server is."""
     return datetime.now(ZoneInfo(timezone)).date()
+
+
+# What a page opened without dates shows, in order of preference: the month so far if it
+# has sales, else last month; each compared like-for-like with the period before.
+OPENING_PERIODS: tuple[str, ...] = ("this-month", "last-month")
+
+
+def opening_period(recorded: Window | None, today: date) -> str | None:
+    """The period a link without dates opens on: the first of `OPENING_PERIODS` that
+    holds a recorded sale (`recorded`: the first and last day with sales), else None
+    (every day with data).
+
+    A manager opening the dashboard in the morning sees the month so far against the
+    same days of last month; on the 1st, before a sale, last month against the one before.
+    """
+    for period in OPENING_PERIODS:
+        if recorded is not None and recorded.overlaps(period_window(period, today)):
+            return period
+    return None

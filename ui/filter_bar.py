@@ -17,7 +17,15 @@ import streamlit as st
 
 from core import cache
 from core.filters import COMPARES, MEMBER_COLUMNS, Filters, ParsedFilters, from_query_params
-from core.presets import BY_LABEL, GRAINS_OF, PERIODS, business_today, period_window
+from core.presets import (
+    ALL_DATA_PERIOD,
+    BY_LABEL,
+    GRAINS_OF,
+    PERIODS,
+    business_today,
+    opening_period,
+    period_window,
+)
 from core.settings import load_settings
 from core.store import GRAINS, Scope, StoreError
 from ui import format as fmt
@@ -56,7 +64,7 @@ def _normalised(params: dict[str, str | list[str]]) -> dict[str, list[str]]:
 
 def period_label(filters: Filters) -> str:
     """What the Period box says: the period's name, "All data", or "Custom" for fixed dates."""
-    if filters.period is not None:
+    if filters.period in PERIODS:
         return PERIODS[filters.period]
     return ALL_DATA if filters.start is None and filters.end is None else CUSTOM
 
@@ -83,7 +91,7 @@ def _apply_preset() -> None:
     label = st.session_state.get(f"preset_{st.session_state.get('filter_generation', 0)}")
     filters: Filters = st.session_state["filters"]
     if label == ALL_DATA:  # years of data: by month, whatever the grain was
-        set_filters(replace(filters, start=None, end=None, period=None, grain="month"))
+        set_filters(replace(filters, start=None, end=None, period=ALL_DATA_PERIOD, grain="month"))
     elif label in BY_LABEL:
         period = BY_LABEL[label]
         window = period_window(period, local_today())
@@ -103,7 +111,7 @@ def _apply_preset() -> None:
 
 def _current(filters: Filters) -> Filters:
     """`filters` with a period's dates moved on to today (a session left open overnight)."""
-    if filters.period is None:
+    if filters.period not in PERIODS:
         return filters
     window = period_window(filters.period, local_today())
     if (window.start, window.end) == (filters.start, filters.end):
@@ -116,14 +124,24 @@ def _current(filters: Filters) -> Filters:
 def link_filters(
     params: Mapping[str, str | list[str]], allowed: tuple[str, ...] | None, version: str
 ) -> ParsedFilters:
-    """The filters a link's parameters name for a user kept to `allowed` branches."""
+    """The filters a link's parameters name for a user kept to `allowed` branches; a link
+    without dates opens on `core.presets.opening_period` (`period=all`: every day)."""
     # For a user kept to some branches, a link naming another branch (or a rep or
     # line only sold there) is told apart from a typo.
     hidden = known_members(Scope(), version) if allowed is not None else None
     restriction = Scope(allowed_branches=allowed)
-    return from_query_params(
-        params, known_members(restriction, version), hidden, today=local_today()
-    )
+    today = local_today()
+    parsed = from_query_params(params, known_members(restriction, version), hidden, today=today)
+    if any(params.get(name) for name in ("start", "end", "period")):
+        return parsed
+    # No dates asked: open on the month so far (or last month), compared, not all data.
+    period = opening_period(cache.data_range(restriction, version), today)
+    if period is None:
+        return parsed
+    window = period_window(period, today)
+    grain = parsed.filters.grain if params.get("grain") else GRAINS_OF[period]
+    opened = replace(parsed.filters, start=window.start, end=window.end, period=period, grain=grain)
+    return replace(parsed, filters=opened)
 
 
 def filter_bar() -> Filters:
@@ -251,7 +269,7 @@ def filter_bar() -> Filters:
             "Select the link and copy it (the address bar holds it too): it opens this "
             "page with these filters."
         )
-        if new.period is not None:
+        if new.period in PERIODS:
             st.caption(
                 f"It keeps the period, not the dates: opened on another day, "
                 f"{PERIODS[new.period]!r} shows the days it covers then."

@@ -108,7 +108,7 @@ def window_caption(
     set against it, else beside its own days.
     """
     caption = _days(window)
-    if filters.period is not None:
+    if filters.period in PERIODS:
         caption = f"{PERIODS[filters.period]}: {caption}"
     elif filters.start is None and filters.end is None:
         caption = f"All data: {caption}"

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import cache
-from core.filters import Filters, from_query_params
+from core.filters import Filters
 from core.settings import Settings
 from core.store import Scope, StoreError
 from core.users import UserError, UserFile
-from ui.filter_bar import known_members
+from ui.filter_bar import link_filters
 from ui.page import PageState
 from ui.page_data import PAGES
 
@@ -67,9 +67,7 @@ def restrictions(settings: Settings) -> list[tuple[str, ...] | None]:
 
 def default_filters(allowed: tuple[str, ...] | None, version: str) -> Filters:
     """The filters of a page opened without parameters, as the filter bar reads them."""
-    restriction = Scope(allowed_branches=allowed)
-    cache.data_range(restriction, version)
-    return from_query_params({}, known_members(restriction, version)).filters
+    return link_filters({}, allowed, version).filters
 
 
 def warm_page(page: str, filters: Filters, allowed: tuple[str, ...] | None, version: str) -> bool:

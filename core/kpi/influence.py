@@ -12,7 +12,7 @@ read under the same filters.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandera.polars as pa
 import polars as pl
@@ -43,7 +43,9 @@ def influenced_invoices(store: SalesStore, deals: pl.DataFrame, view: View) -> p
     if deals.is_empty():
         return pl.DataFrame(schema=LINK_SCHEMA)
     reach = timedelta(days=INFLUENCE_DAYS)
-    span = Window(deals["closed_date"].min() - reach, deals["closed_date"].max() + reach)  # type: ignore[operator]
+    first: date = deals["closed_date"].min()  # type: ignore[assignment]
+    last: date = deals["closed_date"].max()  # type: ignore[assignment]
+    span = Window(first - reach, last + reach)
     invoices = store.aggregate(
         view.scope, span, ("invoice_id", "customer_id"), "day", ("net_sales",)
     ).select("invoice_id", "customer_id", pl.col("period").alias("day"), "net_sales")
@@ -116,7 +118,7 @@ def by_lead_source(store: SalesStore, pipeline: PipelineStore, view: View) -> pl
             nulls_last=True,
         )
     )
-    return InfluencedRevenueTable.validate(table.cast(empty.schema))  # type: ignore[arg-type]
+    return InfluencedRevenueTable.validate(table.cast(empty.schema))
 
 
 class InfluencedRevenueTable(pa.DataFrameModel):

@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.presets import business_today, period_window
-from core.store import Scope
+from core import cache
+from core.presets import business_today, opening_period, period_window
+from core.store import Scope, Window
 from core.stores.embedded import EmbeddedStore
+from ingest.sample import generate_sales
+from tests.conftest import add_test_users, to_stored
 from tests.views.apps import page_failed, run_page
+
+
+def own_data_dir_ending(tmp_path: Path, end: date) -> Path:
+    """A small store whose sales run to `end` (the others end on a fixed past day)."""
+    EmbeddedStore(tmp_path / "sales").write(
+        to_stored(generate_sales(3_000, seed=4, end=end, years=1)), "append"
+    )
+    add_test_users(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture()
+def current_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Pages over a store whose sales run to today."""
+    data_dir = own_data_dir_ending(tmp_path, business_today("Africa/Nairobi"))
+    monkeypatch.setenv("SALES_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("SALES_BACKEND", "embedded")
+    monkeypatch.setenv("SALES_WARM_UP", "off")
+    monkeypatch.setenv("SALES_AUTH_FILE", str(data_dir / "users.yaml"))
+    cache.get_store.clear()
+    cache.clear()
+    yield data_dir
+    cache.get_store.clear()
+    cache.clear()
 
 
 def period_box(app: AppTest):  # type: ignore[no-untyped-def]
@@ -76,7 +105,8 @@ def test_custom_on_all_data_pins_the_datas_days(
 def test_all_data_clears_the_dates_and_shows_months(sample_env: Path) -> None:
     app = run_page("overview", period="yesterday", grain="day")
     period_box(app).set_value("All data").run()
-    assert url(app) == {}  # all dates, by month: the defaults
+    # Said in the link: a link without dates opens on the month so far instead.
+    assert url(app) == {"period": ["all"]}
     assert period_box(app).value == "All data"
 
 
@@ -106,3 +136,34 @@ def test_a_single_day_is_written_once(sample_env: Path) -> None:
     assert any(
         c.value.startswith("30 Jun 2026 · compared with 29 Jun 2026") for c in app.caption
     ), [c.value for c in app.caption]
+
+
+def test_a_link_without_dates_opens_on_the_month_so_far_compared(current_env: Path) -> None:
+    today = business_today("Africa/Nairobi")
+    app = run_page("overview")
+    assert not page_failed(app), [e.value for e in app.error]
+    month = period_window("this-month", today)
+    if month.start == today:  # the 1st: the month has no whole day yet, last month shows
+        month = period_window("last-month", today)
+    box = period_box(app).value
+    assert box in ("This month", "Last month")
+    assert url(app)["period"] in (["this-month"], ["last-month"])
+    assert any(f"{month.start:%d %b %Y} to" in c.value for c in app.caption)
+    assert "compared with" in " ".join(c.value for c in app.caption)
+    # The tiles carry their change against the same days before.
+    net = next(m for m in app.metric if m.label == "Net sales")
+    assert net.proto.delta
+
+
+def test_all_data_stays_all_data_in_its_link(current_env: Path) -> None:
+    app = run_page("overview", period="all")
+    assert period_box(app).value == "All data"
+    assert any(c.value.startswith("All data:") for c in app.caption)
+
+
+def test_the_opening_period_follows_the_latest_sale() -> None:
+    today = date(2026, 12, 7)
+    assert opening_period(Window(date(2024, 1, 1), date(2026, 12, 6)), today) == "this-month"
+    assert opening_period(Window(date(2024, 1, 1), date(2026, 11, 30)), today) == "last-month"
+    assert opening_period(Window(date(2024, 1, 1), date(2026, 10, 31)), today) is None
+    assert opening_period(None, today) is None
