@@ -23,11 +23,11 @@ from core.stores import open_store
 from core.stores.pipeline import pipeline_of
 from ingest import audit
 from ingest.opportunities import ingest_deals
-from ingest.pipeline import ingest_file
+from ingest.pipeline import PreparedFile, ingest_file
 from ingest.sample import generate_sales
 from ingest.sample_crm import deals_csv, sample_deals
 from ingest.sample_targets import sample_targets, targets_csv
-from ingest.targets import ingest_targets
+from ingest.targets import PreparedTargets, ingest_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,26 +50,35 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {frame.height:,} sample lines in {time.perf_counter() - started:.1f} s: {path}"
     )
     result = ingest_file(path, store, timezone=settings.timezone)
-    prepared = result.prepared
+    if not _audited(result.prepared, result.ok, result.seconds, "sample data", "sales"):
+        return 1
+    print(f"ingested in {result.seconds:.1f} s ({result.timings})")
+    return _load_targets(frame, today, args.seed) or _load_deals(frame, today, args.seed)
+
+
+def _audited(
+    prepared: PreparedFile | PreparedTargets, ok: bool, seconds: float, what: str, dataset: str
+) -> bool:
+    """Write the load's audit line (`what` for a new store); print its first problems and
+    return False if it was refused."""
     audit.append(
-        settings.data_dir,
+        load_settings().data_dir,
         audit.cli_record(
             prepared.filename,
             prepared.size_bytes,
             prepared.sha256,
             "append",
-            "loaded" if result.ok else "rejected",
-            result.seconds,
-            accepted=prepared.rows if result.ok else 0,
+            "loaded" if ok else "rejected",
+            seconds,
+            accepted=prepared.rows if ok else 0,
             rejected=prepared.rejected_rows,
-            detail="sample data for a new store",
+            detail=f"{what} for a new store",
+            dataset=dataset,
         ),
     )
-    if not result.ok:
-        print(result.prepared.failures.head(10))
-        return 1
-    print(f"ingested in {result.seconds:.1f} s ({result.timings})")
-    return _load_targets(frame, today, args.seed) or _load_deals(frame, today, args.seed)
+    if not ok:
+        print(prepared.failures.head(10))
+    return ok
 
 
 def _load_targets(lines: pl.DataFrame, today: date, seed: int) -> int:
@@ -79,26 +88,10 @@ def _load_targets(lines: pl.DataFrame, today: date, seed: int) -> int:
     path = settings.data_dir / "sample" / f"sample_targets_seed{seed}.csv"
     path.write_bytes(targets_csv(sample_targets(lines, today, seed)))
     result = ingest_targets(path, open_store(settings), "sample")
-    prepared = result.prepared
-    audit.append(
-        settings.data_dir,
-        audit.cli_record(
-            prepared.filename,
-            prepared.size_bytes,
-            prepared.sha256,
-            "append",
-            "loaded" if result.ok else "rejected",
-            time.perf_counter() - started,
-            accepted=prepared.rows if result.ok else 0,
-            rejected=prepared.rejected_rows,
-            detail="sample targets for a new store",
-            dataset="targets",
-        ),
-    )
-    if not result.ok:
-        print(prepared.failures.head(10))
+    seconds = time.perf_counter() - started
+    if not _audited(result.prepared, result.ok, seconds, "sample targets", "targets"):
         return 1
-    print(f"loaded {prepared.rows:,} sample targets per branch and salesperson: {path}")
+    print(f"loaded {result.prepared.rows:,} sample targets per branch and salesperson: {path}")
     return 0
 
 
@@ -108,26 +101,11 @@ def _load_deals(lines: pl.DataFrame, today: date, seed: int) -> int:
     path = settings.data_dir / "sample" / f"sample_crm_seed{seed}.csv"
     path.write_bytes(deals_csv(sample_deals(lines, today, seed)))
     result = ingest_deals(path, pipeline_of(open_store(settings)), timezone=settings.timezone)
-    prepared = result.prepared
-    audit.append(
-        settings.data_dir,
-        audit.cli_record(
-            prepared.filename,
-            prepared.size_bytes,
-            prepared.sha256,
-            "append",
-            "loaded" if result.ok else "rejected",
-            result.seconds,
-            accepted=prepared.rows if result.ok else 0,
-            rejected=prepared.rejected_rows,
-            detail="sample CRM deals for a new store",
-            dataset="opportunities",
-        ),
-    )
-    if not result.ok:
-        print(prepared.failures.head(10))
+    if not _audited(
+        result.prepared, result.ok, result.seconds, "sample CRM deals", "opportunities"
+    ):
         return 1
-    print(f"loaded {prepared.rows:,} sample deals in {result.seconds:.1f} s: {path}")
+    print(f"loaded {result.prepared.rows:,} sample deals in {result.seconds:.1f} s: {path}")
     return 0
 
 

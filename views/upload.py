@@ -3,7 +3,9 @@ or nothing, audited."""
 
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import NoReturn
 
 import polars as pl
 import streamlit as st
@@ -413,79 +415,65 @@ if isinstance(prepared, PreparedFile) and not isinstance(prepared, PreparedDeals
 
 st.subheader("4. Load")
 store = cache.get_store()
+
+
+def load_whole_file(
+    button: str, modes: dict[str, str], write: Callable[[str], str], done: str
+) -> NoReturn:
+    """The load step of a targets or deals file: how, the button, the write (which returns
+    what it did, for the audit line), the message after it."""
+    how = st.radio("How", list(modes), horizontal=True, format_func=modes.__getitem__)
+    if st.button(button, type="primary", disabled=not confirmed):
+        started = time.perf_counter()
+        try:
+            summary = write(how)
+        except (StoreError, IngestError) as exc:
+            st.error(f"Nothing was loaded: {exc}")
+            record(name, data, how, 0, 0, "failed", time.perf_counter() - started, str(exc))
+            audit_log()
+            st.stop()
+        seconds = time.perf_counter() - started
+        record(name, data, how, prepared.rows, 0, "loaded", seconds, summary)
+        st.session_state.pop("checked", None)
+        st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
+        st.session_state["upload_done"] = f"Loaded {name}: {done.format(summary=summary)}"
+        st.rerun()
+    audit_log()
+    st.stop()
+
+
+def _targets_written(how: str) -> str:
+    assert isinstance(prepared, PreparedTargets)
+    saved = write_targets(prepared, store, user.username, how)  # type: ignore[arg-type]
+    return f"inserted {saved.inserted}, updated {saved.updated}, removed {saved.removed}"
+
+
+def _deals_written(how: str) -> str:
+    assert isinstance(prepared, PreparedDeals)
+    written = write_deals(prepared, cache.get_pipeline_store(), how)  # type: ignore[arg-type]
+    return f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}"
+
+
 if isinstance(prepared, PreparedTargets):
-    target_mode = st.radio(
-        "How",
-        ["append", "replace"],
-        horizontal=True,
-        format_func={
+    load_whole_file(
+        f"Load {fmt.plural(prepared.rows, 'target')}",
+        {
             "append": "Add (a target for a month and slice already stored replaces it)",
             "replace": "Replace the file's months (every other target of those months goes)",
-        }.__getitem__,
+        },
+        _targets_written,
+        "targets {summary}. The dashboards show them now.",
     )
-    label = f"Load {fmt.plural(prepared.rows, 'target')}"
-    if st.button(label, type="primary", disabled=not confirmed):
-        started = time.perf_counter()
-        try:
-            saved = write_targets(prepared, store, user.username, target_mode)  # type: ignore[arg-type]
-        except (StoreError, IngestError) as exc:
-            st.error(f"Nothing was loaded: {exc}")
-            record(name, data, target_mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
-            audit_log()
-            st.stop()
-        summary = f"inserted {saved.inserted}, updated {saved.updated}, removed {saved.removed}"
-        seconds = time.perf_counter() - started
-        record(name, data, target_mode, prepared.rows, 0, "loaded", seconds, summary)
-        st.session_state.pop("checked", None)
-        st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
-        st.session_state["upload_done"] = (
-            f"Loaded {name}: targets {summary}. The dashboards show them now."
-        )
-        st.rerun()
-    audit_log()
-    st.stop()
 if isinstance(prepared, PreparedDeals):
-    deal_mode = st.radio(
-        "How",
-        ["append", "replace"],
-        horizontal=True,
-        format_func={
+    load_whole_file(
+        f"Load {fmt.plural(prepared.rows, 'deal')}",
+        {
             "append": "Add (a deal already stored is replaced by its row in this export)",
             "replace": "Replace every stored deal with this export",
-        }.__getitem__,
+        },
+        _deals_written,
+        "deals {summary}. The Pipeline page shows them now.",
     )
-    if st.button(
-        f"Load {fmt.plural(prepared.rows, 'deal')}", type="primary", disabled=not confirmed
-    ):
-        started = time.perf_counter()
-        try:
-            written = write_deals(prepared, cache.get_pipeline_store(), deal_mode)  # type: ignore[arg-type]
-        except (StoreError, IngestError) as exc:
-            st.error(f"Nothing was loaded: {exc}")
-            record(name, data, deal_mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
-            audit_log()
-            st.stop()
-        summary = (
-            f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}"
-        )
-        record(
-            name,
-            data,
-            deal_mode,
-            prepared.rows,
-            0,
-            "loaded",
-            time.perf_counter() - started,
-            summary,
-        )
-        st.session_state.pop("checked", None)
-        st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
-        st.session_state["upload_done"] = (
-            f"Loaded {name}: deals {summary}. The Pipeline page shows them now."
-        )
-        st.rerun()
-    audit_log()
-    st.stop()
 assert isinstance(prepared, PreparedFile)
 span = prepared.date_range()
 assert span is not None

@@ -291,6 +291,8 @@ def test_admin_loads_a_crm_export_and_the_pipeline_page_shows_it(
     expect_settled_heading(page, "Upload sales")
     page.get_by_text("CRM deals", exact=True).click()
     expect_settled_heading(page, "Upload opportunities")
+    # The sales uploader goes once the run for the new dataset has ended.
+    expect(page.locator("input[type=file]")).to_have_count(1, timeout=LOAD_MS)
     bad = tmp_path / "hubspot-deals.csv"
     bad.write_text(
         HUBSPOT_HEADER + HUBSPOT_ROWS[0].replace("2026-09-21 15:00", "") + "".join(HUBSPOT_ROWS[1:])
