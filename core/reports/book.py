@@ -242,13 +242,25 @@ class ReportBook:
         status: Literal["sent", "failed"],
         attempts: int,
         error: str | None = None,
+        run_at: datetime | None = None,
     ) -> None:
+        """Record one send; with `run_at`, a report's run too (its subscription's last run
+        and status), in the same transaction, so no reader sees one without the other."""
         with self._db() as db:
             db.execute(
                 "INSERT INTO deliveries (kind, ref, owner, recipient, request_id, at, status,"
                 " attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, ref, owner, recipient, request_id, _now(), status, attempts, error),
             )
+            if run_at is not None and kind == "report":
+                db.execute(
+                    "UPDATE subscriptions SET last_run_at = ?, last_status = ? WHERE id = ?",
+                    (
+                        run_at.astimezone(UTC).isoformat(timespec="seconds"),
+                        status if status == "sent" else f"failed: {error}",
+                        ref,
+                    ),
+                )
             db.execute(
                 "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?",
                 (KEPT_DELIVERIES,),

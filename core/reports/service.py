@@ -105,17 +105,21 @@ class ReportService:
     def _deliver(
         self, kind: Kind, ref: int, owner: str, message: EmailMessage, request_id: str
     ) -> RunResult:
+        """Send `message`, recording the send (and a report's run) whatever happens."""
         recipient = str(message["To"])
+        run_at = self.clock() if kind == "report" else None
         try:
             attempts = send(smtp_config(self.settings), message, self.backoff)
         except MailError as exc:
             log.error("send failed", extra={"reason": str(exc), "kind": kind, "ref": ref})
             self.book.record_delivery(
-                kind, ref, owner, recipient, request_id, "failed", exc.attempts, str(exc)
+                kind, ref, owner, recipient, request_id, "failed", exc.attempts, str(exc), run_at
             )
             return RunResult("failed", request_id, str(exc), exc.attempts)
         log.info("sent", extra={"kind": kind, "ref": ref, "attempts": attempts})
-        self.book.record_delivery(kind, ref, owner, recipient, request_id, "sent", attempts)
+        self.book.record_delivery(
+            kind, ref, owner, recipient, request_id, "sent", attempts, run_at=run_at
+        )
         return RunResult("sent", request_id, attempts=attempts)
 
     def report_message(self, subscription: Subscription) -> EmailMessage:
@@ -158,15 +162,10 @@ class ReportService:
                     "failed",
                     0,
                     reason,
+                    run_at=self.clock(),
                 )
-                self.book.mark_run(subscription_id, self.clock(), f"failed: {reason}")
                 return RunResult("failed", request_id, reason)
-            result = self._deliver(
-                "report", subscription_id, subscription.owner, message, request_id
-            )
-            status = "sent" if result.status == "sent" else f"failed: {result.detail}"
-            self.book.mark_run(subscription_id, self.clock(), status)
-            return result
+            return self._deliver("report", subscription_id, subscription.owner, message, request_id)
 
     def check_alert(self, rule: AlertRule) -> RunResult:
         """Check one rule; send when it has just entered a breach (or its send failed)."""

@@ -74,6 +74,8 @@ def test_branch_restricted_user_sees_only_their_branch(
     assert figures["Net sales"] == fmt.kpi_exact("net_sales", expected["net_sales"])
     assert figures["Orders"] == fmt.kpi_exact("orders", expected["orders"])
     branches = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    # At the foot of the window its list would open below it, out of sight: centre it.
+    branches.evaluate("box => box.scrollIntoView({block: 'center'})")
     branches.click()
     expect(page.get_by_role("option")).to_have_text(["Mombasa"])
 

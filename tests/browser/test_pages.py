@@ -44,7 +44,10 @@ def test_page_renders_with_sample_data(page: Page, app_url: str, name: str) -> N
 
 
 def pick_branch(page: Page, branch: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.click()
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    # At the foot of the window its list would open below it, out of sight: centre it.
+    box.evaluate("box => box.scrollIntoView({block: 'center'})")
+    box.click()
     page.get_by_role("option", name=branch, exact=True).click()
     page.keyboard.press("Escape")
 
