@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,19 +29,20 @@ from core.opportunities import (
 )
 from core.pipeline_store import PipelineStore
 from core.schema import BUSINESS_TZ
-from core.store import Progress, Window, WriteMode, WriteResult
+from core.store import Progress, WriteMode, WriteResult
 from core.zones import local_dates
+from ingest.crm import (
+    PreparedExport,
+    cell_failures,
+    instant_column,
+    load_export,
+    mapped_frame,
+    yes_no,
+)
 from ingest.mapping import lookup
 from ingest.numbers import Decimal, read_numbers
-from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, parse_datetimes, typed_datetimes
-from ingest.pipeline import (
-    MAX_FILE_BYTES,
-    IngestError,
-    IngestResult,
-    PreparedFile,
-    _too_big,
-    read_mapped,
-)
+from ingest.parse import FAILURE_SCHEMA, ROW
+from ingest.pipeline import IngestError, IngestResult, read_mapped
 from ingest.validate import rule_counts
 
 # Salesforce exports say won and closed as two yes/no columns instead of a status.
@@ -218,46 +218,11 @@ _RULES: dict[str, tuple[str | None, str]] = {
 
 
 @dataclass
-class PreparedDeals(PreparedFile):
+class PreparedDeals(PreparedExport):
     """A CRM export read, mapped and validated; `lines` holds `StoredOpportunity` rows."""
 
-    def date_range(self) -> Window | None:
-        if self.lines.is_empty():
-            return None
-        return Window(self.lines["created_date"].min(), self.lines["created_date"].max())  # type: ignore[arg-type]
-
-
-def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
-    return (
-        frame.select(ROW, column)
-        .filter(bad)
-        .select(
-            pl.col(ROW).alias("row"),
-            pl.lit(column).alias("column"),
-            pl.col(column).cast(pl.String).alias("value"),
-            pl.lit(rule).alias("rule"),
-        )
-        .cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
-    )
-
-
-def _instants(source: pl.Series, timezone: str) -> tuple[pl.Series, tuple[str, ...]]:
-    typed = typed_datetimes(source, timezone)
-    if typed is not None:
-        return typed, ()
-    text = source if source.dtype == pl.String else source.cast(pl.String)
-    if text.null_count() == len(text):
-        return pl.Series(source.name, [None] * len(text), dtype=pl.Datetime("us", "UTC")), ()
-    return parse_datetimes(text, timezone)
-
-
-def _flag(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """A yes/no column as booleans (null where blank), and the cells that are neither."""
-    word = values.cast(pl.String).str.strip_chars().str.to_lowercase()
-    typed = pl.select(
-        pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False)
-    ).to_series()
-    return typed, word.is_not_null() & typed.is_null()
+    day_column: str = "created_date"
+    noun: str = "deals"
 
 
 @dataclass(frozen=True)
@@ -279,61 +244,38 @@ def parse_deals(
     close date is its expected close (HubSpot and Salesforce fill "Close
     Date" with the forecast while a deal is open): it moves there.
     """
-    renamed = raw.select([pl.col(h).alias(c) for c, h in columns.items()]).with_row_index(
-        ROW, offset=2
-    )
-    renamed = renamed.with_columns(pl.col(ROW).cast(pl.Int64))
-    missing = [c for c in KNOWN_COLUMNS if c not in renamed.columns]
-    renamed = renamed.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
     text_like = [*TEXT_COLUMNS, "status"]
-    renamed = renamed.with_columns(
-        (pl.col(c) if renamed.schema[c] == pl.String else pl.col(c).cast(pl.String))
-        .str.strip_chars()
-        .replace("", None)
-        .alias(c)
-        for c in text_like
-    )
-    failures: list[pl.DataFrame] = []
+    renamed, failures = mapped_frame(raw, columns, KNOWN_COLUMNS, tuple(text_like))
     notes: list[str] = []
-    for column in text_like:
-        too_long = renamed[column].str.len_chars() > MAX_TEXT_LENGTH
-        if too_long.any():
-            rule = f"must be at most {MAX_TEXT_LENGTH} characters"
-            failures.append(_failures(renamed, column, too_long, rule))
 
     source = renamed["amount"]
     if source.dtype.is_numeric():
         amount = source.cast(pl.Float64)
         bad_nan = amount.is_nan().fill_null(False)
         if bad_nan.any():
-            failures.append(_failures(renamed, "amount", bad_nan, "must be a number"))
+            failures.append(cell_failures(renamed, "amount", bad_nan, "must be a number"))
     else:
         read = read_numbers(source.cast(pl.String), "amount", decimal)
         amount = read.values
         for bad, rule in read.failures:
             if bad.any():
-                failures.append(_failures(renamed, "amount", bad, rule))
+                failures.append(cell_failures(renamed, "amount", bad, rule))
 
     instants: dict[str, pl.Series] = {}
     for column in (*INSTANT_COLUMNS, "expected_close"):
-        values, column_notes = _instants(renamed[column], timezone)
-        notes += [f"{column}: {note}" for note in column_notes]
-        bad = renamed[column].is_not_null() & values.is_null()
-        if bad.any():
-            failures.append(
-                _failures(renamed, column, bad, "must be a date such as 2024-01-31 or 31/01/2024")
-            )
-        instants[column] = values.alias(column)
+        instants[column], column_failures, column_notes = instant_column(renamed, column, timezone)
+        failures += column_failures
+        notes += column_notes
 
     status_given = normalise_status(pl.col("status"))
     bad_status = renamed.select(pl.col("status").is_not_null() & status_given.is_null()).to_series()
     if bad_status.any():
-        failures.append(_failures(renamed, "status", bad_status, "must be open, won or lost"))
+        failures.append(cell_failures(renamed, "status", bad_status, "must be open, won or lost"))
     flags = {}
     for column in FLAG_COLUMNS:
-        flags[column], bad = _flag(renamed[column])
+        flags[column], bad = yes_no(renamed[column], _TRUE, _FALSE)
         if bad.any():
-            failures.append(_failures(renamed, column, bad, "must be yes or no (1 or 0)"))
+            failures.append(cell_failures(renamed, column, bad, "must be yes or no (1 or 0)"))
     won, closed = pl.col("won_flag"), pl.col("closed_flag")
     from_flags = (
         pl.when(closed.not_())
@@ -485,29 +427,15 @@ def ingest_deals(
     IngestError
         If the file cannot be read or mapped (nothing is written).
     """
-    started = time.perf_counter()
-    report = progress or (lambda _stage, _fraction: None)
-    if isinstance(source, Path):
-        filename = filename or source.name
-        try:
-            if source.stat().st_size > MAX_FILE_BYTES:
-                raise IngestError(f"{filename}: {_too_big(source.stat().st_size)}")
-            data = source.read_bytes()
-        except OSError as exc:
-            raise IngestError(f"{source}: cannot read the file: {exc.strerror}") from exc
-    else:
-        data, filename = source, filename or "upload"
-    prepared = prepare_deals(data, filename, explicit_map, timezone, report, decimal)
-    prepared_at = time.perf_counter()
-    if not prepared.ok:
-        return IngestResult(
-            prepared, None, prepared_at - started, {"prepare": prepared_at - started}
-        )
-    written = write_deals(prepared, store, mode, lambda s, f: report(s, 0.6 + 0.4 * f))
-    report("done", 1.0)
-    finished = time.perf_counter()
-    timings = {"prepare": prepared_at - started, "write": finished - prepared_at}
-    return IngestResult(prepared, written, finished - started, timings)
+    return load_export(
+        source,
+        lambda data, name, report: prepare_deals(
+            data, name, explicit_map, timezone, report, decimal
+        ),
+        lambda prepared, report: write_deals(prepared, store, mode, report),
+        filename=filename,
+        progress=progress,
+    )
 
 
 def write_deals(

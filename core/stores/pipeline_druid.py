@@ -1,14 +1,12 @@
-"""Opportunities in Druid: their own datasource (`<datasource>_opportunities`).
+"""The CRM datasets in Druid: datasources of their own beside the sales lines.
 
-Every write is one SQL-based ingestion task, `REPLACE ... OVERWRITE ALL`,
-published in one metadata transaction like the sales writes
-(core/stores/druid_ingest.py): an append is the stored deals FULL OUTER
-JOINed with the staged incoming ones on `opportunity_id`, the incoming deal
-winning; a replace is the incoming deals alone. A failed task changes
-nothing. The write reports done once the broker serves only rows carrying
-its write id. Days are stored as epoch-day numbers (`created_day`,
-`closed_day`, business days computed at ingest), so a deal's cycle and age
-are integer differences in any query time zone.
+Deals, stage history and activities live in `<datasource>_opportunities`,
+`<datasource>_stages` and `<datasource>_activities`, each written by
+`KeyedDatasource` (core/stores/keyed_druid.py: one all-or-nothing MSQ
+task per write); this store reads them. Days are stored as epoch-day numbers
+(`created_day`, `closed_day`, `entered_day`, `done_day`: business days
+computed at ingest), so a deal's cycle and age are integer differences in any
+query time zone; instants as epoch milliseconds.
 
 The SQL text is built from our own constants only: column names, the staged
 file's path, a generated write id; query values are typed parameters.
@@ -16,43 +14,37 @@ file's path, a generated write id; query values are typed parameters.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from core.opportunities import DIMENSIONS, STORED_COLUMNS, TEXT_COLUMNS, StoredOpportunity
+from core.opportunities import DIMENSIONS, TEXT_COLUMNS
+from core.pipeline_datasets import (
+    ACTIVITIES,
+    OPPORTUNITIES,
+    STAGES,
+    KeyedDataset,
+    combined_version,
+)
 from core.pipeline_store import (
-    EMPTY_REPLACE,
+    ACTIVITY_LINK_COLUMNS,
+    DEAL_LINK_COLUMNS,
     FACT_SCHEMA,
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
     WON_DEAL_SCHEMA,
+    activity_facts,
     check_by,
+    stage_history,
 )
-from core.store import Progress, Scope, StoreError, StoreHealth, Window, WriteMode, WriteResult
-from core.stores import druid_segments as segments
-from core.stores.druid_http import DruidClient, DruidQueryError, SqlParameter, parameter
-from core.stores.druid_ingest import (
-    LOAD_TIMEOUT_SECONDS,
-    POLL_SECONDS,
-    new_write_id,
-    run_task,
-)
-from core.stores.druid_sql import query_context, quote, sql_string
+from core.store import Progress, Scope, StoreHealth, Window, WriteMode, WriteResult
+from core.stores.druid_http import DruidClient, SqlParameter, parameter
+from core.stores.druid_sql import quote
+from core.stores.keyed_druid import DruidLayout, KeyedDatasource
 
 EPOCH = date(1970, 1, 1)
-STRING_COLUMNS: tuple[str, ...] = (*TEXT_COLUMNS, "status", "expected_close")
-LONG_COLUMNS: tuple[str, ...] = ("closed_ms", "created_day", "closed_day")
-DOUBLE_COLUMNS: tuple[str, ...] = ("amount",)
-DATA_COLUMNS: tuple[str, ...] = (*STRING_COLUMNS, *LONG_COLUMNS, *DOUBLE_COLUMNS)
-IDENTITY = "opportunity_id"
 CLOSED = "('won', 'lost')"
 
 
@@ -64,6 +56,18 @@ def _day(number: pl.Expr) -> pl.Expr:
     return (pl.lit(EPOCH) + pl.duration(days=number)).cast(pl.Date)
 
 
+def _epoch_days(column: str) -> pl.Expr:
+    return (pl.col(column) - pl.lit(EPOCH)).dt.total_days()
+
+
+def _instant(milliseconds: pl.Expr) -> pl.Expr:
+    return (
+        pl.from_epoch(milliseconds, time_unit="ms")
+        .dt.cast_time_unit("us")
+        .dt.replace_time_zone("UTC")
+    )
+
+
 def to_staged(deals: pl.DataFrame) -> pl.DataFrame:
     """Stored deals (`StoredOpportunity`) as the JSON lines the ingestion task reads."""
     return deals.select(
@@ -72,48 +76,72 @@ def to_staged(deals: pl.DataFrame) -> pl.DataFrame:
         pl.col("status"),
         pl.col("expected_close").dt.strftime("%Y-%m-%d").alias("expected_close"),
         pl.col("closed_at").dt.epoch("ms").alias("closed_ms"),
-        (pl.col("created_date") - pl.lit(EPOCH)).dt.total_days().alias("created_day"),
-        (pl.col("closed_date") - pl.lit(EPOCH)).dt.total_days().alias("closed_day"),
+        _epoch_days("created_date").alias("created_day"),
+        _epoch_days("closed_date").alias("closed_day"),
         pl.col("amount").cast(pl.Float64),
     )
 
 
-def _extern(path: Path) -> str:
-    source = {"type": "local", "files": [str(path)]}
-    signature = [{"name": "created_ms", "type": "long"}]
-    signature += [{"name": c, "type": "string"} for c in STRING_COLUMNS]
-    signature += [{"name": c, "type": "long"} for c in LONG_COLUMNS]
-    signature += [{"name": c, "type": "double"} for c in DOUBLE_COLUMNS]
-    return (
-        f"TABLE(EXTERN({sql_string(json.dumps(source))}, "
-        f"{sql_string(json.dumps({'type': 'json'}))}, {sql_string(json.dumps(signature))}))"
+def stages_to_staged(entries: pl.DataFrame) -> pl.DataFrame:
+    """Stored stage entries (`StoredStageEntry`) as JSON lines."""
+    return entries.select(
+        "opportunity_id",
+        "stage",
+        pl.col("entered_at").dt.epoch("ms").alias("entered_ms"),
+        _epoch_days("entered_date").alias("entered_day"),
     )
 
 
-def replace_sql(datasource: str, staged: Path, write_id: str, keep_existing: bool) -> str:
-    """The one statement of a write: the whole datasource's new content."""
-    columns = ("__time", *DATA_COLUMNS)
-    incoming = (
-        f'SELECT MILLIS_TO_TIMESTAMP("created_ms") AS "__time", '
-        f"{', '.join(quote(c) for c in DATA_COLUMNS)} FROM {_extern(staged)}"
+def activities_to_staged(activities: pl.DataFrame) -> pl.DataFrame:
+    """Stored activities (`StoredActivity`) as JSON lines."""
+    return activities.select(
+        *ACTIVITY_STRINGS,
+        pl.col("done_at").dt.epoch("ms").alias("done_ms"),
+        _epoch_days("done_date").alias("done_day"),
     )
-    tag = f'{sql_string(write_id)} AS "write_id"'
-    if keep_existing:
-        existing = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(datasource)}"
-        picks = ", ".join(
-            f'CASE WHEN n."{IDENTITY}" IS NOT NULL THEN n.{q} ELSE o.{q} END AS {q}'
-            for q in map(quote, columns)
-        )
-        body = (
-            f"SELECT {picks}, {tag}\nFROM ({existing}) o\nFULL OUTER JOIN ({incoming}) n\n"
-            f'ON o."{IDENTITY}" = n."{IDENTITY}"'
-        )
-    else:
-        body = f"SELECT {', '.join(quote(c) for c in columns)}, {tag} FROM ({incoming})"
-    return (
-        f"REPLACE INTO {quote(datasource)} OVERWRITE ALL\n{body}\n"
-        'PARTITIONED BY ALL\nCLUSTERED BY "branch"'
-    )
+
+
+DEALS_LAYOUT = DruidLayout(
+    time="created_ms",
+    strings=(*TEXT_COLUMNS, "status", "expected_close"),
+    longs=("closed_ms", "created_day", "closed_day"),
+    doubles=("amount",),
+    key=("opportunity_id",),
+    clustered_by="branch",
+    to_staged=to_staged,
+)
+# The entry time is a plain column as well as `__time`: it is part of the key.
+STAGES_LAYOUT = DruidLayout(
+    time="entered_ms",
+    strings=("opportunity_id", "stage"),
+    longs=("entered_ms", "entered_day"),
+    doubles=(),
+    key=("opportunity_id", "stage", "entered_ms"),
+    clustered_by="opportunity_id",
+    to_staged=stages_to_staged,
+)
+ACTIVITY_STRINGS: tuple[str, ...] = (
+    "activity_id",
+    "type",
+    "salesperson",
+    "opportunity_id",
+    "customer_id",
+    "outcome",
+)
+ACTIVITIES_LAYOUT = DruidLayout(
+    time="done_ms",
+    strings=ACTIVITY_STRINGS,
+    longs=("done_ms", "done_day"),
+    doubles=(),
+    key=("activity_id",),
+    clustered_by="type",
+    to_staged=activities_to_staged,
+)
+
+
+def sibling(datasource: str, dataset: KeyedDataset) -> str:
+    """The datasource of `dataset` beside the deals' `datasource` (`<base>_<name>`)."""
+    return f"{datasource.removesuffix('_' + OPPORTUNITIES.name)}_{dataset.name}"
 
 
 def _members(scope: Scope) -> tuple[list[str], list[SqlParameter]]:
@@ -130,7 +158,7 @@ def _where(conditions: list[str]) -> str:
 
 
 class DruidPipelineStore:
-    """`PipelineStore` over a Druid datasource of its own."""
+    """`PipelineStore` over the deals' Druid datasource and the two beside it."""
 
     name = "druid"
 
@@ -146,6 +174,13 @@ class DruidPipelineStore:
         self.timezone = timezone
         self.staging_dir = staging_dir
 
+        def keyed(name: str, dataset: KeyedDataset, layout: DruidLayout) -> KeyedDatasource:
+            return KeyedDatasource(client, name, dataset, layout, timezone, staging_dir)
+
+        self.deals = keyed(datasource, OPPORTUNITIES, DEALS_LAYOUT)
+        self.stages = keyed(sibling(datasource, STAGES), STAGES, STAGES_LAYOUT)
+        self.activities = keyed(sibling(datasource, ACTIVITIES), ACTIVITIES, ACTIVITIES_LAYOUT)
+
     # ----------------------------------------------------------------- reading
 
     def _rows(
@@ -153,13 +188,7 @@ class DruidPipelineStore:
     ) -> list[list[Any]]:
         if scope is not None and any(not values for _, values in scope.member_filters()):
             return []  # an empty branch restriction matches nothing (Druid cannot plan FALSE)
-        try:
-            _, rows = self.client.sql(sql, params, query_context(self.timezone))
-        except DruidQueryError as exc:
-            if exc.unknown_table:
-                return []
-            raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
-        return rows
+        return self.deals.rows(sql, params)
 
     def facts(self, scope: Scope, window: Window, by: tuple[str, ...] = ()) -> pl.DataFrame:
         check_by(by)
@@ -198,6 +227,60 @@ class DruidPipelineStore:
         )
         frame = pl.DataFrame(self._rows(sql, params, scope), schema=STAGE_SCHEMA, orient="row")
         return frame.sort("stage", "status")
+
+    def stage_history(self, scope: Scope, window: Window) -> pl.DataFrame:
+        members, params = _members(scope)
+        conditions = [*members, '"created_day" >= ? AND "created_day" <= ?']
+        params += [parameter(epoch_day(window.start)), parameter(epoch_day(window.end))]
+        created = f"FROM {quote(self.datasource)}{_where(conditions)}"
+        deal_rows = self._rows(
+            f'SELECT "opportunity_id", "status", "stage" {created}', params, scope
+        )
+        deals = pl.DataFrame(
+            deal_rows, schema=["opportunity_id", "status", "stage"], orient="row"
+        ).cast(pl.String)
+        # Only the rows of the window's deals leave Druid.
+        sql = (
+            'SELECT "opportunity_id", "stage", MIN("entered_ms") '
+            f"FROM {quote(self.stages.datasource)} "
+            f'WHERE "opportunity_id" IN (SELECT "opportunity_id" {created}) GROUP BY 1, 2'
+        )
+        schema = {"opportunity_id": pl.String(), "stage": pl.String(), "entered_ms": pl.Int64()}
+        entries = pl.DataFrame(
+            self._rows(sql, params, scope) if deal_rows else [], schema=schema, orient="row"
+        ).select("opportunity_id", "stage", entered_at=_instant(pl.col("entered_ms")))
+        return stage_history(deals.lazy(), entries.lazy()).collect()
+
+    def activity_facts(self, scope: Scope, window: Window) -> pl.DataFrame:
+        # Which deal an activity counts on depends on every deal, not the scope's only.
+        deal_sql = (
+            'SELECT "opportunity_id", "customer_id", TIMESTAMP_TO_MILLIS("__time"), "closed_ms", '
+            '"status", "closed_day", "branch", "product_line", "product_id", "salesperson" '
+            f"FROM {quote(self.datasource)}"
+        )
+        deal_schema: dict[str, pl.DataType] = {c: pl.String() for c in DEAL_LINK_COLUMNS}
+        deal_schema |= {
+            "created_at": pl.Int64(),
+            "closed_at": pl.Int64(),
+            "closed_date": pl.Int64(),
+        }
+        deals = pl.DataFrame(self._rows(deal_sql, []), schema=deal_schema, orient="row")
+        deals = deals.with_columns(
+            created_at=_instant(pl.col("created_at")),
+            closed_at=_instant(pl.col("closed_at")),
+            closed_date=_day(pl.col("closed_date")),
+        )
+        activity_sql = (
+            'SELECT "activity_id", "type", "done_ms", "done_day", "opportunity_id", "customer_id" '
+            f'FROM {quote(self.activities.datasource)} WHERE "done_day" <= ?'
+        )
+        activity_schema: dict[str, pl.DataType] = {c: pl.String() for c in ACTIVITY_LINK_COLUMNS}
+        activity_schema |= {"done_at": pl.Int64(), "done_date": pl.Int64()}
+        rows = self._rows(activity_sql, [parameter(epoch_day(window.end))]) if len(deals) else []
+        done = pl.DataFrame(rows, schema=activity_schema, orient="row").with_columns(
+            done_at=_instant(pl.col("done_at")), done_date=_day(pl.col("done_date"))
+        )
+        return activity_facts(deals, done, scope, window)
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
         members, params = _members(scope)
@@ -274,82 +357,17 @@ class DruidPipelineStore:
 
     # ----------------------------------------------------------------- writing
 
-    def _stored_ids(self) -> set[str]:
-        rows = self._rows(f'SELECT "{IDENTITY}" FROM {quote(self.datasource)}', [])
-        return {str(r[0]) for r in rows}
-
     def write(
         self, deals: pl.DataFrame, mode: WriteMode, progress: Progress | None = None
     ) -> WriteResult:
-        report = progress or (lambda _stage, _fraction: None)
-        deals = StoredOpportunity.validate(deals.select(STORED_COLUMNS))
-        if deals.is_empty():
-            if mode == "append":
-                return WriteResult(0, 0, 0, None)
-            raise StoreError(EMPTY_REPLACE)
-        window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
-        report("checking", 0.0)
-        stored = self._stored_ids()
-        incoming = set(deals[IDENTITY].to_list())
-        if mode == "replace":
-            result = WriteResult(len(deals), 0, len(stored), window)
-            expected = len(deals)
-        else:
-            updated = len(incoming & stored)
-            result = WriteResult(len(deals) - updated, updated, 0, window)
-            expected = len(stored | incoming)
-        write_id = new_write_id()
-        directory = Path(tempfile.mkdtemp(prefix="druid-deals-", dir=self._staging_root()))
-        try:
-            os.chmod(directory, 0o755)  # Druid may run as another user (containers)
-            staged = directory / "deals.json"
-            to_staged(deals).write_ndjson(staged)
-            os.chmod(staged, 0o644)
-            sql = replace_sql(self.datasource, staged, write_id, bool(stored) and mode == "append")
-            run_task(self.client, sql, report)
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        self._wait_queryable(write_id, expected)
-        report("written", 1.0)
-        return result
-
-    def _staging_root(self) -> Path | None:
-        if self.staging_dir is not None:
-            self.staging_dir.mkdir(parents=True, exist_ok=True)
-        return self.staging_dir
-
-    def _wait_queryable(self, write_id: str, expected: int) -> None:
-        """Until the broker serves exactly this write's rows (the old segments dropped)."""
-        sql = (
-            f'SELECT COUNT(*), COUNT(*) FILTER (WHERE "write_id" = ?) FROM {quote(self.datasource)}'
-        )
-        started = time.monotonic()
-        seen = (0, 0)
-        while time.monotonic() - started < LOAD_TIMEOUT_SECONDS:
-            rows = self._rows(sql, [parameter(write_id)])
-            if rows:
-                seen = (int(rows[0][0]), int(rows[0][1]))
-                if seen == (expected, expected):
-                    return
-            time.sleep(POLL_SECONDS)
-        raise StoreError(
-            f"Druid accepted the write but serves {seen[1]} of its {expected} deals "
-            f"({seen[0]} in all) after {LOAD_TIMEOUT_SECONDS:.0f} s"
-        )
+        return self.deals.write(deals, mode, progress)
 
     # ------------------------------------------------------------------ health
 
     def health(self) -> StoreHealth:
-        try:
-            rows = self.count(Scope())
-        except StoreError as exc:
-            return StoreHealth(self.name, False, str(exc), {"datasource": self.datasource})
-        return StoreHealth(
-            self.name,
-            True,
-            f"{rows:,} opportunities in {self.datasource}",
-            {"datasource": self.datasource, "rows": rows},
-        )
+        return self.deals.health()
 
     def data_version(self) -> str:
-        return segments.listed(self.client, self.datasource).data_version
+        return combined_version(
+            [self.deals.data_version(), self.stages.data_version(), self.activities.data_version()]
+        )

@@ -1,70 +1,53 @@
-"""Opportunities in the embedded store: their own Delta table beside the sales lines.
+"""The CRM datasets in the embedded store: Delta tables beside the sales lines.
 
-A CRM holds thousands to a few hundred thousand deals, so every write
-rewrites the table in one Delta commit (the stored deals merged with the
-incoming ones, or the incoming ones alone): atomic like the sales writes,
-and every read a plain scan of one small, compact version.
+Deals, stage history and activities each live in their own table
+(`opportunities/`, `stages/`, `activities/` in `SALES_DATA_DIR`), written by
+`KeyedDeltaTable` (core/stores/keyed_delta.py); this store reads them.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import DeltaError
 
-from core.opportunities import DIMENSIONS, STORED_COLUMNS, StoredOpportunity, empty_stored
+from core.opportunities import DIMENSIONS
+from core.pipeline_datasets import ACTIVITIES, OPPORTUNITIES, STAGES, combined_version
 from core.pipeline_store import (
-    EMPTY_REPLACE,
+    ACTIVITY_LINK_COLUMNS,
+    DEAL_LINK_COLUMNS,
     FACT_SCHEMA,
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
     WON_DEAL_SCHEMA,
+    activity_facts,
     check_by,
+    in_scope,
     outcome_facts,
+    stage_history,
 )
-from core.store import Progress, Scope, StoreError, StoreHealth, Window, WriteMode, WriteResult
-from core.stores import file_lock
-
-IDENTITY = "opportunity_id"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+from core.store import Progress, Scope, StoreHealth, Window, WriteMode, WriteResult
+from core.stores.keyed_delta import KeyedDeltaTable
 
 
 class EmbeddedPipelineStore:
-    """`PipelineStore` over a Delta table in `path` (`SALES_DATA_DIR/opportunities`)."""
+    """`PipelineStore` over the Delta table of deals in `path`
+    (`SALES_DATA_DIR/opportunities`) and the stage and activity tables beside it."""
 
     name = "embedded"
 
     def __init__(self, path: Path, timezone: str = "Africa/Nairobi") -> None:
         self.path = Path(path)
         self.timezone = timezone
-        self._lock_path = self.path.parent / f".{self.path.name}.lock"
+        self.deals = KeyedDeltaTable(self.path, OPPORTUNITIES)
+        self.stages = KeyedDeltaTable(self.path.parent / STAGES.name, STAGES)
+        self.activities = KeyedDeltaTable(self.path.parent / ACTIVITIES.name, ACTIVITIES)
 
     # ----------------------------------------------------------------- reading
 
-    def _table(self) -> DeltaTable | None:
-        if not DeltaTable.is_deltatable(str(self.path)):
-            return None
-        return DeltaTable(str(self.path))
-
-    def _scan(self, table: DeltaTable | None = None) -> pl.LazyFrame:
-        table = table if table is not None else self._table()
-        if table is None:
-            return empty_stored().lazy()
-        return pl.scan_delta(table)
-
     def _select(self, scope: Scope) -> pl.LazyFrame:
-        deals = self._scan()
-        for column, values in scope.member_filters():
-            deals = deals.filter(pl.col(column).is_in(list(values)))
-        return deals
+        return in_scope(self.deals.scan(), scope)
 
     def facts(self, scope: Scope, window: Window, by: tuple[str, ...] = ()) -> pl.DataFrame:
         check_by(by)
@@ -85,6 +68,22 @@ class EmbeddedPipelineStore:
         return found.select(pl.col(c).cast(t) for c, t in STAGE_SCHEMA.items()).sort(
             "stage", "status"
         )
+
+    def stage_history(self, scope: Scope, window: Window) -> pl.DataFrame:
+        deals = self._select(scope).filter(
+            pl.col("created_date").is_between(window.start, window.end)
+        )
+        return stage_history(deals, self.stages.scan()).collect()
+
+    def activity_facts(self, scope: Scope, window: Window) -> pl.DataFrame:
+        deals = self.deals.scan().select(DEAL_LINK_COLUMNS).collect()
+        done = (
+            self.activities.scan()
+            .filter(pl.col("done_date") <= window.end)
+            .select(ACTIVITY_LINK_COLUMNS)
+            .collect()
+        )
+        return activity_facts(deals, done, scope, window)
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
         open_then = (pl.col("created_date") <= as_of) & (
@@ -141,60 +140,14 @@ class EmbeddedPipelineStore:
     def write(
         self, deals: pl.DataFrame, mode: WriteMode, progress: Progress | None = None
     ) -> WriteResult:
-        report = progress or (lambda _stage, _fraction: None)
-        deals = StoredOpportunity.validate(deals.select(STORED_COLUMNS))
-        if deals.is_empty():
-            if mode == "append":
-                return WriteResult(0, 0, 0, None)
-            raise StoreError(EMPTY_REPLACE)
-        window = Window(deals["created_date"].min(), deals["created_date"].max())  # type: ignore[arg-type]
-        try:
-            with file_lock.exclusive(self._lock_path):
-                report("writing", 0.0)
-                table = self._table()
-                stored = self._scan(table).collect()
-                content: pl.DataFrame
-                if mode == "replace":
-                    content, result = deals, WriteResult(len(deals), 0, len(stored), window)
-                else:
-                    kept = stored.join(deals.select(IDENTITY), on=IDENTITY, how="anti")
-                    updated = len(stored) - len(kept)
-                    content = pl.concat([kept, deals])
-                    result = WriteResult(len(deals) - updated, updated, 0, window)
-                content = content.sort("created_date", IDENTITY)
-                write_deltalake(
-                    str(self.path),
-                    content.to_arrow(),
-                    mode="overwrite",
-                    schema_mode="overwrite" if table is not None else None,
-                )
-                report("written", 1.0)
-                return result
-        except (DeltaError, OSError) as exc:
-            raise StoreError(
-                f"the embedded store could not write opportunities to {self.path}: "
-                f"{_first_line(exc)}; the stored deals are unchanged"
-            ) from exc
+        return self.deals.write(deals, mode, progress)
 
     # ------------------------------------------------------------------ health
 
     def health(self) -> StoreHealth:
-        started = time.perf_counter()
-        try:
-            table = self._table()
-            if table is None:
-                return StoreHealth(self.name, True, f"no opportunities yet at {self.path}")
-            rows = self.count(Scope())
-        except (DeltaError, OSError, pl.exceptions.PolarsError) as exc:
-            return StoreHealth(self.name, False, f"cannot read {self.path}: {_first_line(exc)}")
-        facts: dict[str, Any] = {
-            "location": str(self.path.resolve()),
-            "version": table.version(),
-            "rows": rows,
-            "check_seconds": round(time.perf_counter() - started, 4),
-        }
-        return StoreHealth(self.name, True, f"{rows:,} opportunities in {self.path}", facts)
+        return self.deals.health()
 
     def data_version(self) -> str:
-        table = self._table()
-        return "empty" if table is None else f"delta-{table.version()}"
+        return combined_version(
+            [self.deals.data_version(), self.stages.data_version(), self.activities.data_version()]
+        )
