@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from core.kpi import influence, pipeline
+from core.kpi import activities, influence, pipeline
 from core.kpi.view import View
 from core.pipeline_store import PipelineStore
 from core.store import SalesStore
@@ -45,6 +45,7 @@ PIPELINE_AREAS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "funnel": on_pipeline(pipeline.funnel),
     "lost-reasons": on_pipeline(pipeline.lost_reasons),
     "influenced-revenue": influenced_revenue,
+    "activities": on_pipeline(activities.by_type),
 }
 
 # What the Pipeline page shows beside the areas: open deals by age, and the oldest.
@@ -57,6 +58,7 @@ PIPELINE_PANELS: dict[str, PipelineTable] = {
 PIPELINE_COLUMN_DOCS: dict[str, str] = {
     **{k.name: k.description for k in pipeline.PIPELINE_KPIS},
     **influence.COLUMNS,
+    **{k.name: k.description for k in activities.ACTIVITY_KPIS},
     "stage": (
         "A CRM stage, as exported; open stages ordered by how far along a sale they are, then Won."
     ),
@@ -80,9 +82,12 @@ PIPELINE_LABELS: dict[str, str] = {
     "linked_deals": "Linked deals",
     "influenced_invoices": "Influenced invoices",
     "influenced_net_sales": "Influenced net sales",
+    **{k.name: k.label for k in activities.ACTIVITY_KPIS},
 }
 # Units the column names do not give: money and ratios among the pipeline KPIs.
 PIPELINE_MONEY = frozenset(
     {*(k.name for k in pipeline.PIPELINE_KPIS if k.format == "kes"), "influenced_net_sales"}
 )
-PIPELINE_RATIOS = frozenset(k.name for k in pipeline.PIPELINE_KPIS if k.format == "pct")
+PIPELINE_RATIOS = frozenset(
+    k.name for k in (*pipeline.PIPELINE_KPIS, *activities.ACTIVITY_KPIS) if k.format == "pct"
+)

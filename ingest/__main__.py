@@ -1,5 +1,5 @@
-"""`python -m ingest FILE [--dataset sales|targets|opportunities] [--mode append|replace]
-[--map "Header=column" ...] [--decimal .|,] [--rejects PATH]`.
+"""`python -m ingest FILE [--dataset sales|targets|opportunities|stages|activities]
+[--mode append|replace] [--map "Header=column" ...] [--decimal .|,] [--rejects PATH]`.
 
 Every run that reaches the store's settings is written to the audit log the
 upload page shows (source `cli`, the operating system user as who).
@@ -16,18 +16,27 @@ from core.logs import configure_logging, new_request_id
 from core.settings import SettingsError, load_settings
 from core.store import StoreError, Window
 from core.stores import open_store
-from core.stores.pipeline import pipeline_of
+from core.stores.pipeline import activities_of, pipeline_of, stages_of
 from ingest import audit
+from ingest.activities import ingest_activities
+from ingest.crm import PreparedExport
 from ingest.mapping import MappingError, parse_explicit
 from ingest.numbers import DECIMALS
-from ingest.opportunities import PreparedDeals, ingest_deals
+from ingest.opportunities import ingest_deals
 from ingest.pipeline import IngestError, IngestResult, PreparedFile, ingest_file
 from ingest.rejects import write_rejects
+from ingest.stages import ingest_stages
 from ingest.targets import PreparedTargets, TargetsResult, ingest_targets
 
 # Failing rows printed on the terminal; the rejects file has all of them.
 SHOWN_FAILURES = 10
-DATASETS = ("sales", "targets", "opportunities")
+CRM_DATASETS = ("opportunities", "stages", "activities")
+DATASETS = ("sales", "targets", *CRM_DATASETS)
+# The CRM datasets beside the deals: how each is ingested, and where it is kept.
+STAGE_AND_ACTIVITY_LOADERS = {
+    "stages": (ingest_stages, stages_of),
+    "activities": (ingest_activities, activities_of),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,8 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=DATASETS,
         default="sales",
         help="sales (default: invoice lines), targets (monthly targets per branch, "
-        "salesperson and/or product line) or opportunities (a CRM export of deals: "
-        "re-loaded deals replace their old version; --mode replace replaces every deal)",
+        "salesperson and/or product line), or a CRM export: opportunities (deals), stages "
+        "(each deal's stage history) or activities (calls, visits, meetings...). A CRM "
+        "export's re-loaded rows replace their old version; --mode replace replaces the "
+        "whole dataset",
     )
     parser.add_argument(
         "--mode",
@@ -121,6 +132,7 @@ def _audit(
                 if written
                 else f"{prepared.failures.height} problems"
             ),
+            dataset=args.dataset,
         )
     _append(data_dir, record)
 
@@ -135,8 +147,8 @@ def _append(data_dir: Path, record: audit.UploadRecord) -> None:
 def _print_rejected(prepared: PreparedFile | PreparedTargets, rejects: Path | None) -> None:
     failures = prepared.failures
     what = (
-        "deals"
-        if isinstance(prepared, PreparedDeals)
+        prepared.noun
+        if isinstance(prepared, PreparedExport)
         else "targets"
         if isinstance(prepared, PreparedTargets)
         else "rows"
@@ -228,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         window = _window(args)
         explicit = parse_explicit(args.map)
         store = open_store(settings)
-        if args.dataset == "opportunities" and window is not None:
+        if args.dataset in CRM_DATASETS and window is not None:
             raise ValueError("--start and --end replace a date range of sales lines only")
         last_stage = [""]
 
@@ -246,6 +258,16 @@ def main(argv: list[str] | None = None) -> int:
                 timezone=settings.timezone,
                 progress=progress,
                 decimal=args.decimal,
+            )
+        elif args.dataset in STAGE_AND_ACTIVITY_LOADERS:
+            ingest, dataset_of = STAGE_AND_ACTIVITY_LOADERS[args.dataset]
+            result = ingest(
+                args.file,
+                dataset_of(store),
+                mode=args.mode,
+                explicit_map=explicit,
+                timezone=settings.timezone,
+                progress=progress,
             )
         else:
             result = ingest_file(
@@ -272,9 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     written = result.written
     assert written is not None
     span = prepared.date_range()
-    noun = "deals" if args.dataset == "opportunities" else "rows"
+    # A CRM export's rows may differ from the file's (left-out rows, HubSpot's stage columns).
+    rows, noun = (
+        (prepared.lines.height, prepared.noun)
+        if isinstance(prepared, PreparedExport)
+        else (prepared.rows, "rows")
+    )
     print(
-        f"loaded {prepared.filename}: {prepared.rows:,} {noun} "
+        f"loaded {prepared.filename}: {rows:,} {noun} "
         f"({written.inserted:,} new, {written.updated:,} updated, {written.replaced:,} replaced), "
         f"{span.start if span else '-'} to {span.end if span else '-'}, "
         f"in {result.seconds:.2f} s"

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandera.polars as pa
 import polars as pl
 
 from core.kpi.view import View
+from core.opportunities import status_of_stage
 from core.pipeline_store import FACT_SCHEMA, PipelineStore
 from core.store import Window
 
@@ -292,25 +294,58 @@ def stage_rank(stage: str) -> int:
     return UNKNOWN_STAGE_RANK
 
 
-def funnel(store: PipelineStore, view: View) -> pl.DataFrame:
-    """Stage conversion of the deals created in the window, from each deal's stage.
+FUNNEL_SCHEMA: dict[str, pl.DataType] = {
+    "stage": pl.String(),
+    "entered": pl.Int64(),
+    "reached_next": pl.Int64(),
+    "conversion_pct": pl.Float64(),
+}
 
-    Without stage history, a deal reached its exported stage and every open
-    stage before it (`stage_rank` orders them); a won deal reached every
-    stage and `Won`; a lost deal entered the first stage, where it left.
-    Rows: the open stages in order, then `Won`; `entered`, `reached_next`
-    (deals that entered the next row) and `conversion_pct`.
+
+def funnel(store: PipelineStore, view: View) -> pl.DataFrame:
+    """Stage conversion of the deals created in the window.
+
+    Rows: the open stages in order, then `Won`; `entered` (deals that entered
+    the stage), `reached_next` (of those, the deals that entered the next row
+    too) and `conversion_pct`. Open stages run by `stage_rank`.
+
+    Where the window's deals have stage history (`PipelineStore.stage_history`),
+    a deal entered every open stage it has a row for, and `Won` if it is won;
+    stages of the same rank run by their first entry. A deal without history
+    is counted from its exported stage, as every deal is when none has
+    history: it reached its exported stage and every open stage before it; a
+    won deal reached every stage and `Won`; a lost deal entered the first
+    stage, where it left.
     """
-    schema = {
-        "stage": pl.String,
-        "entered": pl.Int64,
-        "reached_next": pl.Int64,
-        "conversion_pct": pl.Float64,
-    }
     window = pipeline_window(store, view)
     if window is None:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
     counts = store.stage_counts(view.scope, window)
+    history = store.stage_history(view.scope, window)
+    if history.is_empty():
+        return _funnel_of_exported(counts)
+    return _funnel_of_history(history, counts)
+
+
+def _funnel_frame(stages: list[str], entered: list[int], reached: list[int]) -> pl.DataFrame:
+    """The funnel table; `reached` has one value fewer than `stages` (the last has none)."""
+    reached_next: list[int | None] = [*reached, None]
+    return pl.DataFrame(
+        {
+            "stage": stages,
+            "entered": entered,
+            "reached_next": reached_next,
+            "conversion_pct": [
+                None if r is None or e == 0 else r / e
+                for e, r in zip(entered, reached_next, strict=True)
+            ],
+        },
+        schema=FUNNEL_SCHEMA,
+    )
+
+
+def _funnel_of_exported(counts: pl.DataFrame) -> pl.DataFrame:
+    """The funnel from each deal's exported stage (`PipelineStore.stage_counts`)."""
     won = int(counts.filter(pl.col("status") == "won")["deals"].sum())
     lost = int(counts.filter(pl.col("status") == "lost")["deals"].sum())
     open_stages = (
@@ -318,24 +353,63 @@ def funnel(store: PipelineStore, view: View) -> pl.DataFrame:
     )
     ordered = sorted(open_stages.rows(), key=lambda row: (stage_rank(row[0]), row[0]))
     if won + lost + sum(n for _, n in ordered) == 0:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
     stages = [name for name, _ in ordered] + [WON_STAGE]
     at_stage = [n for _, n in ordered] + [won]
     entered = [sum(at_stage[i:]) for i in range(len(stages))]
     entered[0] += lost
-    reached: list[int | None] = [*entered[1:], None]
-    return pl.DataFrame(
-        {
-            "stage": stages,
-            "entered": entered,
-            "reached_next": reached,
-            "conversion_pct": [
-                None if r is None or e == 0 else r / e
-                for e, r in zip(entered, reached, strict=True)
-            ],
-        },
-        schema=schema,
+    return _funnel_frame(stages, entered, entered[1:])
+
+
+def _funnel_of_history(history: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+    """The funnel from stage history, the deals without history from their exported stage."""
+    open_rows = history.filter(status_of_stage(pl.col("stage")).is_null())
+    first_entry: dict[str, datetime] = dict(
+        open_rows.group_by("stage").agg(pl.col("entered_at").min()).rows()
     )
+    # stage_counts holds every deal of the window: less those with history, the rest.
+    with_history = (
+        history.unique("opportunity_id")
+        .group_by(pl.col("deal_stage").alias("stage"), "status")
+        .agg(historied=pl.len())
+    )
+    exported = (
+        counts.join(with_history, on=["stage", "status"], how="left")
+        .with_columns(pl.col("deals") - pl.col("historied").fill_null(0))
+        .filter(pl.col("deals") > 0)
+    )
+    exported_open: dict[str, int] = dict(
+        exported.filter(pl.col("status") == "open")
+        .group_by("stage")
+        .agg(pl.col("deals").sum())
+        .rows()
+    )
+    exported_won = int(exported.filter(pl.col("status") == "won")["deals"].sum())
+    exported_lost = int(exported.filter(pl.col("status") == "lost")["deals"].sum())
+
+    never = datetime.max.replace(tzinfo=UTC)  # stages only exported sort after entered ones
+    stages = sorted(
+        {*first_entry, *exported_open},
+        key=lambda s: (stage_rank(s), first_entry.get(s, never), s),
+    )
+    won_row = len(stages)
+    index = {stage: i for i, stage in enumerate(stages)}
+    # The rows each deal with history entered: its open stages' and, if won, Won's.
+    entered_rows: dict[str, set[int]] = {
+        deal: {won_row} if status == "won" else set()
+        for deal, status in history.select("opportunity_id", "status").unique().rows()
+    }
+    for deal, stage in open_rows.select("opportunity_id", "stage").rows():
+        entered_rows[deal].add(index[stage])
+    # Deals counted from their exported stage, as sets of rows with how many deals each.
+    exported_rows = [(set(range(index[s] + 1)), n) for s, n in exported_open.items()]
+    exported_rows.append((set(range(won_row + 1)), exported_won))
+    if stages:
+        exported_rows.append(({0}, exported_lost))
+    groups = [(rows, 1) for rows in entered_rows.values()] + exported_rows
+    entered = [sum(n for rows, n in groups if i in rows) for i in range(won_row + 1)]
+    reached = [sum(n for rows, n in groups if {i, i + 1} <= rows) for i in range(won_row)]
+    return _funnel_frame([*stages, WON_STAGE], entered, reached)
 
 
 class PipelineSummary(pa.DataFrameModel):

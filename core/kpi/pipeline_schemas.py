@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from core.kpi.activities import ActivitiesTable
 from core.kpi.influence import InfluencedRevenueTable
 from core.kpi.pipeline import PipelineSummary
 
@@ -108,4 +109,5 @@ PIPELINE_AREA_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "funnel": FunnelTable,
     "lost-reasons": LostReasonsTable,
     "influenced-revenue": InfluencedRevenueTable,
+    "activities": ActivitiesTable,
 }

