@@ -38,7 +38,6 @@ from core.schema import BUSINESS_TZ
 from core.store import Progress, WriteMode, WriteResult
 from ingest.crm import (
     PreparedExport,
-    cell_failures,
     instant_column,
     left_out,
     load_export,
@@ -46,7 +45,7 @@ from ingest.crm import (
     yes_no,
 )
 from ingest.mapping import lookup
-from ingest.parse import FAILURE_SCHEMA, ROW, Parsed
+from ingest.parse import FAILURE_SCHEMA, ROW, Parsed, cell_failures
 from ingest.pipeline import IngestError, IngestResult, read_mapped
 from ingest.validate import collected, schema_failures
 

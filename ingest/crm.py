@@ -19,7 +19,13 @@ from typing import TypeVar
 import polars as pl
 
 from core.store import Progress, Window, WriteResult
-from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, parse_datetimes, typed_datetimes
+from ingest.parse import (
+    MAX_TEXT_LENGTH,
+    ROW,
+    cell_failures,
+    parse_datetimes,
+    typed_datetimes,
+)
 from ingest.pipeline import MAX_FILE_BYTES, IngestError, IngestResult, PreparedFile, _too_big
 
 DATE_RULE = "must be a date such as 2024-01-31 or 31/01/2024"
@@ -37,21 +43,6 @@ class PreparedExport(PreparedFile):
             return None
         days = self.lines[self.day_column]
         return Window(days.min(), days.max())  # type: ignore[arg-type]
-
-
-def cell_failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
-    """The cells of `column` where `bad` holds, as failures (row, column, value, rule)."""
-    return (
-        frame.select(ROW, column)
-        .filter(bad)
-        .select(
-            pl.col(ROW).alias("row"),
-            pl.lit(column).alias("column"),
-            pl.col(column).cast(pl.String).alias("value"),
-            pl.lit(rule).alias("rule"),
-        )
-        .cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
-    )
 
 
 def mapped_frame(

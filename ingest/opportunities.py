@@ -33,7 +33,6 @@ from core.store import Progress, WriteMode, WriteResult
 from core.zones import local_dates
 from ingest.crm import (
     PreparedExport,
-    cell_failures,
     instant_column,
     load_export,
     mapped_frame,
@@ -41,7 +40,7 @@ from ingest.crm import (
 )
 from ingest.mapping import lookup
 from ingest.numbers import Decimal, read_numbers
-from ingest.parse import FAILURE_SCHEMA, ROW
+from ingest.parse import FAILURE_SCHEMA, ROW, cell_failures
 from ingest.pipeline import IngestError, IngestResult, read_mapped
 from ingest.validate import rule_counts
 

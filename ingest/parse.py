@@ -177,7 +177,8 @@ def _instants(source: pl.Series, timezone: str) -> tuple[pl.Series, tuple[str, .
     return parse_datetimes(text, timezone)
 
 
-def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
+def cell_failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
+    """The cells of `column` where `bad` holds, as failures (row, column, value, rule)."""
     return (
         frame.select(ROW, column)
         .filter(bad)
@@ -227,7 +228,7 @@ def parse_lines(
         too_long = renamed[column].str.len_chars() > MAX_TEXT_LENGTH
         if too_long.any():
             failures.append(
-                _failures(
+                cell_failures(
                     renamed, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters"
                 )
             )
@@ -236,7 +237,7 @@ def parse_lines(
         numbers[column], column_failures = number_column(renamed, column, decimal)
         for bad, rule in column_failures:
             if bad.any():
-                failures.append(_failures(renamed, column, bad, rule))
+                failures.append(cell_failures(renamed, column, bad, rule))
     typed = renamed.with_columns(list(numbers.values()))
 
     sold_at, notes = _instants(renamed["sold_at"], timezone)
@@ -254,7 +255,7 @@ def parse_lines(
             ),
         ):
             if rows.any():
-                failures.append(_failures(renamed, "sold_at", rows, rule))
+                failures.append(cell_failures(renamed, "sold_at", rows, rule))
     typed = typed.with_columns(sold_at=sold_at.alias("sold_at"))
 
     if renamed.schema["line_no"].is_integer():
@@ -266,7 +267,7 @@ def parse_lines(
             number.is_null() | (number != number.round())
         )
         if bad_line.any():
-            failures.append(_failures(renamed, "line_no", bad_line, "must be a whole number"))
+            failures.append(cell_failures(renamed, "line_no", bad_line, "must be a whole number"))
         line_no = number
     typed = typed.with_columns(line_no=line_no)
     line_no_expr = pl.col("line_no")

@@ -39,7 +39,7 @@ from ingest.mapping import (
     lookup,
 )
 from ingest.numbers import AmbiguousNumbers, Decimal
-from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, number_column
+from ingest.parse import FAILURE_SCHEMA, MAX_TEXT_LENGTH, ROW, cell_failures, number_column
 from ingest.pipeline import AmbiguousNumberFormat, IngestError, read_mapped
 from ingest.read import RawTable
 from ingest.validate import collected, rule_counts, schema_failures
@@ -130,19 +130,6 @@ def _months(source: pl.Series) -> pl.Series:
     return text.replace_strict(known, default=None, return_dtype=pl.Date)
 
 
-def _failures(frame: pl.DataFrame, column: str, bad: pl.Series, rule: str) -> pl.DataFrame:
-    return (
-        frame.filter(bad)
-        .select(
-            pl.col(ROW).alias("row"),
-            pl.lit(column).alias("column"),
-            pl.col(column).cast(pl.String).alias("value"),
-            pl.lit(rule).alias("rule"),
-        )
-        .cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
-    )
-
-
 def parse_targets(
     raw: pl.DataFrame, mapping: ColumnMapping, decimal: Decimal | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -169,7 +156,9 @@ def parse_targets(
         too_long = text[column].str.len_chars() > MAX_TEXT_LENGTH
         if too_long.fill_null(False).any():
             failures.append(
-                _failures(text, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters")
+                cell_failures(
+                    text, column, too_long, f"must be at most {MAX_TEXT_LENGTH} characters"
+                )
             )
     typed_columns = {}
     for column in NUMBER_COLUMNS:
@@ -177,11 +166,11 @@ def parse_targets(
         typed_columns[column] = values
         for bad, rule in column_failures:
             if bad.any():
-                failures.append(_failures(text, column, bad, rule))
+                failures.append(cell_failures(text, column, bad, rule))
     month = _months(text["month"])
     bad_month = text["month"].is_not_null() & month.is_null()
     if bad_month.any():
-        failures.append(_failures(text, "month", bad_month, MONTH_START))
+        failures.append(cell_failures(text, "month", bad_month, MONTH_START))
     frame = text.with_columns(month=month, **typed_columns).select(ROW, *CANONICAL_COLUMNS)
     parse_failures = (
         pl.concat(failures).sort("row") if failures else pl.DataFrame(schema=FAILURE_SCHEMA)
