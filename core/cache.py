@@ -23,11 +23,11 @@ from core.kpi import customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
 from core.pipeline_areas import PIPELINE_PANELS
-from core.pipeline_store import PipelineStore
+from core.pipeline_store import KeyedStore, PipelineStore
 from core.settings import load_settings
 from core.store import SalesStore, Scope, Window
 from core.stores import open_store
-from core.stores.pipeline import pipeline_of
+from core.stores.pipeline import activities_of, pipeline_of, stages_of
 
 # Per cached function. The default views of a few branch restrictions take about ten
 # entries per version; the rest is room for the filters managers pick.
@@ -43,6 +43,11 @@ def get_store() -> SalesStore:
 def get_pipeline_store() -> PipelineStore:
     """The CRM deals beside the store (the Upload page writes them)."""
     return pipeline_of(get_store())
+
+
+def get_crm_writer(dataset: str) -> KeyedStore:
+    """The stage history or the activities beside the store (the Upload page writes them)."""
+    return {"stages": stages_of, "activities": activities_of}[dataset](get_store())
 
 
 def data_version() -> str:

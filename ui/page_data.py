@@ -169,6 +169,7 @@ class Salespeople:
     table: pl.DataFrame
     totals: pl.DataFrame
     trend: pl.DataFrame
+    pipeline: pl.DataFrame  # `pipeline-salespeople` over the view: empty rows without deals
 
 
 def salespeople(state: PageState) -> Profile | Salespeople:
@@ -179,6 +180,7 @@ def salespeople(state: PageState) -> Profile | Salespeople:
         table=cache.area("salespeople", view, version),
         totals=cache.area("overview", view, version),
         trend=cache.panel("salesperson_trend", view, version),
+        pipeline=cache.area("pipeline-salespeople", view, cache.pipeline_version()),
     )
 
 
@@ -261,6 +263,8 @@ class Pipeline:
     lost_reasons: pl.DataFrame
     ageing: pl.DataFrame
     stuck: pl.DataFrame
+    activities: pl.DataFrame  # per activity type, with the win rates with and without
+    visits: pl.DataFrame  # one row: win rate of deals closed with a visit, and without
 
 
 def pipeline(state: PageState) -> Pipeline:
@@ -277,6 +281,8 @@ def pipeline(state: PageState) -> Pipeline:
         lost_reasons=cache.area("lost-reasons", view, version),
         ageing=cache.pipeline_panel("ageing", view, version),
         stuck=cache.pipeline_panel("stuck_deals", view, version),
+        activities=cache.area("activities", view, version),
+        visits=cache.pipeline_panel("visits", view, version),
     )
 
 

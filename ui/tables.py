@@ -162,3 +162,37 @@ def against_target(
         columns=[key, "net_sales", "target", "attainment_pct"],
         drill_column=key,
     )
+
+
+PIPELINE_BESIDE_SALES = ("open_deals", "open_amount", "won_amount", "win_rate", "median_cycle_days")
+
+
+def beside_pipeline(
+    board: pl.DataFrame,
+    pipeline: pl.DataFrame,
+    key: str,
+    *,
+    name: str,
+    filters: Filters,
+    window: Window | None,
+) -> None:
+    """A leaderboard's net sales beside each member's CRM pipeline over the same window.
+
+    Nothing when no deal of the view is stored; a member with deals and no sales (or
+    sales and no deals) still has a row."""
+    active = pipeline.filter(
+        (pl.col("open_deals") + pl.col("won_deals") + pl.col("lost_deals")) > 0
+    )
+    if active.is_empty():
+        return
+    st.subheader("Sales and pipeline")
+    st.caption(
+        "Net sales beside the CRM: deals open on the window's last day, won in the window, "
+        "and the win rate of the deals closed in it (the Pipeline page has the rest)."
+    )
+    joined = (
+        board.select(key, "net_sales")
+        .join(active.select(key, *PIPELINE_BESIDE_SALES), on=key, how="full", coalesce=True)
+        .sort(["net_sales", key], descending=[True, False], nulls_last=True)
+    )
+    data_table(joined, name=name, filters=filters, window=window, drill_column=key)

@@ -5,6 +5,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from core.kpi.activities import BY_NAME as ACTIVITY_KPIS
 from core.kpi.influence import INFLUENCE_DAYS
 from core.kpi.pipeline import BY_NAME, STUCK_LIMIT
 from ui import format as fmt
@@ -16,7 +17,13 @@ from ui.tables import data_table
 NO_DEALS = (
     "No CRM deals are loaded for the branches you may see. An admin loads a CRM export "
     "(HubSpot, Salesforce, Pipedrive, Zoho or Odoo) on the Upload page with the dataset "
-    "*opportunities*, or with `python -m ingest FILE --dataset opportunities`."
+    "*CRM deals*, or with `python -m ingest FILE --dataset opportunities`."
+)
+
+NO_ACTIVITIES = (
+    "No sales activity (call, visit, meeting, quote, demo) is recorded on the deals in "
+    "view. An admin loads a CRM's activity export on the Upload page with the dataset "
+    "*Sales activities*, or with `python -m ingest FILE --dataset activities`."
 )
 
 
@@ -119,6 +126,32 @@ else:
         filters=state.filters,
         window=state.view.window,
     )
+
+st.subheader("Activities and outcomes")
+if data.activities.is_empty():
+    st.info(NO_ACTIVITIES, icon=":material/info:")
+else:
+    visits = data.visits.row(0, named=True)
+    tiles = st.columns(4)
+    for column, name, value in (
+        (tiles[0], "win_rate_with_visit", fmt.pct(visits["win_rate_with_visit"])),
+        (tiles[1], "closed_with_visit", fmt.count(visits["closed_with_visit"])),
+        (tiles[2], "win_rate_without_visit", fmt.pct(visits["win_rate_without_visit"])),
+        (tiles[3], "closed_without_visit", fmt.count(visits["closed_without_visit"])),
+    ):
+        kpi = ACTIVITY_KPIS[name]
+        fact_tile(column, kpi.label, value, kpi.description)
+    left, right = st.columns(2)
+    with left:
+        st.caption(
+            "Of the deals closed in the window, the win rate of those with an activity of "
+            "the type before closing and of those without."
+        )
+        show_chart(charts.win_rate_by_activity(data.activities), key="activity_win_rates")
+    with right:
+        data_table(
+            data.activities, name="activities", filters=state.filters, window=state.view.window
+        )
 
 st.subheader(f"Oldest open deals (up to {STUCK_LIMIT})")
 if data.stuck.is_empty():

@@ -15,7 +15,7 @@ from ui.page import (
     stop_if_empty,
 )
 from ui.profile import member_profile
-from ui.tables import against_target, data_table
+from ui.tables import against_target, beside_pipeline, data_table
 
 # A margin leader must sell at least this share of the top seller's net sales,
 # so one tiny sale at a high margin does not top the board.
@@ -111,6 +111,15 @@ against_target(
     table,
     "salesperson",
     name="salespeople-targets",
+    filters=state.filters,
+    window=state.view.window,
+)
+
+beside_pipeline(
+    table,
+    data.pipeline,
+    "salesperson",
+    name="salespeople-pipeline",
     filters=state.filters,
     window=state.view.window,
 )

@@ -1,5 +1,5 @@
-"""Upload (admins): check a sales, targets or CRM deals file, map its columns, load it all
-or nothing, audited."""
+"""Upload (admins): check a sales, targets or CRM file (deals, stage history, activities),
+map its columns, load it all or nothing, audited."""
 
 import hashlib
 import time
@@ -10,14 +10,19 @@ from typing import NoReturn
 import polars as pl
 import streamlit as st
 
+from core import activities as activity_contract
 from core import cache
 from core import opportunities as deal_contract
+from core import stages as stage_contract
 from core import targets as target_contract
 from core.exports import to_csv_bytes
 from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from core.settings import load_settings
 from core.store import Scope, StoreError, Window
 from ingest import audit
+from ingest.activities import LOOKUP as ACTIVITY_HEADERS
+from ingest.activities import prepare_activities, write_activities
+from ingest.crm import PreparedExport
 from ingest.mapping import MappingError, propose_mapping
 from ingest.numbers import Decimal, read_numbers
 from ingest.opportunities import LOOKUP as DEAL_HEADERS
@@ -32,6 +37,8 @@ from ingest.pipeline import (
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
 from ingest.renames import renames
+from ingest.stages import LOOKUP as STAGE_HEADERS
+from ingest.stages import hubspot_stages, prepare_stages, write_stages
 from ingest.targets import KNOWN_HEADERS as TARGET_HEADERS
 from ingest.targets import PreparedTargets, prepare_targets, write_targets
 from ui import format as fmt
@@ -47,7 +54,13 @@ require_admin(user)
 settings = load_settings()
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
-DATASETS = {"sales": "Sales lines", "targets": "Targets", "opportunities": "CRM deals"}
+DATASETS = {
+    "sales": "Sales lines",
+    "targets": "Targets",
+    "opportunities": "CRM deals",
+    "stages": "Deal stage history",
+    "activities": "Sales activities",
+}
 # The picker's value as this rerun starts: the title names what is being uploaded.
 st.title(f"Upload {st.session_state.get('upload_dataset') or 'sales'}")
 dataset = (
@@ -59,12 +72,14 @@ dataset = (
         key="upload_dataset",
         help="Sales lines: one row per invoice line. Targets: a month's net sales target "
         "(optionally gross profit) per branch, salesperson and/or product line. CRM deals: "
-        "an export of opportunities from HubSpot, Salesforce, Pipedrive, Zoho or Odoo.",
+        "an export of opportunities from HubSpot, Salesforce, Pipedrive, Zoho or Odoo. "
+        "Deal stage history: when each deal entered each stage (the funnel). Sales "
+        "activities: calls, visits, meetings, e-mails, quotes and demos done for deals.",
     )
     or "sales"
 )
 is_targets = dataset == "targets"
-is_deals = dataset == "opportunities"
+is_crm = dataset in ("opportunities", "stages", "activities")
 st.caption(
     f"CSV (comma, semicolon, tab or pipe; UTF-8, Windows-1252 or Latin-1), Excel or Parquet, "
     f"up to {limit_mb} MB. "
@@ -73,9 +88,14 @@ st.caption(
         " Columns: month (YYYY-MM), target (net sales), optionally a gross profit target, "
         "and branch, salesperson and/or product line (blank = all)."
         if is_targets
-        else " One row per deal; loading a newer export replaces each deal it holds again."
-        if is_deals
-        else ""
+        else {
+            "opportunities": " One row per deal; loading a newer export replaces each deal "
+            "it holds again.",
+            "stages": " One row per deal entering a stage (deal, stage, when), or HubSpot's "
+            "deals export with its 'Date entered' columns; rows already stored are kept once.",
+            "activities": " One row per activity, naming its deal or its customer; loading "
+            "a newer export replaces each activity it holds again.",
+        }.get(dataset, "")
     )
 )
 CONTRACTS = {
@@ -89,6 +109,12 @@ CONTRACTS = {
         deal_contract.CANONICAL_COLUMNS,
         deal_contract.REQUIRED_COLUMNS,
         DEAL_HEADERS,
+    ),
+    "stages": (stage_contract.CANONICAL_COLUMNS, stage_contract.REQUIRED_COLUMNS, STAGE_HEADERS),
+    "activities": (
+        activity_contract.CANONICAL_COLUMNS,
+        activity_contract.REQUIRED_COLUMNS,
+        ACTIVITY_HEADERS,
     ),
 }
 columns_of_dataset, required_of_dataset, known_headers = CONTRACTS[dataset]
@@ -194,7 +220,7 @@ def show_renames(changes: pl.DataFrame | str, prepared: PreparedFile) -> None:
 
 
 uploaded = st.file_uploader(
-    {"sales": "Sales file", "targets": "Targets file", "opportunities": "CRM export"}[dataset],
+    "Sales file" if dataset == "sales" else "Targets file" if is_targets else "CRM export",
     type=["csv", "txt", "xlsx", "xls", "parquet"],
     key=f"upload_{dataset}_{st.session_state.get('upload_generation', 0)}",
 )
@@ -215,6 +241,11 @@ except ReadError as exc:
     st.stop()
 
 headers = raw.frame.columns
+# HubSpot exports stage history as one "Date entered <stage>" column per stage: the deal's
+# id is the one column to map, the stage columns are read as they are.
+wide_stages = hubspot_stages(headers) if dataset == "stages" else {}
+if wide_stages:
+    columns_of_dataset = required_of_dataset = ("opportunity_id",)
 st.subheader("1. Preview")
 st.caption(
     f"{fmt.plural(raw.frame.height, 'row')}, {fmt.plural(len(headers), 'column')}"
@@ -222,6 +253,11 @@ st.caption(
     + (f", {raw.encoding}" if raw.encoding else "")
 )
 st.dataframe(raw.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+if wide_stages:
+    st.caption(
+        f"Stage history in {fmt.plural(len(wide_stages), 'column')} of HubSpot's 'Date "
+        f"entered' kind: {', '.join(map(fmt.plain, wide_stages.values()))}."
+    )
 
 st.subheader("2. Columns")
 st.caption("Proposed from the headers; change any that are wrong. Required columns are marked *.")
@@ -311,11 +347,15 @@ if st.button("Check the file", type="primary"):
     bar = st.progress(0.0, text="Reading")
     try:
         progress = lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize())  # noqa: E731
-        prepared: PreparedFile | PreparedTargets | PreparedDeals = (
+        prepared: PreparedFile | PreparedTargets = (
             prepare_targets(data, name, explicit, decimal)
             if is_targets
             else prepare_deals(data, name, explicit, settings.timezone, progress, decimal)
-            if is_deals
+            if dataset == "opportunities"
+            else prepare_stages(data, name, explicit, settings.timezone, progress)
+            if dataset == "stages"
+            else prepare_activities(data, name, explicit, settings.timezone, progress)
+            if dataset == "activities"
             else prepare_file(
                 data,
                 name,
@@ -338,8 +378,8 @@ if st.button("Check the file", type="primary"):
         st.stop()
     bar.empty()
     changes: pl.DataFrame | str = pl.DataFrame()
-    # Renames compare a sales file's names with the stored sales (deals are their own).
-    if prepared.ok and isinstance(prepared, PreparedFile) and not is_deals:
+    # Renames compare a sales file's names with the stored sales (CRM exports are their own).
+    if prepared.ok and isinstance(prepared, PreparedFile) and not is_crm:
         try:  # asked once per check: a rerun (the mode, say) must not query the store again
             changes = renames(prepared.lines, cache.get_store())
         except StoreError as exc:
@@ -391,10 +431,15 @@ if isinstance(prepared, PreparedTargets):
     months = prepared.months()
     st.success(f"{valid} valid: targets for {months[0]:%Y-%m} to {months[-1]:%Y-%m}.")
     st.dataframe(prepared.targets.head(PREVIEW_ROWS), hide_index=True, width="stretch")
-elif isinstance(prepared, PreparedDeals):
+elif isinstance(prepared, PreparedExport):
     span = prepared.date_range()
     assert span is not None
-    st.success(f"{valid} valid: deals created or closed from {span.start} to {span.end}.")
+    dated = {
+        "deals": "deals created",
+        "stage entries": "stages entered",
+        "activities": "activities done",
+    }.get(prepared.noun, prepared.noun)
+    st.success(f"{valid} valid: {dated} from {span.start} to {span.end}.")
     st.dataframe(prepared.lines.head(PREVIEW_ROWS), hide_index=True, width="stretch")
 else:
     span = prepared.date_range()
@@ -410,7 +455,7 @@ if earlier:
         "line number), but check it is not a mistake."
     )
     confirmed = st.checkbox("Load it anyway")
-if isinstance(prepared, PreparedFile) and not isinstance(prepared, PreparedDeals):
+if isinstance(prepared, PreparedFile) and not is_crm:
     show_renames(changes, prepared)
 
 st.subheader("4. Load")
@@ -420,7 +465,7 @@ store = cache.get_store()
 def load_whole_file(
     button: str, modes: dict[str, str], write: Callable[[str], str], done: str
 ) -> NoReturn:
-    """The load step of a targets or deals file: how, the button, the write (which returns
+    """The load step of a targets or CRM file: how, the button, the write (which returns
     what it did, for the audit line), the message after it."""
     how = st.radio("How", list(modes), horizontal=True, format_func=modes.__getitem__)
     if st.button(button, type="primary", disabled=not confirmed):
@@ -448,9 +493,12 @@ def _targets_written(how: str) -> str:
     return f"inserted {saved.inserted}, updated {saved.updated}, removed {saved.removed}"
 
 
-def _deals_written(how: str) -> str:
-    assert isinstance(prepared, PreparedDeals)
-    written = write_deals(prepared, cache.get_pipeline_store(), how)  # type: ignore[arg-type]
+def _crm_written(how: str) -> str:
+    if isinstance(prepared, PreparedDeals):
+        written = write_deals(prepared, cache.get_pipeline_store(), how)  # type: ignore[arg-type]
+    else:
+        write = write_stages if dataset == "stages" else write_activities
+        written = write(prepared, cache.get_crm_writer(dataset), how)  # type: ignore[arg-type]
     return f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}"
 
 
@@ -464,15 +512,20 @@ if isinstance(prepared, PreparedTargets):
         _targets_written,
         "targets {summary}. The dashboards show them now.",
     )
-if isinstance(prepared, PreparedDeals):
+if isinstance(prepared, PreparedExport):
+    one, added = {
+        "deals": ("deal", "a deal already stored is replaced by its row in this export"),
+        "stage entries": ("stage entry", "an entry already stored is kept once"),
+        "activities": ("activity", "an activity already stored is replaced by its row here"),
+    }[prepared.noun]
     load_whole_file(
-        f"Load {fmt.plural(prepared.rows, 'deal')}",
+        f"Load {fmt.plural(prepared.lines.height, one, prepared.noun)}",
         {
-            "append": "Add (a deal already stored is replaced by its row in this export)",
-            "replace": "Replace every stored deal with this export",
+            "append": f"Add ({added})",
+            "replace": f"Replace every stored {one} with this export",
         },
-        _deals_written,
-        "deals {summary}. The Pipeline page shows them now.",
+        _crm_written,
+        prepared.noun + " {summary}. The Pipeline page shows them now.",
     )
 assert isinstance(prepared, PreparedFile)
 span = prepared.date_range()

@@ -19,6 +19,7 @@ from tests.conftest import (
     MOMBASA_VIEWER,
     VIEWER,
     own_data_dir,
+    run_cli,
     serve_app,
 )
 from ui import format as fmt
@@ -75,6 +76,36 @@ def test_branch_restricted_user_sees_only_their_branch(
     assert figures["Orders"] == fmt.kpi_exact("orders", expected["orders"])
     branches = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
     # At the foot of the window its list would open below it, out of sight: centre it.
+    branches.evaluate("box => box.scrollIntoView({block: 'center'})")
+    branches.click()
+    expect(page.get_by_role("option")).to_have_text(["Mombasa"])
+
+
+def test_branch_restricted_user_sees_only_their_branchs_pipeline(
+    page: Page, app_url: str, sample_data_dir: Path
+) -> None:
+    sign_in(page, app_url, MOMBASA_VIEWER)
+    window = ("--start", "2026-07-01", "--end", "2026-09-30")
+    page.goto(f"{app_url}/pipeline?start={window[1]}&end={window[3]}&compare=none")
+    expect_settled_heading(page, "Pipeline")
+    page.wait_for_function(IDLE, timeout=LOAD_MS)
+    result = run_cli(["core", "export", "pipeline", "--format", "json", *window,
+                      "--branch", "Mombasa"], sample_data_dir)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    mombasa = json.loads(result.stdout)[0]
+    everyone = json.loads(
+        run_cli(["core", "export", "pipeline", "--format", "json", *window], sample_data_dir).stdout
+    )[0]
+    assert mombasa["won_amount"] < everyone["won_amount"]  # the sample has other branches' deals
+    tiles = page.get_by_test_id("stMetric")
+    expect(tiles.filter(has_text="Won amount")).to_contain_text(
+        fmt.kes_compact(mombasa["won_amount"])
+    )
+    expect(tiles.filter(has_text="Open pipeline")).to_contain_text(
+        fmt.kes_compact(mombasa["open_amount"])
+    )
+    expect(tiles.filter(has_text="Win rate")).to_contain_text(fmt.pct(mombasa["win_rate"]))
+    branches = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
     branches.evaluate("box => box.scrollIntoView({block: 'center'})")
     branches.click()
     expect(page.get_by_role("option")).to_have_text(["Mombasa"])
@@ -322,4 +353,53 @@ def test_admin_loads_a_crm_export_and_the_pipeline_page_shows_it(
     expect(tiles.filter(has_text="Won amount")).to_contain_text("KES 120.0K")
     expect(tiles.filter(has_text="Open pipeline")).to_contain_text("KES 50.0K")
     expect(tiles.filter(has_text="Sales cycle (median)")).to_contain_text("20 days")
+
+    load_crm_file(page, upload_app_url, "Deal stage history", tmp_path / "hubspot-stages.csv",
+                  HUBSPOT_STAGES, "Load 7 stage entries", "stage entries inserted 7")  # fmt: skip
+    load_crm_file(page, upload_app_url, "Sales activities", tmp_path / "hubspot-activities.csv",
+                  HUBSPOT_ACTIVITIES, "Load 3 activities", "activities inserted 3")  # fmt: skip
+    page.goto(f"{upload_app_url}/pipeline?start=2026-09-01&end=2026-09-30&compare=none")
+    expect_settled_heading(page, "Pipeline")
+    page.wait_for_function(IDLE, timeout=LOAD_MS)
+    # 9001 (won) had a visit before closing, 9002 (lost) only a call.
+    expect(tiles.filter(has_text="Win rate with a visit")).to_contain_text("100.0%")
+    expect(tiles.filter(has_text="Win rate without a visit")).to_contain_text("0.0%")
+    expect(tiles.filter(has_text="Closed without a visit")).to_contain_text("1")
     page.screenshot(path=str(ARTIFACTS / "pipeline-loaded.png"), full_page=True)
+
+
+# HubSpot's deals export with its "Date entered" column per stage of the pipeline.
+HUBSPOT_STAGES = (
+    'Record ID,Date entered "Appointment scheduled (Sales Pipeline)",'
+    'Date entered "Presentation scheduled (Sales Pipeline)",'
+    'Date entered "Closed won (Sales Pipeline)",Date entered "Closed lost (Sales Pipeline)"\n'
+    "9001,2026-09-01 09:00,2026-09-08 10:00,2026-09-21 15:00,\n"
+    "9002,2026-09-03 10:00,,,2026-09-30 11:00\n"
+    "9003,2026-09-10 10:00,2026-09-15 12:00,,\n"
+)
+# HubSpot's activities export: one row per engagement, the deal it is associated with.
+HUBSPOT_ACTIVITIES = (
+    "Activity ID,Activity type,Activity date,Activity assigned to,Associated Deal IDs\n"
+    "A-1,Site visit,2026-09-05 11:00,Amina,9001\n"
+    "A-2,Call,2026-09-06 09:30,Amina,9001\n"
+    "A-3,Call,2026-09-10 14:00,Amina,9002\n"
+)
+
+
+def load_crm_file(
+    page: Page, url: str, dataset: str, path: Path, text: str, button: str, done: str
+) -> None:
+    """Pick the dataset on the Upload page, check the file (named `<crm>-<dataset>.csv`)
+    and load it."""
+    page.goto(f"{url}/upload")
+    expect_settled_heading(page, "Upload sales")
+    page.get_by_text(dataset, exact=True).click()
+    expect_settled_heading(page, f"Upload {path.stem.split('-')[-1]}")
+    # The sales uploader goes once the run for the new dataset has ended.
+    expect(page.locator("input[type=file]")).to_have_count(1, timeout=LOAD_MS)
+    path.write_text(text)
+    upload(page, path)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("rows are valid")).to_be_visible(timeout=LOAD_MS)
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_text(f"Loaded {path.name}: {done}")).to_be_visible(timeout=LOAD_MS)
