@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from importlib import metadata
 from typing import Any
 
+from core.pipeline_store import PipelineStore
 from core.settings import SETTINGS, Settings
 from core.store import SalesStore, Scope
 
@@ -24,6 +25,20 @@ LIBRARIES = (
 SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|COOKIE", re.IGNORECASE)
 URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 REDACTED = "•••"
+
+
+def crm_datasets(pipeline: PipelineStore) -> list[dict[str, str]]:
+    """Per CRM dataset (deals, stage history, activities): healthy or not, and why."""
+    rows = []
+    for name, health in (
+        ("CRM deals", pipeline.health()),
+        ("Deal stage history", pipeline.stages.health()),
+        ("Sales activities", pipeline.activities.health()),
+    ):
+        rows.append(
+            {"dataset": name, "status": "ok" if health.ok else "failing", "detail": health.detail}
+        )
+    return rows
 
 
 def latest_sale(store: SalesStore, settings: Settings) -> datetime | None:

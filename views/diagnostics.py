@@ -72,6 +72,10 @@ facts = [
 if facts:
     st.table(pl.DataFrame(facts))
 
+st.subheader("CRM datasets")
+st.caption("The deals, their stage history and the sales activities the Pipeline page reads.")
+st.table(pl.DataFrame(diagnostics.crm_datasets(cache.get_pipeline_store())))
+
 st.subheader("Cache")
 st.write(
     "Query results are cached per filter combination and data version, so they stay "

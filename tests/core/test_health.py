@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from core.diagnostics import crm_datasets
 from core.health import check
 from core.settings import load_settings
 from core.stores.embedded import EmbeddedStore
+from core.stores.pipeline_embedded import EmbeddedPipelineStore
 from ingest.sample import generate_sales
 from tests.conftest import ROOT, app_env, to_stored
+from tests.fixtures import crm_history_fixture as history
 
 
 def _good(data_dir: Path) -> Path:
@@ -95,3 +98,14 @@ def test_store_path_that_is_a_file_or_foreign_dir(tmp_path: Path) -> None:
 def test_bad_configuration_is_unhealthy(tmp_path: Path) -> None:
     code, line = _health(tmp_path, SALES_BACKEND="oracle")
     assert code == 1 and line.startswith("unhealthy: configuration: SALES_BACKEND='oracle'")
+
+
+def test_diagnostics_lists_each_crm_dataset_with_its_rows(tmp_path: Path) -> None:
+    pipeline = EmbeddedPipelineStore(tmp_path / "opportunities")
+    assert [row["status"] for row in crm_datasets(pipeline)] == ["ok", "ok", "ok"]
+    pipeline.write(history.crm_deals(), "append")
+    pipeline.activities.write(history.activities(), "append")
+    rows = {row["dataset"]: row for row in crm_datasets(pipeline)}
+    assert rows["CRM deals"]["detail"].startswith(f"{history.crm_deals().height:,} ")
+    assert rows["Deal stage history"]["detail"].startswith("no stages yet")
+    assert rows["Sales activities"]["detail"].startswith(f"{history.activities().height:,} ")
