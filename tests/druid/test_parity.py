@@ -195,3 +195,15 @@ def test_store_calls_parity(
         sample_store.active_months(scope, window).sort(order),
         f"active months/{scope_name}",
     )
+
+
+@pytest.mark.parametrize("view_name", ["year-weekly-yoy-branch", "quarters-restricted-user"])
+def test_forecast_parity(
+    view_name: str, druid_sample_store: DruidStore, sample_store: EmbeddedStore
+) -> None:
+    """The forecast learns from the store's daily net sales: the same series on both stores
+    gives the same fit and, from its fixed seed, the same intervals."""
+    druid_view, embedded_view = _views(view_name, druid_sample_store, sample_store)
+    on_druid = AREAS["forecast"](druid_sample_store, druid_view)
+    assert on_druid.height > 0 and on_druid["forecast"].drop_nulls().len() > 0
+    assert_same(on_druid, AREAS["forecast"](sample_store, embedded_view), f"forecast/{view_name}")
