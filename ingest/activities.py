@@ -15,11 +15,9 @@ activity is associated with ("123;456"); the first is kept, with a note.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandera.errors
 import polars as pl
 
 from core.activities import (
@@ -38,16 +36,18 @@ from core.schema import BUSINESS_TZ
 from core.store import Progress, WriteMode, WriteResult
 from ingest.crm import (
     PreparedExport,
+    contract_failures,
     instant_column,
     left_out,
     load_export,
     mapped_frame,
+    prepared_export,
+    write_export,
     yes_no,
 )
 from ingest.mapping import lookup
 from ingest.parse import FAILURE_SCHEMA, ROW, Parsed, cell_failures
-from ingest.pipeline import IngestError, IngestResult, read_mapped
-from ingest.validate import collected, schema_failures
+from ingest.pipeline import IngestResult, read_mapped
 
 DONE_COLUMN = "done_flag"
 KNOWN_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, DONE_COLUMN)
@@ -237,13 +237,7 @@ def parse_activities(raw: pl.DataFrame, columns: dict[str, str], timezone: str) 
 
 def validate_activities(parsed: Parsed) -> pl.DataFrame:
     """Every failure as (row, column, value, rule): parsing's first, then the contract's."""
-    found = [parsed.failures]
-    try:
-        Activity.validate(parsed.frame.select(CANONICAL_COLUMNS), lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        rows = parsed.frame[ROW]
-        found.append(schema_failures(exc, rows, parsed.text, _RULES, _FRAME_CHECK_COLUMNS))
-    return collected(found)
+    return contract_failures(parsed, Activity, CANONICAL_COLUMNS, _RULES, _FRAME_CHECK_COLUMNS)
 
 
 def prepare_activities(
@@ -273,19 +267,15 @@ def prepare_activities(
     report("parsing", 0.25)
     parsed = parse_activities(raw.frame, mapping.columns, timezone)
     report("validating", 0.5)
-    failures = validate_activities(parsed)
-    activities = parsed.frame.drop(ROW).clear()
-    if failures.is_empty():
-        activities = with_business_day(parsed.frame.drop(ROW), timezone)
-    return PreparedActivities(
-        filename=filename,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        raw=raw,
-        mapping=mapping,
-        failures=failures,
-        lines=activities,
-        notes=raw.notes + parsed.notes,
+    return prepared_export(
+        PreparedActivities,
+        data,
+        filename,
+        raw,
+        mapping,
+        parsed,
+        validate_activities(parsed),
+        lambda rows: with_business_day(rows, timezone),
     )
 
 
@@ -315,21 +305,9 @@ def ingest_activities(
         return prepare_activities(data, name, explicit_map, timezone, report)
 
     def write(prepared: PreparedActivities, report: Progress) -> WriteResult:
-        return write_activities(prepared, store, mode, report)
+        return write_export(prepared, store, mode, report)
 
     return load_export(source, prepare, write, filename=filename, progress=progress)
 
 
-def write_activities(
-    prepared: PreparedActivities,
-    store: KeyedStore,
-    mode: WriteMode = "append",
-    progress: Progress | None = None,
-) -> WriteResult:
-    """Write a prepared export that passed validation."""
-    if not prepared.ok:
-        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
-    return store.write(prepared.lines, mode, progress)
-
-
-__all__ = ["PreparedActivities", "ingest_activities", "prepare_activities", "write_activities"]
+__all__ = ["PreparedActivities", "ingest_activities", "prepare_activities"]

@@ -10,23 +10,30 @@ itself (read the file, prepare it, write it only if every row passed).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
+import pandera.errors
+import pandera.polars as pa
 import polars as pl
 
-from core.store import Progress, Window, WriteResult
+from core.store import Progress, Window, WriteMode, WriteResult
+from ingest.mapping import ColumnMapping
 from ingest.parse import (
     MAX_TEXT_LENGTH,
     ROW,
+    Parsed,
     cell_failures,
     parse_datetimes,
     typed_datetimes,
 )
 from ingest.pipeline import MAX_FILE_BYTES, IngestError, IngestResult, PreparedFile, _too_big
+from ingest.read import RawTable
+from ingest.validate import collected, schema_failures
 
 DATE_RULE = "must be a date such as 2024-01-31 or 31/01/2024"
 
@@ -170,3 +177,69 @@ def load_export(
     finished = time.perf_counter()
     timings = {"prepare": prepared_at - started, "write": finished - prepared_at}
     return IngestResult(prepared, written, finished - started, timings)
+
+
+Export = TypeVar("Export", bound=PreparedExport)
+
+
+def prepared_export(
+    kind: type[Export],
+    data: bytes,
+    filename: str,
+    raw: RawTable,
+    mapping: ColumnMapping,
+    parsed: Parsed,
+    failures: pl.DataFrame,
+    stored: Callable[[pl.DataFrame], pl.DataFrame],
+) -> Export:
+    """The prepared export of `kind`: its rows as the store keeps them (`stored` adds the
+    business days) when no row failed, none otherwise."""
+    rows = parsed.frame.drop(ROW)
+    return kind(
+        filename=filename,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        raw=raw,
+        mapping=mapping,
+        failures=failures,
+        lines=stored(rows) if failures.is_empty() else rows.clear(),
+        notes=raw.notes + parsed.notes,
+    )
+
+
+def contract_failures(
+    parsed: Parsed,
+    model: type[pa.DataFrameModel],
+    columns: tuple[str, ...],
+    rules: dict[str, str],
+    frame_check_columns: dict[str, str],
+) -> pl.DataFrame:
+    """Every failure as (row, column, value, rule): parsing's first, then `model`'s."""
+    found = [parsed.failures]
+    try:
+        model.validate(parsed.frame.select(columns), lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        found.append(
+            schema_failures(exc, parsed.frame[ROW], parsed.text, rules, frame_check_columns)
+        )
+    return collected(found)
+
+
+class ExportStore(Protocol):
+    """Where a CRM dataset is written: the deals' store, or a keyed one beside it."""
+
+    def write(
+        self, rows: pl.DataFrame, mode: WriteMode, progress: Progress | None = None
+    ) -> WriteResult: ...
+
+
+def write_export(
+    prepared: PreparedExport,
+    store: ExportStore,
+    mode: WriteMode = "append",
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Write a prepared export that passed validation."""
+    if not prepared.ok:
+        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
+    return store.write(prepared.lines, mode, progress)

@@ -8,7 +8,6 @@ exports (HubSpot, Salesforce, Pipedrive, Zoho, Odoo); `--map` overrides.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +28,21 @@ from core.opportunities import (
 )
 from core.pipeline_store import PipelineStore
 from core.schema import BUSINESS_TZ
-from core.store import Progress, WriteMode, WriteResult
+from core.store import Progress, WriteMode
 from core.zones import local_dates
 from ingest.crm import (
     PreparedExport,
     instant_column,
     load_export,
     mapped_frame,
+    prepared_export,
+    write_export,
     yes_no,
 )
 from ingest.mapping import lookup
 from ingest.numbers import Decimal, read_numbers
-from ingest.parse import FAILURE_SCHEMA, ROW, cell_failures
-from ingest.pipeline import IngestError, IngestResult, read_mapped
+from ingest.parse import FAILURE_SCHEMA, ROW, Parsed, cell_failures
+from ingest.pipeline import IngestResult, read_mapped
 from ingest.validate import rule_counts
 
 # Salesforce exports say won and closed as two yes/no columns instead of a status.
@@ -224,17 +225,9 @@ class PreparedDeals(PreparedExport):
     noun: str = "deals"
 
 
-@dataclass(frozen=True)
-class ParsedDeals:
-    frame: pl.DataFrame  # ROW + canonical columns, typed; nulls where a cell failed
-    text: pl.DataFrame  # the cells as the file had them
-    failures: pl.DataFrame
-    notes: tuple[str, ...]
-
-
 def parse_deals(
     raw: pl.DataFrame, columns: dict[str, str], timezone: str, decimal: Decimal | None = None
-) -> ParsedDeals:
+) -> Parsed:
     """Rename mapped columns, parse their types and derive the status.
 
     The status is the file's status column where it has one (Pipedrive,
@@ -308,7 +301,7 @@ def parse_deals(
             .otherwise(pl.col("expected_close")),
             closed_at=pl.when(forecast).then(None).otherwise(pl.col("closed_at")),
         )
-    return ParsedDeals(
+    return Parsed(
         typed.select(ROW, *CANONICAL_COLUMNS),
         renamed.select(ROW, *CANONICAL_COLUMNS),
         pl.concat(failures) if failures else pl.DataFrame(schema=FAILURE_SCHEMA),
@@ -323,7 +316,7 @@ def _rule(check: str) -> tuple[str | None, str]:
     return None, (f"{match.group(1).replace('_', ' ')} {match.group(2)}" if match else check)
 
 
-def validate_deals(parsed: ParsedDeals) -> pl.DataFrame:
+def validate_deals(parsed: Parsed) -> pl.DataFrame:
     """Every failure as (row, column, value, rule): parsing's first, then the contract's."""
     found = [parsed.failures]
     try:
@@ -388,19 +381,15 @@ def prepare_deals(
     report("parsing", 0.25)
     parsed = parse_deals(raw.frame, mapping.columns, timezone, decimal)
     report("validating", 0.5)
-    failures = validate_deals(parsed)
-    deals = parsed.frame.drop(ROW).clear()
-    if failures.is_empty():
-        deals = with_business_days(parsed.frame.drop(ROW), timezone)
-    return PreparedDeals(
-        filename=filename,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        raw=raw,
-        mapping=mapping,
-        failures=failures,
-        lines=deals,
-        notes=raw.notes + parsed.notes,
+    return prepared_export(
+        PreparedDeals,
+        data,
+        filename,
+        raw,
+        mapping,
+        parsed,
+        validate_deals(parsed),
+        lambda rows: with_business_days(rows, timezone),
     )
 
 
@@ -431,22 +420,10 @@ def ingest_deals(
         lambda data, name, report: prepare_deals(
             data, name, explicit_map, timezone, report, decimal
         ),
-        lambda prepared, report: write_deals(prepared, store, mode, report),
+        lambda prepared, report: write_export(prepared, store, mode, report),
         filename=filename,
         progress=progress,
     )
 
 
-def write_deals(
-    prepared: PreparedDeals,
-    store: PipelineStore,
-    mode: WriteMode = "append",
-    progress: Progress | None = None,
-) -> WriteResult:
-    """Write a prepared export that passed validation."""
-    if not prepared.ok:
-        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
-    return store.write(prepared.lines, mode, progress)
-
-
-__all__ = ["PreparedDeals", "ingest_deals", "prepare_deals", "rule_counts", "write_deals"]
+__all__ = ["PreparedDeals", "ingest_deals", "prepare_deals", "rule_counts"]

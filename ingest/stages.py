@@ -19,12 +19,10 @@ writes nothing. Two layouts are read:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pandera.errors
 import polars as pl
 
 from core.pipeline_store import KeyedStore
@@ -38,11 +36,19 @@ from core.stages import (
     with_business_day,
 )
 from core.store import Progress, WriteMode, WriteResult
-from ingest.crm import PreparedExport, instant_column, left_out, load_export, mapped_frame
+from ingest.crm import (
+    PreparedExport,
+    contract_failures,
+    instant_column,
+    left_out,
+    load_export,
+    mapped_frame,
+    prepared_export,
+    write_export,
+)
 from ingest.mapping import describe_missing, lookup
 from ingest.parse import FAILURE_SCHEMA, ROW, Parsed, typed_datetimes
 from ingest.pipeline import IngestError, IngestResult, read_mapped
-from ingest.validate import collected, schema_failures
 
 # A change log names the field each row changed; only the stage's rows are history.
 FIELD_COLUMN = "tracked_field"
@@ -192,13 +198,7 @@ def parse_stages(
 
 def validate_stages(parsed: Parsed) -> pl.DataFrame:
     """Every failure as (row, column, value, rule): parsing's first, then the contract's."""
-    found = [parsed.failures]
-    try:
-        StageEntry.validate(parsed.frame.select(CANONICAL_COLUMNS), lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        rows = parsed.frame[ROW]
-        found.append(schema_failures(exc, rows, parsed.text, _RULES, _FRAME_CHECK_COLUMNS))
-    return collected(found)
+    return contract_failures(parsed, StageEntry, CANONICAL_COLUMNS, _RULES, _FRAME_CHECK_COLUMNS)
 
 
 def prepare_stages(
@@ -241,19 +241,15 @@ def prepare_stages(
     report("parsing", 0.25)
     parsed = parse_stages(table, columns, timezone, numbered=bool(wide))
     report("validating", 0.5)
-    failures = validate_stages(parsed)
-    entries = parsed.frame.drop(ROW).clear()
-    if failures.is_empty():
-        entries = with_business_day(parsed.frame.drop(ROW), timezone)
-    return PreparedStages(
-        filename=filename,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        raw=raw,
-        mapping=mapping,
-        failures=failures,
-        lines=entries,
-        notes=raw.notes + parsed.notes,
+    return prepared_export(
+        PreparedStages,
+        data,
+        filename,
+        raw,
+        mapping,
+        parsed,
+        validate_stages(parsed),
+        lambda rows: with_business_day(rows, timezone),
     )
 
 
@@ -283,21 +279,9 @@ def ingest_stages(
         return prepare_stages(data, name, explicit_map, timezone, report)
 
     def write(prepared: PreparedStages, report: Progress) -> WriteResult:
-        return write_stages(prepared, store, mode, report)
+        return write_export(prepared, store, mode, report)
 
     return load_export(source, prepare, write, filename=filename, progress=progress)
 
 
-def write_stages(
-    prepared: PreparedStages,
-    store: KeyedStore,
-    mode: WriteMode = "append",
-    progress: Progress | None = None,
-) -> WriteResult:
-    """Write a prepared export that passed validation."""
-    if not prepared.ok:
-        raise IngestError(f"{prepared.filename}: {prepared.rejected_rows} rows failed validation")
-    return store.write(prepared.lines, mode, progress)
-
-
-__all__ = ["PreparedStages", "ingest_stages", "prepare_stages", "write_stages"]
+__all__ = ["PreparedStages", "ingest_stages", "prepare_stages"]

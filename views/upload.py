@@ -21,12 +21,12 @@ from core.settings import load_settings
 from core.store import Scope, StoreError, Window
 from ingest import audit
 from ingest.activities import LOOKUP as ACTIVITY_HEADERS
-from ingest.activities import prepare_activities, write_activities
-from ingest.crm import PreparedExport
+from ingest.activities import prepare_activities
+from ingest.crm import PreparedExport, write_export
 from ingest.mapping import MappingError, propose_mapping
 from ingest.numbers import Decimal, read_numbers
 from ingest.opportunities import LOOKUP as DEAL_HEADERS
-from ingest.opportunities import PreparedDeals, prepare_deals, write_deals
+from ingest.opportunities import PreparedDeals, prepare_deals
 from ingest.pipeline import (
     AmbiguousNumberFormat,
     IngestError,
@@ -38,7 +38,7 @@ from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
 from ingest.renames import renames
 from ingest.stages import LOOKUP as STAGE_HEADERS
-from ingest.stages import hubspot_stages, prepare_stages, write_stages
+from ingest.stages import hubspot_stages, prepare_stages
 from ingest.targets import KNOWN_HEADERS as TARGET_HEADERS
 from ingest.targets import PreparedTargets, prepare_targets, write_targets
 from ui import format as fmt
@@ -494,11 +494,13 @@ def _targets_written(how: str) -> str:
 
 
 def _crm_written(how: str) -> str:
-    if isinstance(prepared, PreparedDeals):
-        written = write_deals(prepared, cache.get_pipeline_store(), how)  # type: ignore[arg-type]
-    else:
-        write = write_stages if dataset == "stages" else write_activities
-        written = write(prepared, cache.get_crm_writer(dataset), how)  # type: ignore[arg-type]
+    assert isinstance(prepared, PreparedExport)
+    into = (
+        cache.get_pipeline_store()
+        if isinstance(prepared, PreparedDeals)
+        else cache.get_crm_writer(dataset)
+    )
+    written = write_export(prepared, into, how)  # type: ignore[arg-type]
     return f"inserted {written.inserted}, updated {written.updated}, replaced {written.replaced}"
 
 
