@@ -1451,7 +1451,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=None,
         help="also write a CRM export of deals beside these sales (won deals carry the "
-        "invoice they became) to this CSV (python -m ingest FILE --dataset opportunities)",
+        "invoice they became) to this CSV (python -m ingest FILE --dataset opportunities), "
+        "and their stage history and activities beside it (STEM-stages.csv, "
+        "STEM-activities.csv: --dataset stages, --dataset activities)",
     )
     args = parser.parse_args(argv)
     if args.rows < 0:
@@ -1479,10 +1481,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.targets_out.write_bytes(targets_csv(sample_targets(frame, end, args.seed)))
     if args.crm_out is not None:
         from ingest.sample_crm import deals_csv, sample_deals
+        from ingest.sample_crm_history import (
+            activities_csv,
+            sample_activities,
+            sample_stages,
+            stages_csv,
+        )
 
-        # Deals close by yesterday: the export is taken this morning.
-        args.crm_out.write_bytes(
-            deals_csv(sample_deals(frame, end + dt.timedelta(days=1), args.seed))
+        # The export is taken the morning after the sales end, or now if that is later than
+        # now; deals close before the day it is taken, so none closes in the future.
+        as_of = min(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), nairobi_now())
+        deals = sample_deals(frame, as_of.date(), args.seed)
+        args.crm_out.write_bytes(deals_csv(deals))
+        stem = args.crm_out.stem
+        stages = stages_csv(sample_stages(deals, args.seed, as_of))
+        args.crm_out.with_name(f"{stem}-stages.csv").write_bytes(stages)
+        args.crm_out.with_name(f"{stem}-activities.csv").write_bytes(
+            activities_csv(sample_activities(deals, args.seed, as_of))
         )
     written = time.perf_counter()
     print(

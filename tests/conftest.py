@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
+from datetime import time as clock
 from pathlib import Path
 
 import polars as pl
@@ -22,9 +23,17 @@ from core.schema import with_derived_measures
 from core.stores.embedded import EmbeddedStore
 from core.stores.pipeline_embedded import EmbeddedPipelineStore
 from core.users import UserFile
+from ingest.activities import prepare_activities
 from ingest.opportunities import prepare_deals
 from ingest.sample import generate_sales
 from ingest.sample_crm import deals_csv, sample_deals
+from ingest.sample_crm_history import (
+    activities_csv,
+    sample_activities,
+    sample_stages,
+    stages_csv,
+)
+from ingest.stages import prepare_stages
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generated data ends here so expected values do not move with the calendar.
@@ -81,12 +90,23 @@ def sample_lines() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, sample_lines: pl.DataFrame) -> Path:
     """A data directory whose embedded store holds the sample lines and, beside them, the
-    sample CRM's deals (won deals carry the invoices they became)."""
+    sample CRM's deals (won deals carry the invoices they became), their stage history and
+    activities, each prepared as an upload of its export is."""
     data_dir = tmp_path_factory.mktemp("data")
     EmbeddedStore(data_dir / "sales").write(to_stored(sample_lines), "append")
-    deals = prepare_deals(deals_csv(sample_deals(sample_lines, SAMPLE_END)), "sample-crm.csv")
+    generated = sample_deals(sample_lines, SAMPLE_END)
+    deals = prepare_deals(deals_csv(generated), "sample-crm.csv")
     assert deals.ok, deals.failures
-    EmbeddedPipelineStore(data_dir / "opportunities").write(deals.lines, "append")
+    pipeline = EmbeddedPipelineStore(data_dir / "opportunities")
+    pipeline.write(deals.lines, "append")
+    as_of = datetime.combine(SAMPLE_END, clock())  # the export is taken that morning
+    stages = prepare_stages(stages_csv(sample_stages(generated, as_of=as_of)), "stages.csv")
+    assert stages.ok, stages.failures
+    pipeline.stages.write(stages.lines, "append")
+    done = sample_activities(generated, as_of=as_of)
+    activities = prepare_activities(activities_csv(done), "activities.csv")
+    assert activities.ok, activities.failures
+    pipeline.activities.write(activities.lines, "append")
     add_test_users(data_dir)
     return data_dir
 

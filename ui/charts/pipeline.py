@@ -42,6 +42,17 @@ def funnel(stages: pl.DataFrame) -> Chart:
     return Chart(option, height=max(220, 40 * len(names) + 70))
 
 
+def _bars(name: str, colour: str, values: list[list[object]]) -> dict[str, object]:
+    """One series of horizontal bars: each value is [x, row, then what the tooltip names]."""
+    return {
+        "type": "bar",
+        "name": name,
+        "itemStyle": {"color": colour},
+        "data": [{"value": value} for value in values],
+        "encode": {"x": 0, "y": 1},
+    }
+
+
 def won_and_lost(table: pl.DataFrame, key: str, top: int = 15) -> Chart:
     """Won and lost amounts per member side by side, most won on top; the tooltip gives
     the win rate. Each row carries its member to drill."""
@@ -50,20 +61,13 @@ def won_and_lost(table: pl.DataFrame, key: str, top: int = 15) -> Chart:
     rates = [fmt.pct(r) for r in shown["win_rate"].to_list()]
 
     def series(column: str, name: str, colour: str) -> dict[str, object]:
-        return {
-            "type": "bar",
-            "name": name,
-            "itemStyle": {"color": colour},
-            "data": [
-                {"value": [rounded(v), i, member, fmt.kes(v), rate]}
-                for i, (member, v, rate) in enumerate(
-                    zip(members, shown[column].to_list(), rates, strict=True)
-                )
-            ],
-            "encode": {"x": 0, "y": 1},
-            "selectedMode": "single",
-            "cursor": "pointer",
-        }
+        values = [
+            [rounded(v), i, member, fmt.kes(v), rate]
+            for i, (member, v, rate) in enumerate(
+                zip(members, shown[column].to_list(), rates, strict=True)
+            )
+        ]
+        return {**_bars(name, colour, values), "selectedMode": "single", "cursor": "pointer"}
 
     option = {
         "grid": {**GRID, "right": 40, "top": 40, "bottom": 30},
@@ -116,18 +120,13 @@ def win_rate_by_activity(table: pl.DataFrame) -> Chart:
     per_won = [fmt.number(v) for v in shown["activities_per_won_deal"].to_list()]
 
     def series(column: str, name: str, colour: str) -> dict[str, object]:
-        return {
-            "type": "bar",
-            "name": name,
-            "itemStyle": {"color": colour},
-            "data": [
-                {"value": [None if r is None else round(r * 100, 1), i, kind, fmt.pct(r), n]}
-                for i, (kind, r, n) in enumerate(
-                    zip(types, shown[column].to_list(), per_won, strict=True)
-                )
-            ],
-            "encode": {"x": 0, "y": 1},
-        }
+        values = [
+            [None if r is None else round(r * 100, 1), i, kind, fmt.pct(r), n]
+            for i, (kind, r, n) in enumerate(
+                zip(types, shown[column].to_list(), per_won, strict=True)
+            )
+        ]
+        return _bars(name, colour, values)
 
     option = {
         "grid": {**GRID, "right": 40, "top": 40, "bottom": 30},
