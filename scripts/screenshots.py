@@ -16,7 +16,16 @@ from playwright.sync_api import sync_playwright
 
 from bench.signin import sign_in
 
-PAGES = ("overview", "salespeople", "products", "branches", "customers", "diagnostics")
+PAGES = (
+    "overview",
+    "salespeople",
+    "products",
+    "branches",
+    "customers",
+    "pipeline",
+    "targets",
+    "diagnostics",
+)
 DRAWN = """() => {
     const app = document.querySelector('[data-testid=stApp]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
