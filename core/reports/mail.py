@@ -3,8 +3,10 @@
 The standard library's `smtplib` and `email` packages: maintained with Python,
 enough for one message with an HTML part, a plain-text part, an inline image
 and attachments. `smtp://host:port` speaks plain SMTP (`?starttls=on` upgrades
-the connection), `smtps://host:port` TLS from the first byte. The login is
-`SALES_SMTP_USER` / `SALES_SMTP_PASSWORD` (or credentials in the URL); neither
+the connection), `smtps://host:port` TLS from the first byte. Either way the
+server's certificate is verified, against the system's CAs or, with
+`?ca=/path/to/ca.pem`, against that bundle alone (a company's own CA). The login
+is `SALES_SMTP_USER` / `SALES_SMTP_PASSWORD` (or credentials in the URL); neither
 appears in a message of `MailError` or in the logs.
 """
 
@@ -60,6 +62,7 @@ class SmtpConfig:
     user: str = ""
     password: str = field(default="", repr=False)
     sender: str = "sales-analytics@localhost"
+    ca_file: str = ""  # the CA bundle to trust instead of the system's (`?ca=`)
 
     @property
     def address(self) -> str:
@@ -86,12 +89,18 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:
         raise MailError("SALES_SMTP_URL has a port that is not a number", False) from exc
-    options = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    options = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+    tls = parts.scheme == "smtps"
+    starttls = options.get("starttls", "off").lower() in TRUE
+    ca_file = options.get("ca", "")
+    if ca_file and not (tls or starttls):
+        raise MailError("SALES_SMTP_URL: ?ca= needs smtps:// or ?starttls=on", False)
     return SmtpConfig(
         host=parts.hostname,
         port=port,
-        tls=parts.scheme == "smtps",
-        starttls=options.get("starttls", "off") in TRUE,
+        tls=tls,
+        starttls=starttls,
+        ca_file=ca_file,
         user=settings.smtp_user or unquote(parts.username or ""),
         password=settings.smtp_password or unquote(parts.password or ""),
         sender=settings.mail_from,
@@ -108,17 +117,23 @@ def send_once(config: SmtpConfig, message: EmailMessage) -> None:
         the TLS upgrade or a recipient.
     """
     where = config.address
+    context = tls_context(config)
+    hint = ""  # what to change when a plain connection is refused by a server that offers TLS
     try:
         client: smtplib.SMTP
         if config.tls:
             client = smtplib.SMTP_SSL(
-                config.host, config.port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+                config.host, config.port, timeout=SMTP_TIMEOUT, context=context
             )
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=SMTP_TIMEOUT)
         with client:
             if config.starttls:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
+            elif not config.tls:
+                client.ehlo_or_helo_if_needed()
+                if client.has_extn("starttls"):
+                    hint = "; it offers STARTTLS: add ?starttls=on to SALES_SMTP_URL"
             if config.user:
                 client.login(config.user, config.password)
             client.send_message(message)
@@ -127,17 +142,26 @@ def send_once(config: SmtpConfig, message: EmailMessage) -> None:
             f"{where} refused the login of {config.user!r}: {_reply(exc)}", transient=False
         ) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(f"{where} does not support {exc}", transient=False) from None
+        raise MailError(f"{where}: {str(exc).rstrip('.')}{hint}", transient=False) from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(exc.recipients)
         raise MailError(f"{where} refused the recipient {refused}", transient=False) from None
     except smtplib.SMTPSenderRefused as exc:
         raise MailError(
-            f"{where} refused the sender {config.sender}: {_reply(exc)}", transient=False
+            f"{where} refused the sender {config.sender}: {_reply(exc)}{hint}", transient=False
+        ) from None
+    except ssl.SSLCertVerificationError as exc:
+        # Waiting will not make an unknown CA or a wrong host name trusted: not retried.
+        raise MailError(
+            f"{where}: the server's certificate could not be verified ({exc.verify_message});"
+            " if its CA is your own, name it with ?ca=/path/to/ca.pem in SALES_SMTP_URL",
+            transient=False,
         ) from None
     except smtplib.SMTPResponseException as exc:
         # 4xx replies are the server saying "not now"; 5xx are final.
-        raise MailError(f"{where} answered {_reply(exc)}", transient=exc.smtp_code < 500) from None
+        raise MailError(
+            f"{where} answered {_reply(exc)}{hint}", transient=exc.smtp_code < 500
+        ) from None
     except (smtplib.SMTPException, ssl.SSLError) as exc:
         raise MailError(f"{where}: {type(exc).__name__}: {exc}", transient=True) from None
     except (ConnectionRefusedError, TimeoutError) as exc:
@@ -146,6 +170,23 @@ def send_once(config: SmtpConfig, message: EmailMessage) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise MailError(f"cannot reach the mail server {where}: {reason}", transient=True) from None
+
+
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """The verifying TLS context of `config`: the system's CAs, or its `ca_file` alone.
+
+    Raises
+    ------
+    MailError
+        If the CA file cannot be read or holds no certificate.
+    """
+    try:
+        return ssl.create_default_context(cafile=config.ca_file or None)
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        reason = exc.strerror or getattr(exc, "reason", None) or type(exc).__name__
+        raise MailError(
+            f"SALES_SMTP_URL: cannot use the CA file {config.ca_file}: {reason}", False
+        ) from None
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
