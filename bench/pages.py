@@ -416,7 +416,7 @@ def time_default_tabs(
     return timings
 
 
-def _stat(values: list[float | None]) -> dict[str, Any]:
+def page_stat(values: list[float | None]) -> dict[str, Any]:
     good = [v for v in values if v is not None]
     if not good:
         return {"failed": len(values)}
@@ -459,7 +459,7 @@ def run_pages(
                 cold.extend(time_pages_together(browser, [target]))
                 warm.extend(time_pages_together(browser, [target]))
             record = {"page": page.title, "path": page.path or "/",
-                      "cold": _stat(cold), "warm": _stat(warm)}  # fmt: skip
+                      "cold": page_stat(cold), "warm": page_stat(warm)}  # fmt: skip
             result["pages"].append(record)
             log(
                 f"  page {rows:>11,} {page.title:<14} cold {record['cold'].get('median', 0):6.2f} s"
@@ -472,8 +472,8 @@ def run_pages(
                 switch_cold[title].append(cold_s)
                 switch_warm[title].append(warm_s)
         for record in result["pages"]:
-            record["switch_cold"] = _stat(switch_cold[record["page"]])
-            record["switch_warm"] = _stat(switch_warm[record["page"]])
+            record["switch_cold"] = page_stat(switch_cold[record["page"]])
+            record["switch_warm"] = page_stat(switch_warm[record["page"]])
             log(
                 f"  switch {rows:>11,} {record['page']:<14} cold "
                 f"{record['switch_cold'].get('median', 0):6.2f} s  warm "
@@ -482,7 +482,7 @@ def run_pages(
         tabs = time_returning_tabs(browser, url, pages, runs, 500)
         for record in result["pages"]:
             tab_cold, tab_warm = tabs[record["page"]]
-            record["tab_cold"], record["tab_warm"] = _stat(tab_cold), _stat(tab_warm)
+            record["tab_cold"], record["tab_warm"] = page_stat(tab_cold), page_stat(tab_warm)
             log(
                 f"  new tab {rows:>11,} {record['page']:<14} cold "
                 f"{record['tab_cold'].get('median', 0):6.2f} s  warm "
@@ -491,7 +491,7 @@ def run_pages(
         if warmed:
             for title, seconds in time_default_tabs(browser, url, pages, runs).items():
                 record = next(r for r in result["pages"] if r["page"] == title)
-                record["tab_default"] = _stat(seconds)
+                record["tab_default"] = page_stat(seconds)
                 log(
                     f"  new tab {rows:>11,} {title:<14} default view, warmed "
                     f"{record['tab_default'].get('median', 0):6.2f} s"
@@ -501,8 +501,8 @@ def run_pages(
             urls = [page_url(url, pages[i % len(pages)], 200 + i) for i in range(SESSIONS)]
             cold = time_pages_together(browser, urls)
             warm = time_pages_together(browser, urls)
-            result["concurrency"] = {"sessions": SESSIONS, "cold": _stat(cold),
-                                     "warm": _stat(warm)}  # fmt: skip
+            result["concurrency"] = {"sessions": SESSIONS, "cold": page_stat(cold),
+                                     "warm": page_stat(warm)}  # fmt: skip
             log(
                 f"  {SESSIONS} sessions {rows:>11,} cold median "
                 f"{result['concurrency']['cold'].get('median', 0):.2f} s p95 "

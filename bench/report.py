@@ -18,6 +18,12 @@ TARGET_PAGE_S = 2.0
 TARGET_PARQUET_ROWS_S = 1_000_000
 TARGET_CSV_ROWS_S = 500_000
 TARGET_DRUID_S = 1.0  # every area on Druid at 10M rows
+# Targets of the pipeline areas at 100k deals, 500k stage rows, 1M activities: cold on the
+# embedded store, no slower than DuckDB on the same Parquet, on Druid; the Pipeline page's
+# first visit as every page's.
+TARGET_PIPELINE_COLD_S = 0.5
+TARGET_PIPELINE_RATIO = 1.0
+TARGET_PIPELINE_DRUID_S = 1.0
 # A page's timings, as bench/pages.py records them.
 PAGE_KINDS = (
     "cold", "warm", "tab_cold", "tab_warm", "tab_default", "switch_cold", "switch_warm"
@@ -62,6 +68,8 @@ def load() -> list[float]:
 def _ms(stat: Any) -> str:
     if not isinstance(stat, dict):
         return "not run"
+    if "min" not in stat:  # a median kept without its spread (a run's log)
+        return f"{stat['median'] * 1000:,.0f}"
     return f"{stat['median'] * 1000:,.0f} ({stat['min'] * 1000:,.0f}-{stat['max'] * 1000:,.0f})"
 
 
@@ -155,6 +163,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {s['time_factor']:.1f} | {s['rows_factor']:.0f} |"
             )
         out.append("")
+    out += pipeline_markdown(results)
     for p in results.get("pages", []):
         out += [
             f"## Pages in Chromium, {label(p['rows'])} rows (s, navigation to last chart drawn)",
@@ -201,6 +210,95 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
     return "\n".join(out)
+
+
+def _missed(missed: bool) -> str:
+    return " **MISSED**" if missed else ""
+
+
+def _tally(name: str, flags: list[bool]) -> str:
+    met = flags.count(False)
+    verdict = "met" if met == len(flags) else f"MISSED in {len(flags) - met}"
+    return f"{name}: {verdict} ({met} of {len(flags)} met)"
+
+
+def pipeline_markdown(results: dict[str, Any]) -> list[str]:
+    """The "Pipeline areas" table, the targets' tally and the Pipeline page's visit."""
+    records = results.get("pipeline") or []
+    if not records:
+        return []
+    first = records[0]
+    out = [
+        f"## Pipeline areas (ms), {first['deals']:,} deals, {first['stages']:,} stage rows, "
+        f"{first['activities']:,} activities beside {label(first['rows'])} sales lines",
+        "",
+        "cold = a new store object, no cache; ratio = cold / DuckDB "
+        "(bench/pipeline_reference.py) on the same Parquet files; agrees = the store's "
+        "table holds DuckDB's figures on every column (DuckDB / Druid). Targets: cold "
+        f"under {TARGET_PIPELINE_COLD_S} s, ratio at most {TARGET_PIPELINE_RATIO:.0f} "
+        f"(no slower than DuckDB), Druid under {TARGET_PIPELINE_DRUID_S:.0f} s.",
+        "",
+        "| filter | area | cold | CPU | DuckDB | ratio | agrees | Druid |",
+        "|---|---|---|---:|---|---:|---|---|",
+    ]
+    cold_missed, ratio_missed, druid_missed = [], [], []
+    for r in records:
+        slow = r["cold"]["median"] > TARGET_PIPELINE_COLD_S
+        cold_missed.append(slow)
+        ratio = ""
+        if "ratio" in r:
+            ratio_missed.append(r["ratio"] > TARGET_PIPELINE_RATIO)
+            ratio = f"{r['ratio']:.2f}{_missed(ratio_missed[-1])}"
+        agrees = "yes" if r.get("duckdb_agrees") else ("**no**" if "duckdb_agrees" in r else "")
+        if "druid_agrees" in r:
+            agrees += " / " + ("yes" if r["druid_agrees"] else "**no**")
+        druid = r["druid"]
+        if isinstance(druid, dict):
+            druid_missed.append(druid["median"] > TARGET_PIPELINE_DRUID_S)
+            druid = _ms(druid) + _missed(druid_missed[-1])
+            if r.get("druid_failures"):
+                druid += f", {len(r['druid_failures'])} more run(s) failed **MISSED**"
+                druid_missed[-1] = True
+        elif druid.startswith("failed"):
+            druid_missed.append(True)
+            druid = f"{druid[:80]} **MISSED**"
+        out.append(
+            f"| {r['scenario']} | {r['area']} | {_ms(r['cold'])}{_missed(slow)} "
+            f"| {r['cold_cpu_s'] * 1000:,.0f} | {_ms(r.get('duckdb'))} | {ratio} | {agrees} "
+            f"| {druid} |"
+        )
+    tallies = [_tally(f"cold under {TARGET_PIPELINE_COLD_S} s", cold_missed)]
+    if ratio_missed:
+        tallies.append(_tally("no slower than DuckDB", ratio_missed))
+    if druid_missed:
+        tallies.append(_tally(f"Druid under {TARGET_PIPELINE_DRUID_S:.0f} s", druid_missed))
+    out += ["", "Targets, of the areas under the three filters: " + "; ".join(tallies) + "."]
+    page = pipeline_page(results)
+    if page is not None:
+        cold = page["cold"]
+        missed = "median" not in cold or cold["median"] > TARGET_PAGE_S
+        out += [
+            "",
+            f"Pipeline page in Chromium, {label(page['rows'])} rows (s, navigation to last chart "
+            f"drawn): open cold (first visit) {_s(cold)}, "
+            f"{'MISSED' if missed else 'met'} ({TARGET_PAGE_S:.0f} s); open warm "
+            f"{_s(page.get('warm'))}; new tab cold {_s(page.get('tab_cold'))}, warm "
+            f"{_s(page.get('tab_warm'))}.",
+        ]
+    for load in results.get("pipeline_loads", []):
+        out += ["", f"Druid load of the bench CRM: {load['seconds']:.0f} s."]
+    return [*out, ""]
+
+
+def pipeline_page(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The Pipeline page's timings: the pipeline part's own, else the pages part's row."""
+    if results.get("pipeline_page"):
+        return dict(results["pipeline_page"][-1])
+    for p in results.get("pages", []):
+        for page in p["pages"]:
+            if page["page"] == "Pipeline":
+                return {"rows": p["rows"], **page}
+    return None
 
 
 def scaling(queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -256,6 +354,13 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
                     row(
                         f"{label(key[0])} {key[1]} {key[2]} {kind} s", a["median"], b["median"], "s"
                     )
+    old_l = index(old.get("pipeline", []), "rows", "scenario", "area")
+    for key, r in index(new.get("pipeline", []), "rows", "scenario", "area").items():
+        if key in old_l:
+            for kind in ("cold", "duckdb", "druid"):
+                a, b = old_l[key].get(kind), r.get(kind)
+                if isinstance(a, dict) and isinstance(b, dict):
+                    row(f"pipeline {key[1]} {key[2]} {kind} s", a["median"], b["median"], "s")
     old_p = {(p["rows"], x["page"]): x for p in old.get("pages", []) for x in p["pages"]}
     for p in new.get("pages", []):
         for x in p["pages"]:
