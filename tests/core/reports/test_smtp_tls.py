@@ -140,9 +140,21 @@ def assert_is_the_report(message: EmailMessage) -> None:
     assert "net_sales" in columns["Column (CSV)"].to_list()
 
 
+# Each way of speaking TLS, as its SALES_SMTP_URL (the port filled in per test).
+TLS_URLS = [
+    ("starttls", "smtp://127.0.0.1:{port}?starttls=on"),
+    ("smtps", "smtps://127.0.0.1:{port}"),
+]
+
+
+def trusting(url: str, ca_file: Path) -> str:
+    """`url` told to trust the test's CA alone."""
+    return f"{url}{'&' if '?' in url else '?'}ca={ca_file}"
+
+
 @pytest.mark.parametrize(
     ("mode", "url"),
-    [("starttls", "smtp://127.0.0.1:{port}?starttls=on"), ("smtps", "smtps://127.0.0.1:{port}")],
+    TLS_URLS,
 )
 def test_a_report_sent_over_tls_arrives_and_parses(
     store_dir: Path,
@@ -154,7 +166,7 @@ def test_a_report_sent_over_tls_arrives_and_parses(
     url: str,
 ) -> None:
     port, inbox, _ = start_server(mode)
-    smtp_url = f"{url.format(port=port)}{'&' if '?' in url else '?'}ca={ca_file}"
+    smtp_url = trusting(url.format(port=port), ca_file)
     result = run_report(store, report_settings(store_dir, tmp_path, smtp_url))
     assert (result.status, result.attempts) == ("sent", 1), result.detail
     (message,) = inbox.wait(1)
@@ -165,7 +177,7 @@ def test_a_report_sent_over_tls_arrives_and_parses(
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize(
     ("mode", "url"),
-    [("starttls", "smtp://127.0.0.1:{port}?starttls=on"), ("smtps", "smtps://127.0.0.1:{port}")],
+    TLS_URLS,
 )
 def test_a_login_over_tls_works_and_a_wrong_password_is_refused_clearly(
     store_dir: Path,
@@ -177,7 +189,7 @@ def test_a_login_over_tls_works_and_a_wrong_password_is_refused_clearly(
     url: str,
 ) -> None:
     port, inbox, logins = start_server(mode, auth=True)
-    smtp_url = f"{url.format(port=port)}{'&' if '?' in url else '?'}ca={ca_file}"
+    smtp_url = trusting(url.format(port=port), ca_file)
     good = report_settings(
         store_dir,
         tmp_path / "good",
@@ -207,7 +219,7 @@ def test_a_login_over_tls_works_and_a_wrong_password_is_refused_clearly(
 
 @pytest.mark.parametrize(
     ("mode", "url"),
-    [("starttls", "smtp://127.0.0.1:{port}?starttls=on"), ("smtps", "smtps://127.0.0.1:{port}")],
+    TLS_URLS,
 )
 @pytest.mark.parametrize("trust", ["system CAs", "another CA", "issued for another server"])
 def test_a_certificate_that_cannot_be_verified_is_a_clear_error_not_retried(
