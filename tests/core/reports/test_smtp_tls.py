@@ -207,7 +207,7 @@ def test_a_login_over_tls_works_and_a_wrong_password_is_refused_clearly(
         tmp_path / "bad",
         smtp_url,
         SALES_SMTP_USER=SMTP_USER,
-        SALES_SMTP_PASSWORD="not-the-password",
+        SALES_SMTP_PASSWORD=SMTP_PASSWORD[::-1],  # the wrong one
     )
     result = run_report(store, bad)
     assert (result.status, result.attempts) == ("failed", 1)  # a refusal is not retried
