@@ -110,9 +110,10 @@ def customer_lifetime_value(view: View, version: str) -> customers.Clv:
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
-def forecast(view: View, today: date, version: str) -> projection.Forecast:
-    """Net sales ahead per branch and in total, learnt up to the view's end (or yesterday)."""
-    return projection.forecast(get_store(), view, today=today)
+def forecast(view: View, today: date, version: str, per_branch: bool = True) -> projection.Forecast:
+    """Net sales ahead per branch and in total (or in total only), learnt up to the
+    view's end (or yesterday)."""
+    return projection.forecast(get_store(), view, today=today, per_branch=per_branch)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -1,8 +1,9 @@
 """The forecast's panels: this month's landing, the months ahead, flagged branch-days.
 
-The Branches page shows them; the numbers come from
-`core.forecast` through `core.cache` (keyed by data version). Fitting takes
-seconds the first time a view is asked, so pages draw these panels last.
+The Overview shows the whole business's landing, the Branches page every
+branch's and the flagged days; the numbers come from `core.forecast` through
+`core.cache` (keyed by data version). Fitting takes a moment the first time a
+view is asked, so pages draw these panels last.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from core.forecast.models import MODEL
-from core.forecast.projection import PATHS, RECENT_DAYS, Forecast, add_months
+from core.forecast.projection import PATHS, RECENT_DAYS, add_months
 from core.forecast.series import TOTAL
 from ui import format as fmt
 from ui import page_data
@@ -32,16 +33,12 @@ def _month(period: date) -> str:
     return period.strftime("%B %Y")
 
 
-def state_forecast(state: PageState) -> Forecast:
-    with st.spinner(SPINNER):
-        return page_data.forecast(state)
-
-
-def landing(state: PageState) -> None:
+def landing(state: PageState, per_branch: bool = True) -> None:
     """Where the month lands for the whole view: projected total, 80% and 95% bands,
-    then the months ahead (a table with downloads)."""
+    then the months ahead (a table with downloads), per branch or for the total only."""
     st.subheader("Where the month lands")
-    found = state_forecast(state)
+    with st.spinner(SPINNER):
+        found = page_data.forecast(state) if per_branch else page_data.total_forecast(state)
     total = found.monthly.filter(pl.col("branch") == TOTAL)
     if total.is_empty():
         st.info(
@@ -79,7 +76,7 @@ def landing(state: PageState) -> None:
     )
     next_month_end = add_months(first["period"], 2) - timedelta(days=1)
     show_chart(forecast_band(found.recent, found.daily, TOTAL, until=next_month_end))
-    with st.expander("The months ahead, per branch"):
+    with st.expander("The months ahead, per branch" if per_branch else "The months ahead"):
         st.caption(
             "Each month's projected net sales with its 80% and 95% intervals; a month's "
             f"interval comes from {PATHS:,} simulated futures of its days. Accuracy: "

@@ -1,10 +1,11 @@
-"""Overview: headline KPIs against the comparison window, the trend, and the four answers."""
+"""Overview: headline KPIs against the comparison window and targets, the four answers,
+the trend, and where the month lands."""
 
 import streamlit as st
 
 from core.kpi import customers as customer_kpis
 from core.kpi.catalogue import BY_NAME
-from ui import charts, page_data
+from ui import charts, forecast_panel, page_data
 from ui import format as fmt
 from ui.page import begin, fact_tile, kpi_tiles, show_chart, stop_if_empty
 from ui.tables import data_table, downloads
@@ -122,3 +123,5 @@ show_chart(
     )
 )
 data_table(data.trend, name="trend", filters=state.filters, window=view.window)
+# Last: the first visit of a new view fits the model (a fraction of a second).
+forecast_panel.landing(state, per_branch=False)

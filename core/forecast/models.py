@@ -10,6 +10,7 @@ simulation and cross-validation is the library's.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -82,6 +83,11 @@ class Projection:
     paths: dict[str, npt.NDArray[np.float64]]  # unique_id -> (paths, horizon) array
 
 
+def series_seed(seed: int, uid: str) -> int:
+    """A seed of its own for series `uid`, the same in every run."""
+    return seed + zlib.crc32(uid.encode()) % 1_000_000
+
+
 def project(series: pl.DataFrame, horizon: int, paths: int, seed: int) -> Projection:
     """Fit the model to each series once, then forecast its next `horizon` days with the
     80% and 95% intervals and draw `paths` futures of them (reproducible by `seed`).
@@ -90,11 +96,13 @@ def project(series: pl.DataFrame, horizon: int, paths: int, seed: int) -> Projec
     distribution and feeds them through its states, so a run of low days carries
     into the next as the model says it does: sums of a path's days (a month's
     total) then have the spread the model implies, where adding the days'
-    interval ends would not.
+    interval ends would not. Each series draws from its own seed (`seed` and its
+    id), so its futures do not depend on which other series are projected with it:
+    the whole business's month reads the same on the Overview as on Branches.
     """
     frames, futures = [], {}
     groups = series.sort("unique_id", "ds").partition_by("unique_id", as_dict=True)
-    for index, ((uid,), rows) in enumerate(groups.items()):
+    for (uid,), rows in groups.items():
         fitted = model().fit(rows["y"].to_numpy().astype(np.float64))
         predicted = fitted.predict(h=horizon, level=list(LEVELS))
         last: date = rows["ds"][-1]
@@ -106,7 +114,8 @@ def project(series: pl.DataFrame, horizon: int, paths: int, seed: int) -> Projec
             columns[f"hi_{level}"] = predicted[f"hi-{level}"]
         frames.append(pl.DataFrame({"unique_id": str(uid), "ds": days, **columns}))
         futures[str(uid)] = np.asarray(
-            fitted.simulate(h=horizon, n_paths=paths, seed=seed + index), dtype=np.float64
+            fitted.simulate(h=horizon, n_paths=paths, seed=series_seed(seed, str(uid))),
+            dtype=np.float64,
         )
     daily = pl.concat(frames) if frames else pl.DataFrame(schema=DAILY_SCHEMA)
     return Projection(daily.cast(DAILY_SCHEMA), futures)  # type: ignore[arg-type]

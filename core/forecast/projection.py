@@ -161,7 +161,12 @@ def _ordered(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def forecast(
-    store: SalesStore, view: View, *, months: int = MONTHS, today: date | None = None
+    store: SalesStore,
+    view: View,
+    *,
+    months: int = MONTHS,
+    today: date | None = None,
+    per_branch: bool = True,
 ) -> Forecast:
     """The forecast of net sales per branch and in total, from the view's scope.
 
@@ -177,11 +182,16 @@ def forecast(
     today
         The business day; a window that reaches it learns up to yesterday, since
         today's sales are still coming in. None: up to the window's end.
+    per_branch
+        False: the whole business alone (one fit instead of one per branch and the
+        total, with the same figures for the total).
     """
     if view.window is None:
         return empty()
     end = history_end(view.window.end, today)
     series = daily_sales(store, view.scope, end)
+    if not per_branch:
+        series = series.filter(pl.col("unique_id") == TOTAL)
     return forecast_series(series, end, months)
 
 

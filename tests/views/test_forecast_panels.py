@@ -6,10 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from polars.testing import assert_frame_equal
 import pytest
 
 from core.filters import Filters
 from core.forecast.projection import forecast
+from core.forecast.series import TOTAL
 from core.kpi.view import resolve_view
 from core.stores.embedded import EmbeddedStore
 from tests.views.apps import page_failed, run_page
@@ -32,6 +34,23 @@ def test_a_branch_shows_where_the_month_lands(
     tile = next(m for m in app.metric if m.label == "October 2026, projected")
     assert tile.value.replace("\\", "") == fmt.kes_compact(october["forecast"])  # escaped Markdown
     assert any(m.label == "95% range" for m in app.metric)
+
+
+def test_the_overview_lands_the_whole_business_as_branches_does(
+    sample_env: Path, sample_store: EmbeddedStore
+) -> None:
+    app = run_page("overview", start="2026-10-01", end="2026-10-20")
+    assert not page_failed(app), [e.value for e in app.error]
+    view = resolve_view(sample_store, Filters(date(2026, 10, 1), date(2026, 10, 20)))
+    every = forecast(sample_store, view).monthly.filter(pl.col("branch") == TOTAL)
+    alone = forecast(sample_store, view, per_branch=False).monthly
+    # The total's fit and futures do not depend on the branches fitted beside it.
+    assert_frame_equal(alone, every)
+    october = alone.row(0, named=True)
+    tiles = {m.label: m.value.replace("\\", "") for m in app.metric}  # escaped Markdown
+    assert tiles["October 2026, projected"] == fmt.kes_compact(october["forecast"])
+    low, high = fmt.kes_compact(october["lo_95"]), fmt.kes_compact(october["hi_95"])
+    assert tiles["95% range"] == f"{low} - {high}"
 
 
 @pytest.mark.parametrize("branches", [["Mombasa"], ["Mombasa", "Kisumu"]], ids=["profile", "board"])

@@ -97,13 +97,17 @@ def download_keys(app: AppTest) -> list[str]:
     return [str(button.key) for button in app.download_button]
 
 
-def test_overview_figures_and_trend_download(sample_env: Path, file_stems: list[str]) -> None:
+def test_overview_figures_trend_and_forecast_download(sample_env: Path, file_stems: list[str]) -> None:
     app = run_page("overview", start="2026-01-01", end="2026-06-30")
     assert not app.exception
     keys = download_keys(app)
     assert {"exact_figures_csv", "exact_figures_xlsx"} <= set(keys)
     assert any(k.startswith("table_trend_") and k.endswith("_csv") for k in keys)
-    assert file_stems == ["overview_2026-01-01_to_2026-06-30", "trend_2026-01-01_to_2026-06-30"]
+    assert file_stems == [
+        "overview_2026-01-01_to_2026-06-30",
+        "trend_2026-01-01_to_2026-06-30",
+        "forecast_2026-01-01_to_2026-06-30",
+    ]
 
 
 def test_customers_side_tables_download(
