@@ -87,7 +87,9 @@ class Scope:
     An empty tuple means "no restriction" for the requested members.
     `allowed_branches` is the user's role restriction: `None` means every
     branch, a tuple limits every query to those branches whatever else is
-    asked (an empty tuple therefore matches nothing).
+    asked (an empty tuple therefore matches nothing). `customers` and
+    `invoices` are no filter of a page: the influenced revenue reads only the
+    invoices won deals name and their customers' lines, a few thousand of millions.
     """
 
     branches: tuple[str, ...] = ()
@@ -95,6 +97,8 @@ class Scope:
     products: tuple[str, ...] = ()
     salespeople: tuple[str, ...] = ()
     allowed_branches: tuple[str, ...] | None = None
+    customers: tuple[str, ...] = ()
+    invoices: tuple[str, ...] = ()
 
     def member_filters(self) -> list[tuple[str, tuple[str, ...]]]:
         """The (column, allowed values) conditions every store must AND together."""
@@ -103,6 +107,8 @@ class Scope:
             ("product_line", self.product_lines),
             ("product_id", self.products),
             ("salesperson", self.salespeople),
+            ("customer_id", self.customers),
+            ("invoice_id", self.invoices),
         ]
         result = [(column, values) for column, values in conditions if values]
         if self.allowed_branches is not None:

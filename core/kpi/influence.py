@@ -12,6 +12,7 @@ read under the same filters.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandera.polars as pa
@@ -20,7 +21,7 @@ import polars as pl
 from core.kpi.pipeline import pipeline_window
 from core.kpi.view import View
 from core.pipeline_store import PipelineStore
-from core.store import SalesStore, Window
+from core.store import SalesStore, Scope, Window
 
 INFLUENCE_DAYS = 30
 LINK_SCHEMA = {"opportunity_id": pl.String(), "invoice_id": pl.String(), "net_sales": pl.Float64()}
@@ -37,6 +38,27 @@ COLUMNS: dict[str, str] = {
 }
 
 
+INVOICE_SCHEMA = {
+    "invoice_id": pl.String(),
+    "customer_id": pl.String(),
+    "day": pl.Date(),
+    "net_sales": pl.Float64(),
+}
+
+
+def _ids(values: pl.Series) -> tuple[str, ...]:
+    return tuple(sorted(values.drop_nulls().unique().to_list()))
+
+
+def _invoices(store: SalesStore, scope: Scope, span: Window) -> pl.DataFrame:
+    """`INVOICE_SCHEMA`: net sales per invoice, customer and business day in `scope`."""
+    return (
+        store.aggregate(scope, span, ("invoice_id", "customer_id"), "day", ("net_sales",))
+        .select("invoice_id", "customer_id", pl.col("period").alias("day"), "net_sales")
+        .cast(INVOICE_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
 def influenced_invoices(store: SalesStore, deals: pl.DataFrame, view: View) -> pl.DataFrame:
     """`opportunity_id`, `invoice_id`, `net_sales`: each invoice the won `deals`
     (`core.pipeline_store.WON_DEAL_SCHEMA`) influenced, once."""
@@ -46,16 +68,22 @@ def influenced_invoices(store: SalesStore, deals: pl.DataFrame, view: View) -> p
     first: date = deals["closed_date"].min()  # type: ignore[assignment]
     last: date = deals["closed_date"].max()  # type: ignore[assignment]
     span = Window(first - reach, last + reach)
-    invoices = store.aggregate(
-        view.scope, span, ("invoice_id", "customer_id"), "day", ("net_sales",)
-    ).select("invoice_id", "customer_id", pl.col("period").alias("day"), "net_sales")
+    unnamed = deals.filter(pl.col("invoice_id").is_null() & pl.col("customer_id").is_not_null())
+    # Only the invoices the deals name and their customers' lines are read: a few
+    # thousand invoices, where grouping every invoice of the span took seconds.
+    parts = [pl.DataFrame(schema=INVOICE_SCHEMA)]
+    if named_ids := _ids(deals["invoice_id"]):
+        parts.append(_invoices(store, replace(view.scope, invoices=named_ids), span))
+    if customers := _ids(unnamed["customer_id"]):
+        parts.append(_invoices(store, replace(view.scope, customers=customers), span))
+    # An invoice a deal names can also be an unnamed deal's customer's: read twice.
+    invoices = pl.concat(parts).unique(["invoice_id", "customer_id", "day"])
     named = (
         deals.filter(pl.col("invoice_id").is_not_null())
         .join(invoices, on="invoice_id")
         .filter((pl.col("day") - pl.col("closed_date")).dt.total_days().abs() <= INFLUENCE_DAYS)
         .select("opportunity_id", "invoice_id", "net_sales")
     )
-    unnamed = deals.filter(pl.col("invoice_id").is_null() & pl.col("customer_id").is_not_null())
     rest = invoices.filter(
         pl.col("customer_id").is_not_null()
         & ~pl.col("invoice_id").is_in(named["invoice_id"].implode())

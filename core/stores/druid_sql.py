@@ -116,7 +116,7 @@ def where(scope: Scope, window: Window | None) -> tuple[str, list[SqlParameter]]
         conditions.append('"__time" >= ? AND "__time" < ?')
         params += [parameter(window.start), parameter(window.end + timedelta(days=1))]
     for column, values in scope.member_filters():
-        check_dimension(column)
+        check_dimension(column, TEXT_COLUMNS)
         if not values:
             raise ValueError("an empty member list matches nothing: check matches_nothing() first")
         conditions.append(f"{quote(column)} IN ({', '.join('?' * len(values))})")
