@@ -394,21 +394,33 @@ def _funnel_of_history(history: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFr
     )
     won_row = len(stages)
     index = {stage: i for i, stage in enumerate(stages)}
-    # The rows each deal with history entered: its open stages' and, if won, Won's.
-    entered_rows: dict[str, set[int]] = {
-        deal: {won_row} if status == "won" else set()
-        for deal, status in history.select("opportunity_id", "status").unique().rows()
-    }
-    for deal, stage in open_rows.select("opportunity_id", "stage").rows():
-        entered_rows[deal].add(index[stage])
-    # Deals counted from their exported stage, as sets of rows with how many deals each.
-    exported_rows = [(set(range(index[s] + 1)), n) for s, n in exported_open.items()]
-    exported_rows.append((set(range(won_row + 1)), exported_won))
+    # Each deal with history and the rows it entered: its open stages' and, if won, Won's.
+    deal_rows = pl.concat(
+        [
+            open_rows.select(
+                "opportunity_id", row=pl.col("stage").replace_strict(index, return_dtype=pl.Int64)
+            ),
+            history.filter(pl.col("status") == "won").select(
+                "opportunity_id", row=pl.lit(won_row, dtype=pl.Int64)
+            ),
+        ]
+    ).unique()
+    # A deal reached row i + 1 from row i when it entered both.
+    onward = deal_rows.join(deal_rows.with_columns(pl.col("row") - 1), on=["opportunity_id", "row"])
+    entered_at: dict[int, int] = dict(deal_rows.group_by("row").len().rows())
+    reached_at: dict[int, int] = dict(onward.group_by("row").len().rows())
+    entered = [entered_at.get(i, 0) for i in range(won_row + 1)]
+    reached = [reached_at.get(i, 0) for i in range(won_row)]
+    # Deals counted from their exported stage entered every row up to it; a won one all,
+    # a lost one the first.
+    exported_reach = [(index[s], n) for s, n in exported_open.items()] + [(won_row, exported_won)]
+    for last_row, deals in exported_reach:
+        for i in range(last_row + 1):
+            entered[i] += deals
+        for i in range(last_row):
+            reached[i] += deals
     if stages:
-        exported_rows.append(({0}, exported_lost))
-    groups = [(rows, 1) for rows in entered_rows.values()] + exported_rows
-    entered = [sum(n for rows, n in groups if i in rows) for i in range(won_row + 1)]
-    reached = [sum(n for rows, n in groups if {i, i + 1} <= rows) for i in range(won_row)]
+        entered[0] += exported_lost
     return _funnel_frame([*stages, WON_STAGE], entered, reached)
 
 
