@@ -45,14 +45,6 @@ from core.store import SalesStore, Scope, StoreError
 from core.stores.embedded import EmbeddedStore
 
 PIPELINE_PAGE = "Pipeline"
-# Areas not sent to Druid. The influenced revenue asks the sales store for every invoice
-# of the window and 30 days either side, per customer and day (1.5M groups at 10M lines):
-# on 2026-12-07 that query ran the local Druid's historical (768 MB heap) out of memory,
-# and the historical exited, taking every datasource offline for whoever shares it.
-DRUID_NOT_RUN = {
-    "influenced-revenue": "not run: its 1.5M-group invoice query ran the local historical "
-    "out of memory (docs/performance.md#pipeline-areas)",
-}
 assert set(PIPELINE_AREAS) == set(PIPELINE_SQL), "every pipeline area needs its DuckDB twin"
 
 
@@ -104,9 +96,6 @@ def run_pipeline(
     # Druid last, after every in-process figure (as in bench/queries.py).
     if druid_target is not None:
         for record in records:
-            if record["area"] in DRUID_NOT_RUN:
-                record["druid"] = DRUID_NOT_RUN[record["area"]]
-                continue
             view, function = views[record["scenario"]], AREAS[record["area"]]
             stat, table, failures = _timed_druid(partial(function, druid_target, view), runs)
             name = f"  {record['scenario']:<14} {record['area']:<22} druid"
