@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from polars.testing import assert_frame_equal
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.filters import Filters
 from core.forecast.projection import forecast

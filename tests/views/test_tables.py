@@ -97,7 +97,9 @@ def download_keys(app: AppTest) -> list[str]:
     return [str(button.key) for button in app.download_button]
 
 
-def test_overview_figures_trend_and_forecast_download(sample_env: Path, file_stems: list[str]) -> None:
+def test_overview_figures_trend_and_forecast_download(
+    sample_env: Path, file_stems: list[str]
+) -> None:
     app = run_page("overview", start="2026-01-01", end="2026-06-30")
     assert not app.exception
     keys = download_keys(app)
