@@ -51,7 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
         "SALES_SMTP_URL",
         "",
         "mail server for reports and alerts: `smtp://host:port` (`?starttls=on` to upgrade)"
-        " or `smtps://host:port`; unset, nothing is sent",
+        " or `smtps://host:port`; `ca=/path/ca.pem` trusts that CA bundle instead of the"
+        " system's; unset, nothing is sent",
     ),
     Setting("SALES_SMTP_USER", "", "mail server login (none: no login)"),
     Setting(

@@ -127,11 +127,7 @@ def grid_rows(frame: Locator) -> list[dict[str, str]]:
 
 
 def expect_listed(page: Page, table: str, text: str) -> None:
-    """Wait until a row of `table` shows `text`: what a person sees once a save is done.
-
-    Not the page's toast ("Report 3 saved: ..."): Streamlit can drop a toast that is
-    followed by `st.rerun()` (streamlit/streamlit#7740), as the page's saves are.
-    """
+    """Wait until a row of `table` shows `text`: what a person sees once a save is done."""
     row = grid(page, table).locator("tbody tr").filter(has_text=text)
     expect(row).to_have_count(1, timeout=LOAD_MS)
     page.wait_for_function(IDLE, timeout=LOAD_MS)
@@ -228,6 +224,8 @@ def test_an_admin_subscribes_a_view_and_its_run_arrives(
         "last run": "never",
         "last status": "-",
     }
+    saved = f"Report {row['id']} saved: Branches, weekly fri 07:00."
+    expect(page.get_by_text(saved, exact=True)).to_be_visible()  # said once the page is redrawn
     (stored,) = [
         s for s in ReportBook(reports_data_dir).subscriptions("admin") if s.id == int(row["id"])
     ]

@@ -63,7 +63,11 @@ def test_a_viewer_subscribes_for_themself_and_sees_only_their_own(env: ReportBoo
         {"period": ["yesterday"]},
         "daily 07:00",
     )
-    assert _rows(app.run(), "subscriptions") == 1
+    # The confirmation outlives the page's redraw, once.
+    said = f"Report {mine.id} saved: Branches, daily 07:00."
+    assert said in [s.value for s in app.success]
+    app.run()
+    assert _rows(app, "subscriptions") == 1 and said not in [s.value for s in app.success]
 
 
 def test_a_branch_the_viewer_may_not_see_is_refused_on_the_page(env: ReportBook) -> None:
