@@ -3,7 +3,6 @@
 import polars as pl
 import streamlit as st
 
-from core import cache
 from core.kpi import customers as kpi
 from core.periods import is_month_end
 from ui import charts, page_data
@@ -19,7 +18,7 @@ table = data.table
 stop_if_empty(table.is_empty(), "customers")
 segments = kpi.segment_summary(table)
 # From the table above: as a panel of its own it computed the whole RFM table again.
-split = kpi.new_vs_returning(cache.get_store(), state.view, table)
+split = kpi.new_and_returning(table, state.view.window)
 concentration = kpi.concentration(table)
 lifetime = data.lifetime
 

@@ -278,7 +278,14 @@ def _month_index(day: pl.Expr) -> pl.Expr:
 def new_vs_returning(
     store: SalesStore, view: View, customers: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Active customers split by whether their first-ever purchase is inside the window."""
+    """Active customers split by whether their first-ever purchase is inside the window
+    (the RFM table `customers` when the caller has it, else read for `view`)."""
+    table = customers if customers is not None else rfm(store, view)
+    return new_and_returning(table, view.window)
+
+
+def new_and_returning(customers: pl.DataFrame, window: Window | None) -> pl.DataFrame:
+    """`new_vs_returning` of an RFM table already read: no store is asked."""
     schema = {
         "status": pl.String,
         "customers": pl.Int64,
@@ -286,11 +293,9 @@ def new_vs_returning(
         "orders": pl.Int64,
         "share_of_customers": pl.Float64,
     }
-    table = customers if customers is not None else rfm(store, view)
-    if view.window is None or table.is_empty():
+    if window is None or customers.is_empty():
         return pl.DataFrame(schema=schema)
-    window = view.window
-    labelled = table.with_columns(
+    labelled = customers.with_columns(
         status=pl.when(pl.col("first_purchase") >= window.start)
         .then(pl.lit("new"))
         .otherwise(pl.lit("returning"))
