@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument(
         "--username", default="admin", help="who signs in (password: SCREENSHOT_PASSWORD)"
     )
+    parser.add_argument(
+        "--pages", nargs="+", choices=PAGES, default=list(PAGES), help="only these pages"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -60,7 +63,7 @@ def main() -> None:
             raise SystemExit(
                 f"could not sign in as {args.username}: set SCREENSHOT_PASSWORD to their password"
             ) from exc
-        for name in PAGES:
+        for name in args.pages:
             path = "" if name == "overview" else name  # the default page lives at the root
             page.goto(f"{args.url.rstrip('/')}/{path}?{args.query}")
             page.wait_for_selector("h1", timeout=120_000)

@@ -52,10 +52,12 @@ def landing(state: PageState, per_branch: bool = True) -> None:
     tiles = st.columns(3)
     fact_tile(
         tiles[0],
-        f"{_month(first['period'])}, projected",
+        f"{_month(first['period'])}, forecast",
         fmt.kes_compact(first["forecast"]),
         f"Sales to {learnt:%d %b} ({fmt.kes(made)}) plus the forecast of the month's "
-        f"remaining days ({MODEL}, weekly season, learnt up to {learnt:%d %b %Y}).",
+        f"remaining days ({MODEL}, weekly season, learnt up to {learnt:%d %b %Y}). The "
+        "run-rate's projection scales the month so far by the share the same days made of "
+        "last month; this forecast learns from up to three years of days.",
     )
     fact_tile(
         tiles[1],

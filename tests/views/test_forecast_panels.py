@@ -31,7 +31,7 @@ def test_a_branch_shows_where_the_month_lands(
         sample_store, Filters(date(2026, 10, 1), date(2026, 10, 20), branches=("Mombasa",))
     )
     october = forecast(sample_store, view).monthly.row(0, named=True)
-    tile = next(m for m in app.metric if m.label == "October 2026, projected")
+    tile = next(m for m in app.metric if m.label == "October 2026, forecast")
     assert tile.value.replace("\\", "") == fmt.kes_compact(october["forecast"])  # escaped Markdown
     assert any(m.label == "95% range" for m in app.metric)
 
@@ -48,7 +48,7 @@ def test_the_overview_lands_the_whole_business_as_branches_does(
     assert_frame_equal(alone, every)
     october = alone.row(0, named=True)
     tiles = {m.label: m.value.replace("\\", "") for m in app.metric}  # escaped Markdown
-    assert tiles["October 2026, projected"] == fmt.kes_compact(october["forecast"])
+    assert tiles["October 2026, forecast"] == fmt.kes_compact(october["forecast"])
     low, high = fmt.kes_compact(october["lo_95"]), fmt.kes_compact(october["hi_95"])
     assert tiles["95% range"] == f"{low} - {high}"
 
