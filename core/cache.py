@@ -19,7 +19,7 @@ import streamlit as st
 from core.exports import area_table
 from core.filters import Filters
 from core.forecast import anomalies, projection
-from core.kpi import customers, products, targets
+from core.kpi import activities, customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
 from core.pipeline_areas import PIPELINE_PANELS
@@ -64,6 +64,12 @@ def pipeline_version() -> str:
 def pipeline_panel(name: str, view: View, version: str) -> pl.DataFrame:
     """A Pipeline page panel that is not an export area (`PIPELINE_PANELS`)."""
     return PIPELINE_PANELS[name](pipeline_of(get_store()), view)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def closed_activities(view: View, version: str) -> activities.ClosedActivities:
+    """The activities behind the `activities` table and the visit win rates, read once."""
+    return activities.closed_activities(pipeline_of(get_store()), view)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -48,12 +48,11 @@ PIPELINE_AREAS: dict[str, Callable[[SalesStore, View], pl.DataFrame]] = {
     "activities": on_pipeline(activities.by_type),
 }
 
-# What the Pipeline page shows beside the areas: open deals by age, the oldest, and the
-# win rates of deals closed with and without a visit.
+# What the Pipeline page shows beside the areas: open deals by age and the oldest. (The
+# visit win rates come from the activities it reads once: `core.cache.closed_activities`.)
 PIPELINE_PANELS: dict[str, PipelineTable] = {
     "ageing": pipeline.ageing,
     "stuck_deals": pipeline.stuck_deals,
-    "visits": activities.visit_win_rates,
 }
 
 # The pipeline columns' meaning, for the exports' column sheet and the docs test.

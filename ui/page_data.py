@@ -22,6 +22,7 @@ import polars as pl
 
 from core import cache
 from core.forecast.projection import Forecast
+from core.kpi import activities as activity_kpis
 from core.kpi.customers import Clv
 from core.kpi.targets import Attainment, RunRate
 from core.store import Scope
@@ -270,6 +271,7 @@ class Pipeline:
 def pipeline(state: PageState) -> Pipeline:
     """The Pipeline page: the deals' areas over the same view as the sales pages."""
     view, version = state.view, cache.pipeline_version()
+    closed = cache.closed_activities(view, version)
     return Pipeline(
         stored=cache.deals_stored(Scope(allowed_branches=state.allowed), version),
         summary=cache.area("pipeline", view, version),
@@ -281,8 +283,8 @@ def pipeline(state: PageState) -> Pipeline:
         lost_reasons=cache.area("lost-reasons", view, version),
         ageing=cache.pipeline_panel("ageing", view, version),
         stuck=cache.pipeline_panel("stuck_deals", view, version),
-        activities=cache.area("activities", view, version),
-        visits=cache.pipeline_panel("visits", view, version),
+        activities=activity_kpis.table_of(closed),
+        visits=activity_kpis.visit_rates_of(closed),
     )
 
 

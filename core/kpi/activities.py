@@ -11,6 +11,8 @@ KPI. Ratios with a zero denominator are empty, never 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandera.polars as pa
 import polars as pl
 
@@ -97,29 +99,44 @@ def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     return pl.when(denominator != 0).then(numerator / denominator).otherwise(None)
 
 
-def _closed(store: PipelineStore, view: View) -> tuple[int, int]:
-    """Deals won and lost in the window, in scope."""
+@dataclass(frozen=True)
+class ClosedActivities:
+    """What both activity tables are made of: per type, the activities and the deals they
+    touched (`PipelineStore.activity_facts`), and the deals won and lost in the window.
+    One read serves both, as the Pipeline page shows both."""
+
+    facts: pl.DataFrame  # ACTIVITY_FACT_SCHEMA
+    won: int
+    lost: int
+
+
+def closed_activities(store: PipelineStore, view: View) -> ClosedActivities:
+    """The activity facts and the deals won and lost in the view's window, in scope."""
     window = pipeline_window(store, view)
     if window is None:
-        return 0, 0
-    facts = store.facts(view.scope, window)
-    won = int(facts.filter(pl.col("outcome") == "won")["deals"].sum())
-    lost = int(facts.filter(pl.col("outcome") == "lost")["deals"].sum())
-    return won, lost
+        return ClosedActivities(pl.DataFrame(schema=ACTIVITY_FACT_SCHEMA), 0, 0)
+    outcomes = store.facts(view.scope, window)
+    won = int(outcomes.filter(pl.col("outcome") == "won")["deals"].sum())
+    lost = int(outcomes.filter(pl.col("outcome") == "lost")["deals"].sum())
+    return ClosedActivities(store.activity_facts(view.scope, window), won, lost)
 
 
-def _facts(store: PipelineStore, view: View) -> pl.DataFrame:
-    window = pipeline_window(store, view)
-    if window is None:
-        return pl.DataFrame(schema=ACTIVITY_FACT_SCHEMA)
-    return store.activity_facts(view.scope, window)
+def by_type(store: PipelineStore, view: View) -> pl.DataFrame:
+    """The `activities` area: per activity type (in `TYPES` order), `ACTIVITY_COLUMNS`.
+
+    Types without an activity in the window and without one before the close
+    of a deal closed in it are left out.
+    """
+    return table_of(closed_activities(store, view))
 
 
-def _table(facts: pl.DataFrame, won: int, lost: int) -> pl.DataFrame:
+def table_of(closed: ClosedActivities) -> pl.DataFrame:
+    """`by_type` of activities already read."""
+    won, lost = closed.won, closed.lost
     touched_closed = pl.col("won_deals_touched") + pl.col("lost_deals_touched")
     rank = {name: i for i, name in enumerate(TYPES)}
-    return (
-        facts.with_columns(
+    table = (
+        closed.facts.with_columns(
             activities_per_won_deal=_ratio(pl.col("won_deal_activities"), pl.lit(won)),
             win_rate_with=_ratio(pl.col("won_deals_touched"), touched_closed),
             win_rate_without=_ratio(
@@ -132,23 +149,19 @@ def _table(facts: pl.DataFrame, won: int, lost: int) -> pl.DataFrame:
         .sort(pl.col("activity_type").replace_strict(rank, default=len(rank)))
         .select(ACTIVITY_COLUMNS)
     )
-
-
-def by_type(store: PipelineStore, view: View) -> pl.DataFrame:
-    """The `activities` area: per activity type (in `TYPES` order), `ACTIVITY_COLUMNS`.
-
-    Types without an activity in the window and without one before the close
-    of a deal closed in it are left out.
-    """
-    won, lost = _closed(store, view)
-    return ActivitiesTable.validate(_table(_facts(store, view), won, lost))
+    return ActivitiesTable.validate(table)
 
 
 def visit_win_rates(store: PipelineStore, view: View) -> pl.DataFrame:
     """One row, `VISIT_COLUMNS`: the win rate of the deals closed in the window with a
     visit before closing, and without one."""
-    won, lost = _closed(store, view)
-    visits = _facts(store, view).filter(pl.col("activity_type") == VISIT)
+    return visit_rates_of(closed_activities(store, view))
+
+
+def visit_rates_of(closed: ClosedActivities) -> pl.DataFrame:
+    """`visit_win_rates` of activities already read."""
+    won, lost = closed.won, closed.lost
+    visits = closed.facts.filter(pl.col("activity_type") == VISIT)
     won_with = int(visits["won_deals_touched"].sum())
     closed_with = won_with + int(visits["lost_deals_touched"].sum())
     closed_without = won + lost - closed_with
