@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -137,6 +137,26 @@ def no_comparison_reason(state: PageState) -> str:
     if state.view.comparison is None:
         return "Needs a comparison window (Compare with)."
     return "No sales were recorded in the comparison window, so there is nothing to compare."
+
+
+SAVED_KEY = "saved_message"
+
+
+def rerun_saying(message: str) -> NoReturn:
+    """Redraw the page with a change just saved, then say `message` once, where the
+    page calls `saved_notice` (a toast shown just before `st.rerun` is lost with the
+    run: streamlit/streamlit#7740)."""
+    st.session_state[SAVED_KEY] = message
+    st.rerun()
+
+
+def saved_notice() -> None:
+    """The message of `rerun_saying`, if the run before asked for one. Always a
+    container, so the elements after it keep their places (and an open expander
+    stays open) on the runs after the message."""
+    notice = st.container()
+    if SAVED_KEY in st.session_state:
+        notice.success(st.session_state.pop(SAVED_KEY), icon=":material/check_circle:")
 
 
 def store_error(exc: StoreError) -> None:

@@ -288,8 +288,6 @@ def pipeline(state: PageState) -> Pipeline:
     )
 
 
-# The pages with data, by URL path (the Overview is served at the root): what the
-# warm-up fills ahead.
 def forecast(state: PageState) -> Forecast:
     """The forecast per branch and in total (the Branches page): a model fit of seconds
     on a year of a few branches, so the page draws it last."""
@@ -307,7 +305,8 @@ def flagged_days(state: PageState) -> pl.DataFrame:
     return cache.sales_anomalies(state.view, local_today(), state.version)
 
 
-# Per page (its URL path), every function it asks in the order it draws.
+# Per page with data (its URL path; the Overview is served at the root), every function
+# it asks in the order it draws: what the warm-up fills ahead.
 PAGES: dict[str, tuple[Callable[[PageState], object], ...]] = {
     "": (overview, total_forecast),
     "salespeople": (salespeople,),

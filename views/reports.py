@@ -20,6 +20,7 @@ from core.settings import load_settings
 from core.store import Scope
 from core.users import UserFile
 from ui.auth import require_login
+from ui.page import rerun_saying, saved_notice
 
 BASELINE_LABELS = {
     "weekday-average": "The same weekday's average over the 4 weeks before",
@@ -33,15 +34,6 @@ KIND_LABELS = {
     "or forecast",
 }
 AS_IN_LINK = "(as in the link)"
-SAVED_KEY = "reports_saved"
-
-
-def saved(message: str) -> None:
-    """Redraw the page with the change, and say what changed once it is redrawn (a
-    toast shown just before `st.rerun` is lost with the run)."""
-    st.session_state[SAVED_KEY] = message
-    st.rerun()
-
 
 user = require_login()
 settings = load_settings()
@@ -50,11 +42,7 @@ store = cache.get_store()
 version = cache.data_version()
 owner_filter = None if user.is_admin else user.username
 st.title("Reports")
-# Always a container, so the elements after it keep their places (and an open
-# expander stays open) on the run after the message.
-notice = st.container()
-if SAVED_KEY in st.session_state:
-    notice.success(st.session_state.pop(SAVED_KEY), icon=":material/check_circle:")
+saved_notice()
 st.caption(
     "E-mailed reports of a page's view on a schedule, and alerts when something needs a look. "
     f"Times are {settings.timezone}. Each report holds its owner's numbers only."
@@ -134,7 +122,7 @@ with st.expander("Subscribe to a report", icon=":material/forward_to_inbox:"), s
                 params,
                 f"{every or 'daily'} {middle}{at:%H:%M}",
             )
-            saved(f"Report {added.id} saved: {PAGES[added.page].title}, {added.schedule}.")
+            rerun_saying(f"Report {added.id} saved: {PAGES[added.page].title}, {added.schedule}.")
         except manage.ManageError as exc:
             st.error(str(exc))
 
@@ -198,7 +186,7 @@ with st.expander("Add an alert rule", icon=":material/notification_add:"):
         if st.form_submit_button("Add rule", icon=":material/add:"):
             try:
                 rule = manage.add_alert(settings, store, user, owner, email, kind, params)
-                saved(f"Alert {rule.id} saved: {KINDS[rule.kind].describe(rule.params)}.")
+                rerun_saying(f"Alert {rule.id} saved: {KINDS[rule.kind].describe(rule.params)}.")
             except manage.ManageError as exc:
                 st.error(str(exc))
 
@@ -209,7 +197,7 @@ if mine:
         if st.button("Remove", key="remove_item") and picked:
             try:
                 manage.remove(settings, user, picked[0], picked[1])
-                saved(f"{picked[0].capitalize()} {picked[1]} removed.")
+                rerun_saying(f"{picked[0].capitalize()} {picked[1]} removed.")
             except manage.ManageError as exc:
                 st.error(str(exc))
 

@@ -9,13 +9,12 @@ from core.store import StoreError
 from ingest.target_edits import editable, record_rejected, review_edit, save_edit
 from ui.auth import require_login
 from ui.filter_bar import allowed_branches
-from ui.page import begin, store_error
+from ui.page import begin, rerun_saying, saved_notice, store_error
 from ui.tables import data_table
 
 user = require_login()
 state = begin("Targets", "Is each branch and salesperson on track against its target?")
-if "targets_saved" in st.session_state:
-    st.success(st.session_state.pop("targets_saved"), icon=":material/check_circle:")
+saved_notice()
 
 st.subheader("Against target in this window")
 st.caption(
@@ -84,8 +83,7 @@ if st.button("Save targets", type="primary", icon=":material/save:"):
         except StoreError as exc:
             store_error(exc)
             st.stop()
-        st.session_state["targets_saved"] = (
+        rerun_saying(
             f"Saved: {written.inserted} new, {written.updated} changed, "
             f"{written.removed} removed. The dashboards show them now."
         )
-        st.rerun()
