@@ -151,7 +151,7 @@ def rerun_saying(message: str) -> NoReturn:
 
 
 def saved_notice() -> None:
-    """The message of `rerun_saying`, if the run before asked for one. Always a
+    """The message of `rerun_saying`, once, after the save that asked for it. Always a
     container, so the elements after it keep their places (and an open expander
     stays open) on the runs after the message."""
     notice = st.container()
