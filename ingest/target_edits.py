@@ -30,6 +30,7 @@ from ingest.targets import parse_targets, validate_targets
 
 # Changes named one by one in the audit line before "and N more" (the line is bounded).
 NAMED_CHANGES = 12
+PENDING_NAMED = 3  # the changes named under the editor before Save
 NOT_YOUR_BRANCH = "is not a branch you may see"
 
 
@@ -131,10 +132,23 @@ def review_edit(
 def audit_detail(edit: Edit, written: TargetWriteResult) -> str:
     """The audit line's detail: the counts, then each change (the first `NAMED_CHANGES`)."""
     head = f"inserted {written.inserted}, updated {written.updated}, removed {written.removed}"
-    named = list(edit.lines[:NAMED_CHANGES])
-    if len(edit.lines) > NAMED_CHANGES:
-        named.append(f"and {len(edit.lines) - NAMED_CHANGES} more")
-    return f"{head}: {'; '.join(named)}"
+    return f"{head}: {_named(edit.lines, NAMED_CHANGES)}"
+
+
+def pending_summary(edit: Edit) -> str:
+    """What the editor holds that is not saved yet, said under it before Save."""
+    count = len(edit.lines)
+    return (
+        f"Not saved yet: {count} change{'s' if count != 1 else ''} "
+        f"({_named(edit.lines, PENDING_NAMED)})."
+    )
+
+
+def _named(lines: tuple[str, ...], limit: int) -> str:
+    named = list(lines[:limit])
+    if len(lines) > limit:
+        named.append(f"and {len(lines) - limit} more")
+    return "; ".join(named)
 
 
 def _record(

@@ -6,7 +6,13 @@ import streamlit as st
 from core import cache
 from core.settings import load_settings
 from core.store import StoreError
-from ingest.target_edits import editable, record_rejected, review_edit, save_edit
+from ingest.target_edits import (
+    editable,
+    pending_summary,
+    record_rejected,
+    review_edit,
+    save_edit,
+)
 from ui.auth import require_login
 from ui.filter_bar import allowed_branches
 from ui.page import begin, rerun_saying, saved_notice, store_error
@@ -64,10 +70,12 @@ edited = st.data_editor(
     column_config=config,
     key=f"targets_editor_{state.version}",
 )
+table = edited if isinstance(edited, pl.DataFrame) else pl.DataFrame(edited)
+edit = review_edit(stored, table, allowed_branches())
+if edit.ok and not edit.empty:
+    st.caption(pending_summary(edit))
 if st.button("Save targets", type="primary", icon=":material/save:"):
-    table = edited if isinstance(edited, pl.DataFrame) else pl.DataFrame(edited)
     settings = load_settings()
-    edit = review_edit(stored, table, allowed_branches())
     if not edit.ok:
         record_rejected(edit, user.username, settings.data_dir)
         st.error(

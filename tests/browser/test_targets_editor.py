@@ -73,9 +73,12 @@ def test_an_admin_changes_a_target_and_the_tile_moves(
     cell_editor.press("Enter")
     expect(cell_editor).to_have_count(0)
     # The grid's accessible table (cell ids count the row-marker column as 0) shows the
-    # committed value; the edit reruns the page, which must end before Save is clicked.
+    # committed value; the page says the change is not saved yet once the server has it
+    # (a Save clicked before that would save the table without it).
     cell = editor.locator(f"#glide-cell-{NET_SALES_COLUMN + 1}-{NAIROBI_JANUARY_ROW}")
     expect(cell).to_have_text("4500")
+    pending = "Not saved yet: 1 change (2025-01 Nairobi: 6,200 → 4,500)."  # Markdown's arrow
+    expect(page.get_by_text(pending)).to_be_visible(timeout=LOAD_MS)
     page.wait_for_function(IDLE, timeout=LOAD_MS)
     page.get_by_role("button", name="Save targets").click()
     expect(page.get_by_text("Saved: 0 new, 1 changed, 0 removed")).to_be_visible(timeout=LOAD_MS)

@@ -14,7 +14,13 @@ from core.stores.embedded import EmbeddedStore
 from core.targets import stamped
 from ingest import audit
 from ingest.pipeline import IngestError
-from ingest.target_edits import NOT_YOUR_BRANCH, editable, review_edit, save_edit
+from ingest.target_edits import (
+    NOT_YOUR_BRANCH,
+    editable,
+    pending_summary,
+    review_edit,
+    save_edit,
+)
 from ingest.targets import ingest_targets, parse_month, prepare_targets
 from tests.conftest import run_cli
 from tests.fixtures.targets_fixture import target_rows, write_csv
@@ -206,6 +212,10 @@ def test_an_edit_is_validated_diffed_saved_and_audited(tmp_path: Path) -> None:
         "2025-01 Nairobi: 6,200 -> 6,500",
         "+ 2025-02 Mombasa: 2,900",
         "- 2025-03 Kisumu",
+    )
+    assert pending_summary(edit) == (
+        "Not saved yet: 3 changes "
+        "(2025-01 Nairobi: 6,200 -> 6,500; + 2025-02 Mombasa: 2,900; - 2025-03 Kisumu)."
     )
     written = save_edit(store, edit, "amina", tmp_path)
     assert (written.inserted, written.updated, written.removed) == (1, 1, 1)
