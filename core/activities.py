@@ -8,7 +8,7 @@ the deal it was for (`opportunity_id`) or, failing that, the customer
 calls them (`normalise_type`).
 
 Which deal an activity counts on, and so which branch sees it, is the
-stores' `activity_facts` (core/pipeline_store.py): the deal it names, else
+stores' `activity_links` (core/pipeline_store.py): the deal it names, else
 its customer's deal that was open when it was done.
 """
 

@@ -66,10 +66,20 @@ def pipeline_panel(name: str, view: View, version: str) -> pl.DataFrame:
     return PIPELINE_PANELS[name](pipeline_of(get_store()), view)
 
 
+# A frame the size of the stored activities (about 40 MB a million), shared rather than
+# copied (`st.cache_resource`, where `st.cache_data` pickles a copy per hit): nothing
+# changes it. Two versions: the pages still drawing the last one while a write lands.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def activity_links(version: str) -> pl.DataFrame:
+    """Every stored activity beside the deal it counts on; every view's activity figures
+    are a filter and a grouping of it."""
+    return pipeline_of(get_store()).activity_links()
+
+
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def closed_activities(view: View, version: str) -> activities.ClosedActivities:
     """The activities behind the `activities` table and the visit win rates, read once."""
-    return activities.closed_activities(pipeline_of(get_store()), view)
+    return activities.closed_activities(pipeline_of(get_store()), view, activity_links(version))
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
@@ -170,3 +180,4 @@ def abc_summary(table: pl.DataFrame) -> pl.DataFrame:
 
 def clear() -> None:
     st.cache_data.clear()
+    activity_links.clear()

@@ -207,22 +207,56 @@ def attributed(deals: pl.DataFrame, activities: pl.DataFrame) -> pl.DataFrame:
     return links.join(deals, on="opportunity_id", how="inner")
 
 
-def activity_facts(
-    deals: pl.DataFrame, activities: pl.DataFrame, scope: Scope, window: Window
-) -> pl.DataFrame:
-    """The definition of `PipelineStore.activity_facts`, in Polars, over every stored
-    deal and the activities done by the window's last day (`ACTIVITY_LINK_COLUMNS`)."""
+# Every `activity_links` frame: one row per stored activity that counts on a deal, with
+# what the activity KPIs ask of it and of its deal. The repeating texts are categorical:
+# the frame is kept in memory per data version (a million activities, about 40 MB).
+ACTIVITY_LINK_SCHEMA: dict[str, pl.DataType] = {
+    "opportunity_id": pl.String(),
+    "type": pl.Categorical(),
+    "done_date": pl.Date(),
+    "by_close": pl.Boolean(),  # done by the deal's close (its instant); false while open
+    "status": pl.Categorical(),
+    "closed_date": pl.Date(),
+    # The deal's members a scope filters on (`in_scope`).
+    **{
+        column: pl.Categorical()
+        for column in ("branch", "product_line", "product_id", "salesperson")
+    },
+}
+
+
+def activity_links(deals: pl.DataFrame, activities: pl.DataFrame) -> pl.DataFrame:
+    """The definition of `PipelineStore.activity_links`, in Polars, over every stored
+    deal (`DEAL_LINK_COLUMNS`) and activity (`ACTIVITY_LINK_COLUMNS`)."""
+    return (
+        attributed(deals, activities)
+        .with_columns(by_close=(pl.col("done_at") <= pl.col("closed_at")).fill_null(False))
+        .select(list(ACTIVITY_LINK_SCHEMA))
+        .cast(ACTIVITY_LINK_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def activity_facts(links: pl.DataFrame, scope: Scope, window: Window) -> pl.DataFrame:
+    """Per activity type, `ACTIVITY_FACT_SCHEMA`, over the deals in `scope`.
+
+    `links` is `PipelineStore.activity_links`. `activities`: those done in
+    `window` (by business day); `deals_touched`: the deals they were on;
+    `won_deals_touched` and `lost_deals_touched`: deals won or lost in
+    `window` with an activity of the type done by their close (any day);
+    `won_deal_activities`: those activities on the won deals. Types with none
+    of these are left out.
+    """
     start, end = pl.lit(window.start), pl.lit(window.end)
-    links = in_scope(attributed(deals, activities).lazy(), scope)
     in_window = pl.col("done_date").is_between(start, end)
     closed_inside = pl.col("status").is_in(["won", "lost"]) & pl.col("closed_date").is_between(
         start, end
     )
-    by_close = closed_inside & (pl.col("done_at") <= pl.col("closed_at"))
+    by_close = closed_inside & pl.col("by_close")
     won, lost = by_close & (pl.col("status") == "won"), by_close & (pl.col("status") == "lost")
     deal = pl.col("opportunity_id")
     found = (
-        links.group_by(pl.col("type").alias("activity_type"))
+        in_scope(links.lazy(), scope)
+        .group_by(pl.col("type").cast(pl.String).alias("activity_type"))
         .agg(
             activities=in_window.sum(),
             deals_touched=deal.filter(in_window).n_unique(),
@@ -311,16 +345,10 @@ class PipelineStore(Protocol):
         """
         ...
 
-    def activity_facts(self, scope: Scope, window: Window) -> pl.DataFrame:
-        """Per activity type, `ACTIVITY_FACT_SCHEMA`, over the deals in `scope`.
-
-        Each activity counts on one deal (`attributed`). `activities`: those
-        done in `window` (by business day); `deals_touched`: the deals they
-        were on; `won_deals_touched` and `lost_deals_touched`: deals won or
-        lost in `window` with an activity of the type done by their close
-        (any day); `won_deal_activities`: those activities on the won deals.
-        Types with none of these are left out.
-        """
+    def activity_links(self) -> pl.DataFrame:
+        """`ACTIVITY_LINK_SCHEMA`: every stored activity beside the one deal it counts on
+        (`attributed`), for `activity_facts`. Which deal that is depends on every
+        stored deal, never on who asks, so one frame per data version serves all."""
         ...
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:

@@ -19,7 +19,7 @@ import polars as pl
 from core.activities import TYPES, VISIT
 from core.kpi.pipeline import PipelineKpi, pipeline_window
 from core.kpi.view import View
-from core.pipeline_store import ACTIVITY_FACT_SCHEMA, PipelineStore
+from core.pipeline_store import ACTIVITY_FACT_SCHEMA, PipelineStore, activity_facts
 
 ACTIVITY_KPIS: tuple[PipelineKpi, ...] = (
     PipelineKpi(
@@ -102,7 +102,7 @@ def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
 @dataclass(frozen=True)
 class ClosedActivities:
     """What both activity tables are made of: per type, the activities and the deals they
-    touched (`PipelineStore.activity_facts`), and the deals won and lost in the window.
+    touched (`core.pipeline_store.activity_facts`), and the deals won and lost in the window.
     One read serves both, as the Pipeline page shows both."""
 
     facts: pl.DataFrame  # ACTIVITY_FACT_SCHEMA
@@ -110,15 +110,20 @@ class ClosedActivities:
     lost: int
 
 
-def closed_activities(store: PipelineStore, view: View) -> ClosedActivities:
-    """The activity facts and the deals won and lost in the view's window, in scope."""
+def closed_activities(
+    store: PipelineStore, view: View, links: pl.DataFrame | None = None
+) -> ClosedActivities:
+    """The activity facts and the deals won and lost in the view's window, in scope.
+
+    `links` is the store's `activity_links`, when the caller keeps them (read else)."""
     window = pipeline_window(store, view)
     if window is None:
         return ClosedActivities(pl.DataFrame(schema=ACTIVITY_FACT_SCHEMA), 0, 0)
     outcomes = store.facts(view.scope, window)
     won = int(outcomes.filter(pl.col("outcome") == "won")["deals"].sum())
     lost = int(outcomes.filter(pl.col("outcome") == "lost")["deals"].sum())
-    return ClosedActivities(store.activity_facts(view.scope, window), won, lost)
+    links = store.activity_links() if links is None else links
+    return ClosedActivities(activity_facts(links, view.scope, window), won, lost)
 
 
 def by_type(store: PipelineStore, view: View) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from core.schema import STORED_COLUMNS, StoredLine
+from core.schema import STORED_COLUMNS, TEXT_COLUMNS, StoredLine
 from core.store import (
     DISTINCT_MEASURES,
     MEASURE_DTYPES,
@@ -443,7 +443,7 @@ class DruidStore:
         )
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
-        druid_sql.check_dimension(column, druid_sql.TEXT_COLUMNS)
+        druid_sql.check_dimension(column, TEXT_COLUMNS)
         if druid_sql.matches_nothing(scope):
             return []
         answer = self._query(*druid_sql.distinct_values(self.datasource, column, scope))

@@ -31,10 +31,11 @@ from typing import Any
 
 import polars as pl
 
+from core.schema import TEXT_COLUMNS
 from core.store import StoreError
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import DruidClient, DruidQueryError, parameter
-from core.stores.druid_sql import TEXT_COLUMNS, quote, sql_string
+from core.stores.druid_sql import quote, sql_string
 from core.stores.invoice_heads import FLAG_COLUMNS
 
 DOUBLE_COLUMNS: tuple[str, ...] = (

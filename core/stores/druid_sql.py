@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from core.schema import TEXT_COLUMNS  # what a query may group by, beyond DIMENSIONS
 from core.store import DIMENSIONS, LATEST_COLUMNS, MEASURES, Grain, Scope, Window
 from core.stores.druid_http import SqlParameter, parameter
 
@@ -28,20 +29,6 @@ PERIODS: dict[str, str] = {
 
 DAY = "'yyyy-MM-dd'"
 
-# The datasource's text columns: what a query may group by. The KPI code groups by a
-# few columns beyond the filterable DIMENSIONS (customer_name), as the embedded store allows.
-TEXT_COLUMNS: tuple[str, ...] = (
-    "invoice_id",
-    "branch",
-    "salesperson",
-    "customer_id",
-    "customer_name",
-    "customer_type",
-    "product_id",
-    "product_name",
-    "product_line",
-    "payment_method",
-)
 
 HEAD_COLUMNS: tuple[str, ...] = ("invoice_head", "line_head", "product_head")
 

@@ -35,7 +35,7 @@ from core.pipeline_store import (
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
     WON_DEAL_SCHEMA,
-    activity_facts,
+    activity_links,
     check_by,
     stage_history,
 )
@@ -251,7 +251,7 @@ class DruidPipelineStore:
         ).select("opportunity_id", "stage", entered_at=_instant(pl.col("entered_ms")))
         return stage_history(deals.lazy(), entries.lazy()).collect()
 
-    def activity_facts(self, scope: Scope, window: Window) -> pl.DataFrame:
+    def activity_links(self) -> pl.DataFrame:
         # Which deal an activity counts on depends on every deal, not the scope's only.
         deal_sql = (
             'SELECT "opportunity_id", "customer_id", TIMESTAMP_TO_MILLIS("__time"), "closed_ms", '
@@ -272,15 +272,15 @@ class DruidPipelineStore:
         )
         activity_sql = (
             'SELECT "activity_id", "type", "done_ms", "done_day", "opportunity_id", "customer_id" '
-            f'FROM {quote(self.activities.datasource)} WHERE "done_day" <= ?'
+            f"FROM {quote(self.activities.datasource)}"
         )
         activity_schema: dict[str, pl.DataType] = {c: pl.String() for c in ACTIVITY_LINK_COLUMNS}
         activity_schema |= {"done_at": pl.Int64(), "done_date": pl.Int64()}
-        rows = self._rows(activity_sql, [parameter(epoch_day(window.end))]) if len(deals) else []
+        rows = self._rows(activity_sql, []) if len(deals) else []
         done = pl.DataFrame(rows, schema=activity_schema, orient="row").with_columns(
             done_at=_instant(pl.col("done_at")), done_date=_day(pl.col("done_date"))
         )
-        return activity_facts(deals, done, scope, window)
+        return activity_links(deals, done)
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
         members, params = _members(scope)

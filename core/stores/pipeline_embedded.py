@@ -21,7 +21,7 @@ from core.pipeline_store import (
     OPEN_DEAL_COLUMNS,
     STAGE_SCHEMA,
     WON_DEAL_SCHEMA,
-    activity_facts,
+    activity_links,
     check_by,
     in_scope,
     outcome_facts,
@@ -75,15 +75,10 @@ class EmbeddedPipelineStore:
         )
         return stage_history(deals, self.stages.scan()).collect()
 
-    def activity_facts(self, scope: Scope, window: Window) -> pl.DataFrame:
+    def activity_links(self) -> pl.DataFrame:
         deals = self.deals.scan().select(DEAL_LINK_COLUMNS).collect()
-        done = (
-            self.activities.scan()
-            .filter(pl.col("done_date") <= window.end)
-            .select(ACTIVITY_LINK_COLUMNS)
-            .collect()
-        )
-        return activity_facts(deals, done, scope, window)
+        done = self.activities.scan().select(ACTIVITY_LINK_COLUMNS).collect()
+        return activity_links(deals, done)
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
         open_then = (pl.col("created_date") <= as_of) & (
