@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,17 +40,17 @@ from core.store import (
     asks_first_sales,
 )
 from core.stores import druid_first_sales as first_sales
+from core.stores import druid_health, druid_sql
 from core.stores import druid_ingest as ingest
 from core.stores import druid_segments as segments
-from core.stores import druid_sql
 from core.stores import druid_targets as targets
+from core.stores import druid_writes as writes
 from core.stores import invoice_heads as heads
 from core.stores.druid_http import (
     DruidClient,
     DruidQueryError,
     DruidTimeout,
     SqlParameter,
-    parameter,
 )
 from core.stores.latest import LATEST_TIME, pick_latest
 from core.targets import StoredTarget, merged
@@ -59,8 +58,6 @@ from core.targets import StoredTarget, merged
 # Columns of few members whose distinct customers Druid counts from masks (the members
 # are listed first, which for a column of many, a customer's name, would cost more).
 MASKED_COLUMNS = ("branch", "salesperson", "product_line", "customer_type", "payment_method")
-# Health checks of individual services must not hang the Diagnostics page.
-SERVICE_CHECK_TIMEOUT_SECONDS = 2.0
 # Customer or invoice ids one query filters on at most (`DruidStore._in_chunks`).
 MAX_IN_VALUES = 1_000
 
@@ -69,13 +66,6 @@ log = logging.getLogger("core.store")
 
 def _parse_day(value: object) -> date | None:
     return None if value in (None, "") else date.fromisoformat(str(value))
-
-
-def _parse_instant(value: object) -> datetime | None:
-    """An ISO instant from a Druid system table (`...Z`) as an aware UTC datetime."""
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
 class DruidStore:
@@ -103,7 +93,7 @@ class DruidStore:
 
     # ----------------------------------------------------------------- reading
 
-    def _query(
+    def query(
         self,
         sql: str,
         params: list[dict[str, Any]],
@@ -145,7 +135,7 @@ class DruidStore:
         schema.update({m: MEASURE_DTYPES[m] for m in measures})
         if orders_head is not None:
             schema[druid_sql.UNSURE] = pl.Int64()
-        answer = self._query(sql, params, scope=scope)
+        answer = self.query(sql, params, scope=scope)
         rows = answer[1] if answer else []
         raw = {name: _wire_type(dtype) for name, dtype in schema.items()}
         frame = pl.DataFrame(rows, schema=raw, orient="row")
@@ -341,7 +331,7 @@ class DruidStore:
         """`customer_id`, `mask`: each known customer's mask from a query `build` makes
         (none, without a query, for a scope that matches nothing)."""
         buildable = Scope() if druid_sql.matches_nothing(scope) else scope
-        answer = self._query(*build(buildable), scope=scope)
+        answer = self.query(*build(buildable), scope=scope)
         return pl.DataFrame(
             answer[1] if answer else [],
             schema={"customer_id": pl.String, "mask": pl.Int64},
@@ -394,7 +384,7 @@ class DruidStore:
         schema: dict[str, pl.DataType] = {column: pl.String() for column in keys}
         schema.update({c: pl.String() for c in latest})
         schema[druid_sql.LATEST_TIME] = pl.Int64()
-        answer = self._query(sql, params, scope=scope)
+        answer = self.query(sql, params, scope=scope)
         combos = pl.DataFrame(answer[1] if answer else [], schema=schema, orient="row")
         if grain is not None:
             combos = combos.with_columns(druid_sql.day_of(pl.col("period")))
@@ -446,14 +436,14 @@ class DruidStore:
         druid_sql.check_dimension(column, TEXT_COLUMNS)
         if druid_sql.matches_nothing(scope):
             return []
-        answer = self._query(*druid_sql.distinct_values(self.datasource, column, scope))
+        answer = self.query(*druid_sql.distinct_values(self.datasource, column, scope))
         values = [row[0] for row in answer[1]] if answer else []
         return sorted(str(v) for v in values if v)
 
     def date_range(self, scope: Scope) -> Window | None:
         if druid_sql.matches_nothing(scope):
             return None
-        answer = self._query(*druid_sql.date_range(self.datasource, scope))
+        answer = self.query(*druid_sql.date_range(self.datasource, scope))
         if not answer or not answer[1]:
             return None
         first, last = (_parse_day(v) for v in answer[1][0])
@@ -462,12 +452,12 @@ class DruidStore:
     def count_lines(self, scope: Scope, window: Window | None) -> int:
         if druid_sql.matches_nothing(scope):
             return 0
-        answer = self._query(*druid_sql.count_lines(self.datasource, scope, window))
+        answer = self.query(*druid_sql.count_lines(self.datasource, scope, window))
         return int(answer[1][0][0]) if answer and answer[1] else 0
 
     def latest_sale(self) -> datetime | None:
         """The latest `sold_at` stored (UTC, millisecond precision)."""
-        answer = self._query(
+        answer = self.query(
             f'SELECT TIMESTAMP_TO_MILLIS(MAX("__time")) FROM {druid_sql.quote(self.datasource)}', []
         )
         if not answer or not answer[1] or answer[1][0][0] is None:
@@ -480,12 +470,6 @@ class DruidStore:
         """Whether the datasource has used segments, by the coordinator's metadata."""
         names = self.client.request("GET", "/druid/coordinator/v1/metadata/datasources")
         return self.datasource in (names or [])
-
-    def _utc_bounds(self, window: Window) -> tuple[datetime, datetime]:
-        """A window of business days as a half-open UTC range."""
-        start = datetime.combine(window.start, datetime.min.time(), tzinfo=self.tz)
-        end = datetime.combine(window.end + timedelta(days=1), datetime.min.time(), tzinfo=self.tz)
-        return start.astimezone(UTC), end.astimezone(UTC)
 
     def write(
         self,
@@ -502,127 +486,13 @@ class DruidStore:
             report("checking", 0.0)
             exists = self._exists()
             if mode == "replace":
-                plan = self._plan_replace(lines, replace_window, exists)
+                plan = writes.plan_replace(self, lines, replace_window, exists)
             else:
-                plan = self._plan_append(lines, exists)
-            self._run(plan, report)
+                plan = writes.plan_append(self, lines, exists)
+            writes.run(self, plan, report)
             self.record_first_sales(report)
             report("written", 1.0)
             return plan.result
-
-    def _stored_of(self, invoices: list[str], exists: bool) -> pl.DataFrame:
-        """What a write needs of the stored lines of `invoices` (see `ingest.with_flags`)."""
-        wanted = invoices if exists else []
-        return ingest.stored_lines(self.client, self.datasource, wanted, ingest.FLAG_INPUTS)
-
-    def _plan_append(self, lines: pl.DataFrame, exists: bool) -> _Plan:
-        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        incoming = ingest.to_staged(lines)
-        stored = self._stored_of(incoming["invoice_id"].unique().sort().to_list(), exists)
-        updated = stored.join(incoming, on=ingest.IDENTITY, how="semi")
-        others = stored.join(incoming, on=ingest.IDENTITY, how="anti")
-        flagged, restaged = ingest.with_flags(
-            self.client, self.datasource, incoming, others, self.timezone
-        )
-        staged = pl.concat([flagged, restaged])
-        # Updated lines may move month: their old months are rewritten as well.
-        moved_from = updated["sold_ms"]
-        chunks = ingest.chunks_of_ms(pl.concat([staged["sold_ms"], moved_from]).unique().to_list())
-        return _Plan(
-            chunks=sorted(chunks, key=lambda c: c.start),
-            keep_existing=exists,
-            drop_between=None,
-            result=WriteResult(len(lines) - len(updated), len(updated), 0, window),
-            staged=staged,
-            replaced_per_chunk=_per_chunk(pl.concat([moved_from, restaged["sold_ms"]])),
-        )
-
-    def _plan_replace(self, lines: pl.DataFrame, window: Window | None, exists: bool) -> _Plan:
-        if window is None:
-            if lines.is_empty():
-                raise StoreError("replace needs a date range or at least one line")
-            window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
-        if not outside.is_empty():
-            first = outside.row(0, named=True)
-            raise StoreError(
-                f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
-                f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
-            )
-        lo, hi = self._utc_bounds(window)
-        lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
-        incoming = ingest.to_staged(lines)
-        # Invoices that keep lines outside the window: the incoming ones, and stored ones
-        # cut by the window (only an invoice that is not uniform spans several days).
-        invoices = set(incoming["invoice_id"].to_list())
-        if exists:
-            invoices |= set(ingest.unsure_invoices(self.client, self.datasource, (lo, hi)))
-        stored = self._stored_of(sorted(invoices), exists)
-        kept = stored.filter((pl.col("sold_ms") < lo_ms) | (pl.col("sold_ms") >= hi_ms))
-        elsewhere = kept.join(incoming, on=ingest.IDENTITY, how="semi")
-        if not elsewhere.is_empty():
-            first = elsewhere.row(0, named=True)
-            day = datetime.fromtimestamp(first["sold_ms"] / 1000, tz=self.tz).date()
-            raise StoreError(
-                f"{len(elsewhere)} lines are already stored outside "
-                f"{window.start}..{window.end} "
-                f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
-                f"{day}); widen the range or append instead"
-            )
-        flagged, restaged = ingest.with_flags(
-            self.client, self.datasource, incoming, kept, self.timezone
-        )
-        chunks = set(ingest.chunks_between(lo, hi - timedelta(milliseconds=1)))
-        chunks |= ingest.chunks_of_ms(restaged["sold_ms"].unique().to_list())
-        replaced = self.count_lines(Scope(), window) if exists else 0
-        return _Plan(
-            chunks=sorted(chunks, key=lambda c: c.start),
-            keep_existing=exists,
-            drop_between=(lo, hi),
-            result=WriteResult(len(lines), 0, replaced, window),
-            staged=pl.concat([flagged, restaged]),
-            replaced_per_chunk=_per_chunk(restaged["sold_ms"]),
-        )
-
-    def _run(self, plan: _Plan, report: Progress) -> None:
-        kept = (
-            ingest.chunk_counts(self.client, self.datasource, plan.chunks, plan.drop_between)
-            if plan.keep_existing
-            else {}
-        )
-        # Lines each month holds after the write (an updated line leaves its old month).
-        expected = {
-            c.key: kept.get(c.key, 0)
-            - plan.replaced_per_chunk.get(c.key, 0)
-            + plan.staged_per_chunk.get(c.key, 0)
-            for c in plan.chunks
-        }
-        if sum(expected.values()) == 0:
-            # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
-            if plan.keep_existing and plan.result.replaced:
-                report("deleting", 0.3)
-                ingest.mark_unused(self.client, self.datasource, plan.chunks)
-                report("loading", 0.9)
-                ingest.wait_empty(self.client, self.datasource, plan.chunks)
-            return
-        write_id = ingest.new_write_id()
-        with ingest.Staging(self.staging_dir) as staging:
-            staged = None
-            if not plan.staged.is_empty():
-                report("staging", 0.1)
-                staged = staging.write(plan.staged)
-            sql = ingest.replace_sql(
-                self.datasource,
-                plan.chunks,
-                write_id,
-                staged,
-                keep_existing=plan.keep_existing and sum(kept.values()) > 0,
-                drop_between=plan.drop_between,
-            )
-            report("indexing", 0.2)
-            ingest.run_task(self.client, sql, report)
-        report("loading", 0.9)
-        ingest.wait_queryable(self.client, self.datasource, plan.chunks, write_id, expected)
 
     def record_first_sales(self, progress: Progress | None = None) -> None:
         """Group every customer's first sale into the record (`druid_first_sales`).
@@ -651,110 +521,14 @@ class DruidStore:
 
     def service_facts(self) -> list[dict[str, Any]]:
         """Each Druid service's type, health and version, as seen from this process."""
-        answer = self._query(
-            'SELECT "server", "server_type", "tier", "curr_size", "max_size" FROM sys.servers',
-            [],
-            {},
-        )
-        services: list[dict[str, Any]] = []
-        for server, server_type, tier, current, maximum in answer[1] if answer else []:
-            fact: dict[str, Any] = {"service": server_type, "server": server, "tier": tier}
-            base = f"{self.url.split('://')[0]}://{server}"
-            try:
-                health = self.client.request(
-                    "GET", "/status/health", base=base, timeout=SERVICE_CHECK_TIMEOUT_SECONDS
-                )
-                status = self.client.request(
-                    "GET", "/status", base=base, timeout=SERVICE_CHECK_TIMEOUT_SECONDS
-                )
-                fact["healthy"] = health is True
-                fact["version"] = status.get("version") if isinstance(status, dict) else None
-            except StoreError as exc:
-                fact["healthy"] = False
-                fact["error"] = str(exc)
-            if server_type == "historical" and maximum:
-                fact["segment_cache_used_pct"] = round(100 * (current or 0) / maximum, 1)
-            services.append(fact)
-        return sorted(services, key=lambda f: (str(f["service"]), str(f["server"])))
+        return druid_health.service_facts(self)
 
     def health(self) -> StoreHealth:
-        started = time.perf_counter()
-        try:
-            self.client.sql("SELECT 1", [], {})
-            round_trip_ms = round((time.perf_counter() - started) * 1000, 1)
-            router = self.client.request("GET", "/status", timeout=SERVICE_CHECK_TIMEOUT_SECONDS)
-        except StoreError as exc:
-            return StoreHealth(
-                self.name, False, str(exc), {"url": self.url, "datasource": self.datasource}
-            )
-        facts: dict[str, Any] = {
-            "url": self.url,
-            "datasource": self.datasource,
-            "druid_version": router.get("version") if isinstance(router, dict) else None,
-            "round_trip_ms": round_trip_ms,
-        }
-        try:
-            services = self.service_facts()
-            rows = self.count_lines(Scope(), None)
-            span = self.date_range(Scope())
-            listed = segments.listed(self.client, self.datasource)
-            record = self._first_sales_fact(listed)
-            tasks = self._query(
-                'SELECT "created_time", "status", "duration" FROM sys.tasks WHERE "datasource" = ? '
-                'ORDER BY "created_time" DESC LIMIT 1',
-                [parameter(self.datasource)],
-                {},
-            )
-        except StoreError as exc:
-            return StoreHealth(
-                self.name, False, f"Druid answers but the datasource check failed: {exc}", facts
-            )
-        last_task = tasks[1][0] if tasks and tasks[1] else [None, None, None]
-        # One flat fact per service: the Diagnostics page renders facts as a two-column table.
-        for service in services:
-            state = "healthy" if service["healthy"] else "NOT healthy"
-            about = service.get("version") or service.get("error", "")
-            facts[f"service {service['service']} {service['server']}"] = f"{state}, {about}"
-        facts.update(
-            {
-                "rows": rows,
-                "segments": len(listed.published),
-                "size_bytes": listed.published_bytes,
-                "first_day": span.start if span else None,
-                "last_day": span.end if span else None,
-                "last_ingestion": _parse_instant(last_task[0]),
-                "last_ingestion_status": last_task[1],
-                "last_ingestion_seconds": (
-                    round(last_task[2] / 1000, 1) if last_task[2] and last_task[2] > 0 else None
-                ),
-                "data_version": listed.data_version,
-                "first_sales_record": record,
-                "check_seconds": round(time.perf_counter() - started, 4),
-            }
-        )
-        unhealthy = [f"{s['service']} {s['server']}" for s in services if not s["healthy"]]
-        ok = not unhealthy
-        detail = f"{rows:,} lines in {self.datasource} on Druid {facts['druid_version']}"
-        if unhealthy:
-            detail += f"; not healthy: {', '.join(unhealthy)}"
-        return StoreHealth(self.name, ok, detail, facts)
+        return druid_health.health(self)
 
     def first_sales_recorded(self) -> bool:
         """Whether the first sales record describes the lines published."""
-        fingerprint = segments.listed(self.client, self.datasource).fingerprint
-        recorded = first_sales.described(self.client, self.datasource)
-        return fingerprint is not None and recorded == fingerprint
-
-    def _first_sales_fact(self, listed: segments.Segments) -> str:
-        """For the Diagnostics page: whether reads take first purchases from the record."""
-        try:
-            recorded = first_sales.described(self.client, self.datasource)
-        except DruidQueryError as exc:
-            return f"unreadable ({exc.druid_message}): first purchases are grouped from the lines"
-        if recorded is not None and recorded == listed.fingerprint:
-            return "current"
-        about = "no stamped record" if recorded is None else f"describes {recorded}"
-        return f"not current ({about}): first purchases are grouped from the lines"
+        return druid_health.first_sales_recorded(self)
 
     def data_version(self) -> str:
         """Newest segment version the broker serves, and how many: any write changes them.
@@ -817,33 +591,3 @@ def _foldable(part: tuple[str, ...], head: str | None) -> bool:
     A distinct count does not: a customer in two sub-groups would count twice.
     """
     return not any(m in DISTINCT_MEASURES and not (m == "orders" and head) for m in part)
-
-
-class _Plan:
-    """What one write will do: which months it rewrites, what it stages, what it reports."""
-
-    def __init__(
-        self,
-        chunks: list[ingest.Chunk],
-        keep_existing: bool,
-        drop_between: tuple[datetime, datetime] | None,
-        result: WriteResult,
-        staged: pl.DataFrame,
-        replaced_per_chunk: dict[str, int] | None = None,
-    ) -> None:
-        self.chunks = chunks
-        self.keep_existing = keep_existing
-        self.drop_between = drop_between
-        self.result = result
-        self.staged = staged  # `ingest.STAGED_COLUMNS`: incoming lines and flag rewrites
-        self.staged_per_chunk = _per_chunk(staged["sold_ms"])
-        self.replaced_per_chunk = replaced_per_chunk or {}
-
-
-def _per_chunk(millis: pl.Series) -> dict[str, int]:
-    months = (
-        pl.from_epoch(millis, time_unit="ms").dt.strftime("%Y-%m").value_counts()
-        if len(millis)
-        else pl.DataFrame({"x": [], "count": []})
-    )
-    return {str(row[0]): int(row[1]) for row in months.iter_rows()}
