@@ -8,22 +8,16 @@ exclusive file lock beside the table.
 
 from __future__ import annotations
 
-import errno
-import json
-import re
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, Schema, WriterProperties, write_deltalake
+from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
-from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from core.schema import STORED_COLUMNS, StoredLine
 from core.store import (
@@ -33,7 +27,6 @@ from core.store import (
     Grain,
     Progress,
     Scope,
-    StoreError,
     StoreHealth,
     TargetWriteResult,
     Window,
@@ -43,34 +36,13 @@ from core.store import (
     asks_first_sales,
 )
 from core.stores import customer_ids, file_lock, first_sales
+from core.stores import embedded_writes as writes
 from core.stores.buckets import bucket_start
 from core.stores.embedded_targets import EmbeddedTargets, targets_path
-from core.stores.invoice_heads import ORDER_FLAGS, head_column, invoice_heads_in_order
+from core.stores.embedded_writes import ROW_GROUP_SIZE
+from core.stores.errors import first_line
+from core.stores.invoice_heads import head_column
 from core.stores.latest import LATEST_TIME, latest_values
-
-# ~128k lines per row group: a month of a 10M-line history spans a few groups,
-# so a date filter skips most of the file by its statistics.
-ROW_GROUP_SIZE = 131_072
-# LZ4 over zstd: the files are 1.5x larger (50 MB per 1M lines) but decode fast
-# enough that reading is no longer the cost: six sums over a year of 10M lines
-# 211 -> 83 ms, a whole Overview query 380 -> 234 ms; writing is faster too.
-COMPRESSION: Final = "lz4"
-WRITER = WriterProperties(max_row_group_size=ROW_GROUP_SIZE, compression="LZ4_RAW")
-# New lines are written as files of at most this many lines, in parallel, and
-# committed together: one Parquet file encodes on one core (0.76 s per 1M lines
-# here), two files at once take about half that on this 2-core machine.
-FILE_ROWS = 2_000_000
-PARALLEL_FILES = 2
-# A write is split for parallelism only into files of at least this many lines:
-# smaller files would cost the readers more than the writer saves.
-MIN_SPLIT_ROWS = 250_000
-# Invoice heads (core/stores/invoice_heads.py) as bytes: they are summed, never stored wide.
-FLAG_DTYPE = pl.Int8
-IDENTITY = ["invoice_id", "line_no"]
-# Columns whose min/max go into the Delta log: the date prunes whole files;
-# text bounds would need truncation rules and prune nothing here.
-STATS_COLUMNS = ("sale_date", "line_no", "invoice_key", "customer_key")
-
 
 # A grouping by period splits the window into at most this many buckets
 # (`_grouped_by_bucket`): a year of months or quarters, not its days or weeks.
@@ -181,17 +153,6 @@ def check_latest(columns: tuple[str, ...]) -> None:
         raise ValueError(f"not a latest-value column: {sorted(unknown)}")
 
 
-def _first_line(exc: BaseException) -> str:
-    """An error's first line without terminal colours (deltalake adds both)."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _stat_value(value: Any) -> Any:
-    """A min/max value as the Delta log writes it (dates as YYYY-MM-DD)."""
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
 def _values_in_files(files: list[str], column: str) -> set[str]:
     """The distinct values of a text column in these Parquet files, from their dictionaries.
 
@@ -204,27 +165,6 @@ def _values_in_files(files: list[str], column: str) -> set[str]:
         values.update(chunk.dictionary.to_pylist())
     values.discard(None)
     return values
-
-
-def with_flags(lines: pl.DataFrame, kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(`lines` with invoice heads, `kept` lines whose heads change, with the new ones).
-
-    `kept` are the stored lines of the same invoices that the write keeps: the
-    flags are computed over each invoice's lines as they will be stored.
-    """
-    columns = [*STORED_COLUMNS, *ORDER_FLAGS]
-    combined = pl.concat([lines.select(STORED_COLUMNS), kept.select(STORED_COLUMNS)])
-    flagged = invoice_heads_in_order(combined, "sale_date", FLAG_DTYPE)
-    incoming = flagged.head(len(lines)).select(columns)
-    if kept.is_empty():
-        return incoming, incoming.clear()
-    renewed = flagged.slice(len(lines)).select(columns)
-    if set(ORDER_FLAGS) <= set(kept.columns):
-        old = kept.select(*IDENTITY, *ORDER_FLAGS)
-        renewed = renewed.join(old, on=IDENTITY, suffix="_old").filter(
-            pl.any_horizontal(pl.col(f).ne_missing(pl.col(f"{f}_old")) for f in ORDER_FLAGS)
-        )
-    return incoming, renewed.select(columns)
 
 
 def _empty_lines() -> pl.DataFrame:
@@ -257,7 +197,8 @@ class EmbeddedStore:
 
     # ----------------------------------------------------------------- reading
 
-    def _table(self) -> DeltaTable | None:
+    def delta_table(self) -> DeltaTable | None:
+        """The table as last committed; None before the first write."""
         if not DeltaTable.is_deltatable(str(self.path)):
             return None
         return DeltaTable(str(self.path))
@@ -265,7 +206,7 @@ class EmbeddedStore:
     def _scan(self, table: DeltaTable | None = None) -> pl.LazyFrame:
         """The lines of `table` (default: the table as it is now)."""
         if table is None:
-            table = self._table()
+            table = self.delta_table()
         if table is None:
             return _empty_lines().lazy()
         return pl.scan_delta(table)
@@ -289,7 +230,7 @@ class EmbeddedStore:
         measures: tuple[str, ...] = MEASURES,
         latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
-        table = self._table()
+        table = self.delta_table()
         lines = self._select(scope, window, table)
         frame = lines  # with `period` if grouped by time; `lines` stays without
         # Customers are grouped by their integer key (one key per id, see core/keys.py):
@@ -362,7 +303,7 @@ class EmbeddedStore:
 
     def distinct_values(self, column: str, scope: Scope) -> list[str]:
         filters = scope.member_filters()
-        table = self._table()
+        table = self.delta_table()
         if table is not None and all(on == column for on, _ in filters):
             found = _values_in_files(table.file_uris(), column)
             for _, allowed in filters:
@@ -408,221 +349,28 @@ class EmbeddedStore:
         try:
             with file_lock.exclusive(self._lock_path):
                 report("writing", 0.0)
-                before = self._table()
+                before = self.delta_table()
                 if mode == "replace":
-                    result = self._replace(lines, replace_window)
+                    result = writes.replace(self, lines, replace_window)
                 else:
-                    result = self._append(lines)
+                    result = writes.append(self, lines)
                 customer_ids.record(self.path, lines)
                 # Lines only added: their first sales fold into the file's; else regrouped.
                 added = lines if mode == "append" and result.updated == 0 else None
-                self._refresh_first_sales(before, added)
+                writes.refresh_first_sales(self, before, added)
                 report("written", 1.0)
                 return result
         except (DeltaError, OSError) as exc:
-            raise self._write_failure(exc) from exc
-
-    def _refresh_first_sales(self, before: DeltaTable | None, added: pl.DataFrame | None) -> None:
-        after = self._table()
-        if after is None:  # a replace of nothing on an empty store
-            return
-        was = None if before is None else before.version()
-        first_sales.refresh(self.path, was, after.version(), added, pl.scan_delta(after))
-
-    def _write_failure(self, exc: DeltaError | OSError) -> StoreError:
-        """A failed write as a message fit for a user (deltalake wraps OS errors in text)."""
-        if getattr(exc, "errno", None) == errno.ENOSPC or "os error 28" in str(exc):
-            return StoreError(
-                f"the disk holding {self.path} is full: nothing was written, the stored "
-                "data is unchanged"
-            )
-        if isinstance(exc, OSError) and exc.strerror:
-            return StoreError(f"the embedded store could not write to {self.path}: {exc.strerror}")
-        return StoreError(f"the embedded store could not write: {_first_line(exc)}")
-
-    def _flagged(self, table: DeltaTable | None) -> bool:
-        """Whether the lines carry invoice heads: every table this version creates does;
-        one created before them keeps its layout (and exact distinct counts)."""
-        return table is None or ORDER_FLAGS[0] in {f.name for f in table.schema().fields}
-
-    def _stored_of_invoices(self, lines: pl.DataFrame, table: DeltaTable | None) -> pl.DataFrame:
-        """Every stored line of `table`, all columns, of the invoices in `lines`."""
-        if table is None:
-            return lines.clear()
-        stored = pl.scan_delta(table)
-        wanted = lines.select("invoice_key", "invoice_id").unique()
-        # Join on the integer key first (fast), then confirm on the text id; whole lines
-        # are read only for the invoices found.
-        found = (
-            stored.select("invoice_key", "invoice_id")
-            .join(wanted.lazy().select("invoice_key"), on="invoice_key", how="semi")
-            .join(wanted.lazy(), on=["invoice_key", "invoice_id"], how="semi")
-            .unique()
-            .collect()
-        )
-        if found.is_empty():
-            return stored.head(0).collect()
-        return (
-            stored.filter(pl.col("invoice_key").is_in(found["invoice_key"].implode()))
-            .join(found.lazy(), on=["invoice_key", "invoice_id"], how="semi")
-            .collect()
-        )
-
-    def _append(self, lines: pl.DataFrame) -> WriteResult:
-        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        # One snapshot of the table for the whole write (the write lock keeps it current).
-        table = self._table()
-        flagged = self._flagged(table)
-        stored = self._stored_of_invoices(lines, table)
-        # Joins against an empty frame still hash every new line (1.7 s per 10M): skip them.
-        updated = stored.join(lines, on=IDENTITY, how="semi").height if stored.height else 0
-        rewrites = lines.clear()
-        if flagged:
-            # Flags over each invoice's lines as they will be stored, the kept ones with new.
-            kept = stored.join(lines, on=IDENTITY, how="anti") if stored.height else stored
-            lines, rewrites = with_flags(lines, kept)
-        if updated == 0 and rewrites.is_empty():
-            self._add_files(lines)
-            return WriteResult(len(lines), 0, 0, window)
-        assert table is not None
-        (
-            table.merge(
-                source=pl.concat([lines, rewrites]).to_arrow(),
-                predicate="t.invoice_id = s.invoice_id AND t.line_no = s.line_no",
-                source_alias="s",
-                target_alias="t",
-                writer_properties=WRITER,
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        return WriteResult(len(lines) - updated, updated, 0, window)
-
-    def _add_files(self, lines: pl.DataFrame) -> None:
-        """Append `lines` in one commit: files written in parallel, then one log entry.
-
-        Until the commit lands the new files are not part of the table (a crash
-        leaves unreferenced files, which readers ignore): all-or-nothing, as
-        with `write_deltalake`.
-        """
-        self.path.mkdir(parents=True, exist_ok=True)
-        count = max(
-            -(-len(lines) // FILE_ROWS), min(PARALLEL_FILES, len(lines) // MIN_SPLIT_ROWS), 1
-        )
-        size = -(-max(len(lines), 1) // count)  # equal parts, time-ordered like the lines
-        parts = [lines.slice(i * size, size) for i in range(count)]
-        names = [f"part-{uuid.uuid4()}-c000.lz4.parquet" for _ in parts]
-        try:
-            with ThreadPoolExecutor(max_workers=2) as pool:  # Polars' writer releases the GIL
-                actions = list(pool.map(self._write_file, parts, names))
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            # Nothing refers to these files yet: remove them so a full disk is not fuller.
-            for name in names:
-                (self.path / name).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise
-            raise DeltaError(f"could not write a data file: {_first_line(exc)}") from exc
-        try:
-            table = self._table()
-            if table is None:
-                schema = Schema.from_arrow(lines.head(0).to_arrow().schema)
-                create_table_with_add_actions(str(self.path), schema, actions, mode="append")
-            else:
-                adds: list[AddAction | RemoveAction] = list(actions)
-                table.create_write_transaction(adds, mode="append", schema=table.schema())
-        except BaseException:
-            # Only if the commit did not land do the files belong to nothing (a failure
-            # after the commit, in a checkpoint say, must not delete stored data).
-            after = self._table()
-            committed = {uri.rsplit("/", 1)[-1] for uri in after.file_uris()} if after else set()
-            if not set(names) & committed:
-                for name in names:
-                    (self.path / name).unlink(missing_ok=True)
-            raise
-
-    def _write_file(self, part: pl.DataFrame, name: str) -> AddAction:
-        target = self.path / name
-        part.write_parquet(
-            target, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE, statistics=True
-        )
-        bounds = part.select(
-            [pl.col(c).min().alias(f"min_{c}") for c in STATS_COLUMNS]
-            + [pl.col(c).max().alias(f"max_{c}") for c in STATS_COLUMNS]
-        ).row(0, named=True)
-        stats = {
-            "numRecords": len(part),
-            "minValues": {c: _stat_value(bounds[f"min_{c}"]) for c in STATS_COLUMNS},
-            "maxValues": {c: _stat_value(bounds[f"max_{c}"]) for c in STATS_COLUMNS},
-            "nullCount": {c: part[c].null_count() for c in part.columns},
-        }
-        return AddAction(
-            path=name,
-            size=target.stat().st_size,
-            partition_values={},
-            modification_time=int(time.time() * 1000),
-            data_change=True,
-            stats=json.dumps(stats),
-        )
-
-    def _replace(self, lines: pl.DataFrame, window: Window | None) -> WriteResult:
-        if window is None:
-            if lines.is_empty():
-                raise StoreError("replace needs a date range or at least one line")
-            window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-        outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
-        if not outside.is_empty():
-            first = outside.row(0, named=True)
-            raise StoreError(
-                f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
-                f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
-            )
-        table = self._table()
-        inside = pl.col("sale_date").is_between(window.start, window.end)
-        kept = self._stored_of_invoices(lines, table).filter(~inside)
-        elsewhere = kept.join(lines, on=IDENTITY, how="semi")
-        if not elsewhere.is_empty():
-            first = elsewhere.row(0, named=True)
-            raise StoreError(
-                f"{len(elsewhere)} lines are already stored outside {window.start}..{window.end} "
-                f"(first: invoice {first['invoice_id']} line {first['line_no']} on "
-                f"{first['sale_date']}); widen the range or append instead"
-            )
-        if self._flagged(table):
-            # An invoice keeping lines outside the window spans days: its new lines are
-            # not uniform, and the kept ones need no new flags (core/stores/invoice_heads.py).
-            lines = with_flags(lines, kept.head(0))[0].with_columns(
-                invoice_uniform=pl.when(pl.col("invoice_id").is_in(kept["invoice_id"].implode()))
-                .then(pl.lit(0, FLAG_DTYPE))
-                .otherwise(pl.col("invoice_uniform"))
-            )
-        replaced = self.count_lines(Scope(), window)
-        # The predicate is built from two dates, never from user text.
-        predicate = (
-            f"sale_date >= '{window.start.isoformat()}' AND sale_date <= '{window.end.isoformat()}'"
-        )
-        if table is None:
-            write_deltalake(
-                str(self.path), lines.to_arrow(), mode="append", writer_properties=WRITER
-            )
-        else:
-            write_deltalake(
-                str(self.path),
-                lines.to_arrow(),
-                mode="overwrite",
-                predicate=predicate,
-                writer_properties=WRITER,
-            )
-        return WriteResult(len(lines), 0, replaced, window)
+            raise writes.write_failure(self, exc) from exc
 
     # ------------------------------------------------------------------ health
 
     def health(self) -> StoreHealth:
         started = time.perf_counter()
         try:
-            table = self._table()
+            table = self.delta_table()
         except (DeltaError, OSError) as exc:
-            return StoreHealth(self.name, False, f"cannot open {self.path}: {_first_line(exc)}")
+            return StoreHealth(self.name, False, f"cannot open {self.path}: {first_line(exc)}")
         if table is None:
             # Files but no `_delta_log` is not our table; a log without a commit is
             # a first write that was interrupted: still empty, a retry writes it.
@@ -646,7 +394,7 @@ class EmbeddedStore:
             pl.exceptions.PanicException,
         ) as exc:
             # The log opens but a data file is missing or damaged: queries would fail too.
-            return StoreHealth(self.name, False, f"cannot read {self.path}: {_first_line(exc)}")
+            return StoreHealth(self.name, False, f"cannot read {self.path}: {first_line(exc)}")
 
     def _health_facts(self, table: DeltaTable, started: float) -> StoreHealth:
         # deltalake returns an arro3 table, which polars reads as one struct column.
@@ -670,7 +418,7 @@ class EmbeddedStore:
         return StoreHealth(self.name, True, f"{facts['rows']:,} lines in {self.path}", facts)
 
     def data_version(self) -> str:
-        table = self._table()
+        table = self.delta_table()
         lines = "empty" if table is None else f"delta-{table.version()}"
         # Targets feed the same cached tables (attainment), so their version keys them too.
         targets = self.targets.version()

@@ -51,7 +51,7 @@ def _answer(store: EmbeddedStore, scope: Scope | None = None) -> list[dict[str, 
 
 
 def _version(store: EmbeddedStore) -> int:
-    table = store._table()
+    table = store.delta_table()
     assert table is not None
     return table.version()
 
