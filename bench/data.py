@@ -26,9 +26,8 @@ END = date(2026, 10, 31)
 LAYOUT_FILES = (
     "core/schema.py",
     "core/keys.py",
-    "core/stores/embedded.py",
+    "core/stores/embedded_writes.py",
     "core/stores/customer_ids.py",
-    "core/stores/first_sales.py",
     "core/stores/invoice_heads.py",
     "ingest/parse.py",
     "ingest/read.py",

@@ -39,7 +39,6 @@ from core.store import (
     active_months_grouped,
     asks_first_sales,
 )
-from core.stores import druid_first_sales as first_sales
 from core.stores import druid_health, druid_sql
 from core.stores import druid_ingest as ingest
 from core.stores import druid_segments as segments
@@ -52,6 +51,7 @@ from core.stores.druid_http import (
     DruidTimeout,
     SqlParameter,
 )
+from core.stores.first_sales import FirstSales
 from core.stores.latest import LATEST_TIME, pick_latest
 from core.targets import StoredTarget, merged
 
@@ -88,6 +88,7 @@ class DruidStore:
         self.staging_dir = staging_dir
         self.client = client or DruidClient(self.url)
         self._write_lock = threading.Lock()
+        self._first_sales = FirstSales()
         # The parts of one aggregate (sums, each distinct count) run side by side.
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="druid-query")
 
@@ -161,9 +162,25 @@ class DruidStore:
         if chunked is not None:
             return chunked
         if asks_first_sales(scope, window, by, grain, measures, latest):
-            recorded = self._recorded_first_sales()
-            if recorded is not None:
-                return recorded
+            # Kept per fingerprint of the published segments: any write, by any process,
+            # changes it. Grouped after the fingerprint is taken, so what is kept is never
+            # older than the fingerprint it is kept under.
+            fingerprint = segments.listed(self.client, self.datasource).fingerprint
+            if fingerprint is not None:
+                return self._first_sales.of(
+                    fingerprint, lambda: self._grouped(scope, window, by, grain, measures, latest)
+                )
+        return self._grouped(scope, window, by, grain, measures, latest)
+
+    def _grouped(
+        self,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        measures: tuple[str, ...],
+        latest: tuple[str, ...],
+    ) -> pl.DataFrame:
         # `orders` is a sum of invoice heads where that is exact (core/stores/invoice_heads.py),
         # beside the other sums. Each remaining exact distinct count is its own query, run
         # concurrently: Druid plans several COUNT(DISTINCT) in one query as grouping sets,
@@ -235,34 +252,6 @@ class DruidStore:
                 keys = [*by, "period"] if grain is not None else list(by)
                 return pl.concat(parts).sort(keys, nulls_last=True)
         return None
-
-    def _recorded_first_sales(self) -> pl.DataFrame | None:
-        """Every customer's first sale from the record beside the lines
-        (`druid_first_sales`), or None when it does not describe the lines published."""
-        fingerprint = segments.listed(self.client, self.datasource).fingerprint
-        if fingerprint is None:
-            return None
-        try:
-            sql, params = first_sales.read_sql(self.datasource, fingerprint)
-            _, rows = self.client.sql(sql, params, druid_sql.query_context(self.timezone))
-        except DruidQueryError as exc:
-            # Only a refusal (no record yet, a damaged one) is worth grouping the lines for:
-            # a Druid that failed or timed out on the record would do so again on the lines.
-            if isinstance(exc, DruidTimeout):
-                raise
-            if exc.status >= 500 or exc.status == 429:
-                raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
-            if not exc.unknown_table:
-                log.warning("not reading the first sales record of %s: %s", self.datasource, exc)
-            return None
-        if not rows:
-            return None
-        frame = pl.DataFrame(
-            rows, schema={"customer_id": pl.String, "first_sale": pl.String}, orient="row"
-        )
-        return frame.with_columns(druid_sql.day_of(pl.col("first_sale"))).sort(
-            "customer_id", nulls_last=True
-        )
 
     def _run_parts(
         self,
@@ -490,32 +479,8 @@ class DruidStore:
             else:
                 plan = writes.plan_append(self, lines, exists)
             writes.run(self, plan, report)
-            self.record_first_sales(report)
             report("written", 1.0)
             return plan.result
-
-    def record_first_sales(self, progress: Progress | None = None) -> None:
-        """Group every customer's first sale into the record (`druid_first_sales`).
-
-        Each write ends with it. It never fails the write: without a current
-        record, reads group the lines.
-        """
-        report = progress or (lambda _stage, _fraction: None)
-        try:
-            fingerprint = segments.listed(self.client, self.datasource).fingerprint
-            if fingerprint is None:
-                return  # no lines to describe
-            try:
-                recorded = first_sales.described(self.client, self.datasource)
-            except DruidQueryError as exc:
-                recorded = None  # a damaged record: the refresh replaces it
-                log.warning("the first sales record of %s is unreadable: %s", self.datasource, exc)
-            if recorded == fingerprint:
-                return  # a write that changed nothing: the record is current
-            report("recording first purchases", 0.95)
-            first_sales.refresh(self.client, self.datasource, fingerprint)
-        except Exception:  # the lines are written whatever went wrong here
-            log.exception("could not record the first sales of %s", self.datasource)
 
     # ------------------------------------------------------------------ health
 
@@ -525,10 +490,6 @@ class DruidStore:
 
     def health(self) -> StoreHealth:
         return druid_health.health(self)
-
-    def first_sales_recorded(self) -> bool:
-        """Whether the first sales record describes the lines published."""
-        return druid_health.first_sales_recorded(self)
 
     def data_version(self) -> str:
         """Newest segment version the broker serves, and how many: any write changes them.

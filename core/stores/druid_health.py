@@ -1,5 +1,5 @@
 """What the Druid store says of itself: each service's health, the datasource's facts
-for the Diagnostics page, and whether the first sales record is current."""
+for the Diagnostics page."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.store import Scope, StoreError, StoreHealth
-from core.stores import druid_first_sales as first_sales
 from core.stores import druid_segments as segments
-from core.stores.druid_http import DruidQueryError, parameter
+from core.stores.druid_http import parameter
 
 if TYPE_CHECKING:
     from core.stores.druid import DruidStore
@@ -78,7 +77,6 @@ def health(store: DruidStore) -> StoreHealth:
         rows = store.count_lines(Scope(), None)
         span = store.date_range(Scope())
         listed = segments.listed(store.client, store.datasource)
-        record = _first_sales_fact(store, listed)
         tasks = store.query(
             'SELECT "created_time", "status", "duration" FROM sys.tasks WHERE "datasource" = ? '
             'ORDER BY "created_time" DESC LIMIT 1',
@@ -108,7 +106,6 @@ def health(store: DruidStore) -> StoreHealth:
                 round(last_task[2] / 1000, 1) if last_task[2] and last_task[2] > 0 else None
             ),
             "data_version": listed.data_version,
-            "first_sales_record": record,
             "check_seconds": round(time.perf_counter() - started, 4),
         }
     )
@@ -118,22 +115,3 @@ def health(store: DruidStore) -> StoreHealth:
     if unhealthy:
         detail += f"; not healthy: {', '.join(unhealthy)}"
     return StoreHealth(store.name, ok, detail, facts)
-
-
-def first_sales_recorded(store: DruidStore) -> bool:
-    """Whether the first sales record describes the lines published."""
-    fingerprint = segments.listed(store.client, store.datasource).fingerprint
-    recorded = first_sales.described(store.client, store.datasource)
-    return fingerprint is not None and recorded == fingerprint
-
-
-def _first_sales_fact(store: DruidStore, listed: segments.Segments) -> str:
-    """For the Diagnostics page: whether reads take first purchases from the record."""
-    try:
-        recorded = first_sales.described(store.client, store.datasource)
-    except DruidQueryError as exc:
-        return f"unreadable ({exc.druid_message}): first purchases are grouped from the lines"
-    if recorded is not None and recorded == listed.fingerprint:
-        return "current"
-    about = "no stamped record" if recorded is None else f"describes {recorded}"
-    return f"not current ({about}): first purchases are grouped from the lines"

@@ -35,12 +35,13 @@ from core.store import (
     active_months_grouped,
     asks_first_sales,
 )
-from core.stores import customer_ids, file_lock, first_sales
+from core.stores import customer_ids, file_lock
 from core.stores import embedded_writes as writes
 from core.stores.buckets import bucket_start
 from core.stores.embedded_targets import EmbeddedTargets, targets_path
 from core.stores.embedded_writes import ROW_GROUP_SIZE
 from core.stores.errors import first_line
+from core.stores.first_sales import FirstSales
 from core.stores.invoice_heads import head_column
 from core.stores.latest import LATEST_TIME, latest_values
 
@@ -184,6 +185,7 @@ class EmbeddedStore:
         self.timezone = timezone
         self._lock_path = self.path.parent / f".{self.path.name}.lock"
         self.targets = EmbeddedTargets(targets_path(self.path))
+        self._first_sales = FirstSales()
 
     # ----------------------------------------------------------------- targets
 
@@ -231,6 +233,23 @@ class EmbeddedStore:
         latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         table = self.delta_table()
+        if table is not None and asks_first_sales(scope, window, by, grain, measures, latest):
+            return self._first_sales.of(
+                str(table.version()),
+                lambda: self._aggregate(table, scope, window, by, grain, measures, latest),
+            )
+        return self._aggregate(table, scope, window, by, grain, measures, latest)
+
+    def _aggregate(
+        self,
+        table: DeltaTable | None,
+        scope: Scope,
+        window: Window | None,
+        by: tuple[str, ...],
+        grain: Grain | None,
+        measures: tuple[str, ...],
+        latest: tuple[str, ...],
+    ) -> pl.DataFrame:
         lines = self._select(scope, window, table)
         frame = lines  # with `period` if grouped by time; `lines` stays without
         # Customers are grouped by their integer key (one key per id, see core/keys.py):
@@ -252,8 +271,8 @@ class EmbeddedStore:
         if latest:
             exprs.append(pl.col("sold_at").max().alias(LATEST_TIME))
         filtered = bool(scope.member_filters())
-        result = self._recorded_first_sales(table, scope, window, by, grain, measures, latest)
-        if result is None and grain is not None and window is not None and not filtered:
+        result = None
+        if grain is not None and window is not None and not filtered:
             result = _grouped_by_bucket(lines, names[:-1], exprs, window, grain)
         if result is None:
             grouped = frame.group_by(names).agg(exprs) if names else frame.select(exprs)
@@ -274,22 +293,6 @@ class EmbeddedStore:
 
     def active_months(self, scope: Scope, window: Window) -> pl.DataFrame:
         return active_months_grouped(self, scope, window)
-
-    def _recorded_first_sales(
-        self,
-        table: DeltaTable | None,
-        scope: Scope,
-        window: Window | None,
-        by: tuple[str, ...],
-        grain: Grain | None,
-        measures: tuple[str, ...],
-        latest: tuple[str, ...],
-    ) -> pl.DataFrame | None:
-        """Every customer's first sale from the file beside the table (first_sales.py),
-        when that is the question and the file describes this version of the table."""
-        if table is None or not asks_first_sales(scope, window, by, grain, measures, latest):
-            return None
-        return first_sales.read(self.path, table.version())
 
     def _customer_ids(self, keys: pl.Series) -> pl.DataFrame:
         """(customer_key, customer_id) of the stored lines with these keys."""
@@ -349,15 +352,11 @@ class EmbeddedStore:
         try:
             with file_lock.exclusive(self._lock_path):
                 report("writing", 0.0)
-                before = self.delta_table()
                 if mode == "replace":
                     result = writes.replace(self, lines, replace_window)
                 else:
                     result = writes.append(self, lines)
                 customer_ids.record(self.path, lines)
-                # Lines only added: their first sales fold into the file's; else regrouped.
-                added = lines if mode == "append" and result.updated == 0 else None
-                writes.refresh_first_sales(self, before, added)
                 report("written", 1.0)
                 return result
         except (DeltaError, OSError) as exc:

@@ -22,7 +22,6 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from core.schema import STORED_COLUMNS
 from core.store import Scope, StoreError, Window, WriteResult
-from core.stores import first_sales
 from core.stores.errors import first_line
 from core.stores.invoice_heads import ORDER_FLAGS, invoice_heads_in_order
 
@@ -77,16 +76,6 @@ def with_flags(lines: pl.DataFrame, kept: pl.DataFrame) -> tuple[pl.DataFrame, p
             pl.any_horizontal(pl.col(f).ne_missing(pl.col(f"{f}_old")) for f in ORDER_FLAGS)
         )
     return incoming, renewed.select(columns)
-
-
-def refresh_first_sales(
-    store: EmbeddedStore, before: DeltaTable | None, added: pl.DataFrame | None
-) -> None:
-    after = store.delta_table()
-    if after is None:  # a replace of nothing on an empty store
-        return
-    was = None if before is None else before.version()
-    first_sales.refresh(store.path, was, after.version(), added, pl.scan_delta(after))
 
 
 def write_failure(store: EmbeddedStore, exc: DeltaError | OSError) -> StoreError:

@@ -1,14 +1,15 @@
-"""The embedded store's first-sales file: used when it describes the table, never wrong.
+"""Every customer's first sale, kept per data version (core/stores/first_sales.py).
 
-Every answer is checked against the first sale per customer computed by plain
-Polars over the lines the store should hold, after each kind of write: an
-append (folded in), an update that moves a customer's first line later and a
-replace that deletes it (both regrouped), and with the file stale, missing or
-damaged.
+Every answer of the embedded store is checked against the first sale per
+customer computed by plain Polars over the lines the store should hold, after
+each kind of write: an append that moves many first sales back, an update that
+moves a customer's first line later, a replace that deletes it, and a write by
+another process (another store object on the same table).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import polars as pl
 import pytest
 
 from core.store import Scope, Window
-from core.stores import first_sales
 from core.stores.embedded import EmbeddedStore
+from core.stores.first_sales import FirstSales
 from ingest.sample import generate_sales
 from tests.conftest import to_stored
 
@@ -50,42 +51,46 @@ def _answer(store: EmbeddedStore, scope: Scope | None = None) -> list[dict[str, 
     return store.aggregate(scope, None, ("customer_id",), measures=("first_sale",)).to_dicts()
 
 
-def _version(store: EmbeddedStore) -> int:
-    table = store.delta_table()
-    assert table is not None
-    return table.version()
-
-
-def test_appends_are_folded_into_the_file(tmp_path: Path, lines: pl.DataFrame) -> None:
+def test_an_append_and_another_process_s_write_move_the_answer(
+    tmp_path: Path, raw: pl.DataFrame, lines: pl.DataFrame
+) -> None:
     path = tmp_path / "sales"
     store = EmbeddedStore(path)
     # The later half first: the earlier half then moves many customers' first sale back.
     late = lines.filter(pl.col("sale_date") >= SPLIT)
-    early = lines.filter(pl.col("sale_date") < SPLIT)
     store.write(late, "append")
     assert _answer(store) == _expected(late)
-    store.write(early, "append")
-    recorded = first_sales.read(path, _version(store))
-    assert recorded is not None  # the answer below comes from the file
+    assert _answer(store) == _expected(late)  # kept: the same answer again
+    store.write(lines.filter(pl.col("sale_date") < SPLIT), "append")
     assert _answer(store) == _expected(lines)
-    assert recorded.height == lines["customer_key"].n_unique()  # walk-ins as one null key
+    # Another process (the command line beside the app) writes: the version moves on.
+    extra = to_stored(raw.head(5).with_columns(pl.col("invoice_id") + "-X"))
+    EmbeddedStore(path).write(extra, "append")
+    assert _answer(store) == _expected(pl.concat([lines, extra]))
 
 
-def test_the_file_is_what_answers(tmp_path: Path, lines: pl.DataFrame) -> None:
-    """A file stamped with the table's version is read as it is (so the test above
-    checks the file, not a fallback); a filtered scope never reads it."""
-    path = tmp_path / "sales"
-    store = EmbeddedStore(path)
+def test_filtered_scopes_group_their_own_lines(tmp_path: Path, lines: pl.DataFrame) -> None:
+    store = EmbeddedStore(tmp_path / "sales")
     store.write(lines, "append")
-    marked = first_sales.read(path, _version(store))
-    assert marked is not None
-    bogus = marked.with_columns(first_sale=pl.lit(date(2000, 1, 1)))
-    first_sales.record(path, _version(store), bogus)
-    assert {row["first_sale"] for row in _answer(store)} == {date(2000, 1, 1)}
-    mombasa = Scope(branches=("Mombasa",))
-    assert _answer(store, mombasa) == _expected(lines.filter(pl.col("branch") == "Mombasa"))
-    restricted = Scope(allowed_branches=("Mombasa",))
-    assert _answer(store, restricted) == _expected(lines.filter(pl.col("branch") == "Mombasa"))
+    assert _answer(store) == _expected(lines)
+    mombasa = lines.filter(pl.col("branch") == "Mombasa")
+    assert _answer(store, Scope(branches=("Mombasa",))) == _expected(mombasa)
+    assert _answer(store, Scope(allowed_branches=("Mombasa",))) == _expected(mombasa)
+
+
+def test_one_grouping_per_version_however_many_ask() -> None:
+    kept, calls = FirstSales(), []
+    answer = pl.DataFrame({"customer_id": ["C1"], "first_sale": [date(2026, 1, 2)]})
+
+    def group() -> pl.DataFrame:
+        calls.append(1)
+        return answer
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: kept.of("v1", group), range(8)))
+    assert all(a is answer for a in answers) and len(calls) == 1
+    kept.of("v2", group)
+    assert len(calls) == 2
 
 
 def test_an_update_that_moves_a_first_line_is_regrouped(
@@ -108,7 +113,6 @@ def test_an_update_that_moves_a_first_line_is_regrouped(
     firsts = {row["customer_id"]: row["first_sale"] for row in _expected(held)}
     assert firsts[customer] > own["sale_date"].min()  # the update did move it later
     assert _answer(store) == _expected(held)
-    assert first_sales.read(path, _version(store)) is not None
 
 
 def test_a_replace_that_deletes_first_lines_is_regrouped(
@@ -122,29 +126,3 @@ def test_a_replace_that_deletes_first_lines_is_regrouped(
     # Invoices spanning the cut would be refused; the sample's invoices are one day each.
     store.write(lines.head(0), "replace", replace_window=first_month)
     assert _answer(store) == _expected(lines.filter(outside))
-    assert first_sales.read(path, _version(store)) is not None
-
-
-def test_a_stale_missing_or_damaged_file_costs_time_not_dates(
-    tmp_path: Path, raw: pl.DataFrame, lines: pl.DataFrame
-) -> None:
-    path = tmp_path / "sales"
-    store = EmbeddedStore(path)
-    late = lines.filter(pl.col("sale_date") >= SPLIT)
-    store.write(late, "append")
-    stale = first_sales.sales_file(path).read_bytes()
-    store.write(lines.filter(pl.col("sale_date") < SPLIT), "append")
-    # The file of the earlier version, as a writer killed before replacing it leaves it.
-    first_sales.sales_file(path).write_bytes(stale)
-    assert first_sales.read(path, _version(store)) is None
-    assert _answer(store) == _expected(lines)
-    first_sales.sales_file(path).write_bytes(b"not parquet")
-    assert first_sales.read(path, _version(store)) is None
-    assert _answer(store) == _expected(lines)
-    first_sales.sales_file(path).unlink()
-    assert _answer(store) == _expected(lines)
-    # An append over a file that lags groups every line again instead of folding into it.
-    extra = to_stored(raw.head(5).with_columns(pl.col("invoice_id") + "-X"))
-    store.write(extra, "append")
-    assert first_sales.read(path, _version(store)) is not None
-    assert _answer(store) == _expected(pl.concat([lines, extra]))

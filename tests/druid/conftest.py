@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 import requests
 
-from core.stores import druid_first_sales, druid_targets
+from core.stores import druid_targets
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.druid_ingest import ETERNITY
@@ -74,10 +74,9 @@ def druid_url() -> Iterator[str]:
 
 def drop_datasource(client: DruidClient, datasource: str) -> None:
     """Mark every segment unused and submit a kill task (not awaited) for the files,
-    of the lines, of their first sales record and of their targets."""
+    of the lines and of their targets."""
     for name in (
         datasource,
-        druid_first_sales.datasource_of(datasource),
         druid_targets.datasource_of(datasource),
     ):
         try:

@@ -17,9 +17,8 @@ import pytest
 
 from core import cache
 from core.store import Scope, StoreError
-from core.stores import druid_first_sales as first_sales
 from core.stores.druid import DruidStore
-from core.stores.druid_http import DruidClient, DruidQueryError, DruidTimeout
+from core.stores.druid_http import DruidClient, DruidTimeout
 from tests.druid.parity import assert_same
 from tests.druid.proxy import DruidProxy
 from tests.druid.test_druid_pages import _use, run_page
@@ -116,67 +115,29 @@ def test_druids_own_query_timeout_is_reported_and_not_retried(
     assert proxy.connections == 1, "Druid's timeout is final: no second try"
 
 
-def test_a_druid_stuck_on_the_first_sales_record_is_not_asked_again(
-    druid_sample_store: DruidStore, proxy: DruidProxy
-) -> None:
-    """A Druid that leaves the record's read unanswered past the client's read timeout is
-    not then asked to group the lines, which would make the page wait a second time."""
-    proxy.hold(first_sales.SUFFIX.encode())
-    client = DruidClient(proxy.url, read_timeout=2)
-    store = DruidStore(proxy.url, druid_sample_store.datasource, client=client)
-    with pytest.raises(StoreError, match=r"did not answer within 2 s"):
-        store.aggregate(Scope(), None, ("customer_id",), None, ("first_sale",))
-    asked = [line for line in proxy.requests if line.startswith(b"POST /druid/v2/sql")]
-    assert len(asked) == 2, f"the segments, then the record, and nothing more: {asked}"
+class Counting(DruidClient):
+    """The real client, counting the SQL queries it sends."""
 
-
-class RecordFailing(DruidClient):
-    """The real client, except that reading the first sales record raises `error`."""
-
-    def __init__(self, url: str, error: DruidQueryError) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__(url)
-        self.error = error
         self.asked: list[str] = []
 
     def sql(self, query: str, *args: Any, **kwargs: Any) -> tuple[list[str], list[list[Any]]]:
         self.asked.append(query)
-        if first_sales.SUFFIX in query:
-            raise self.error
         return super().sql(query, *args, **kwargs)
 
 
 FIRST_SALES = (Scope(), None, ("customer_id",), None, ("first_sale",))
-UNKNOWN = "Object 'sales_first_sales' not found within 'druid'"
 
 
-@pytest.mark.parametrize(
-    ("error", "raised"),
-    [
-        (DruidTimeout("timed out", "Query timeout", 504), "timed out"),
-        (DruidQueryError("failed", "Historical went away", 500), "could not answer: Historical"),
-        (DruidQueryError("busy", "Too many requests", 429), "could not answer: Too many"),
-        (DruidQueryError("refused", "Column 'stamp' not found", 400), None),
-        (DruidQueryError("refused", UNKNOWN, 400), None),
-    ],
-    ids=["timeout", "5xx", "429", "a refusal", "no record"],
-)
-def test_how_a_failed_record_read_is_answered(
-    druid_sample_store: DruidStore,
-    error: DruidQueryError,
-    raised: str | None,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Only a refusal (no record, a damaged one) is answered by grouping the lines; a Druid
-    that failed or timed out on the record is reported, not asked the heavier query."""
-    client = RecordFailing(druid_sample_store.client.url, error)
+def test_first_sales_are_grouped_once_per_version(druid_sample_store: DruidStore) -> None:
+    """A second ask of the same lines sends only the look at the published segments."""
+    client = Counting(druid_sample_store.client.url)
     store = DruidStore(client.url, druid_sample_store.datasource, client=client)
-    if raised is not None:
-        with pytest.raises(StoreError, match=raised):  # a timeout as Druid gave it
-            store.aggregate(*FIRST_SALES)
-        assert len(client.asked) == 2, "the segments, then the record, and nothing more"
-        return
-    grouped = store.aggregate(*FIRST_SALES)
-    assert len(client.asked) > 2, "the lines were grouped"
-    assert_same(grouped, druid_sample_store.aggregate(*FIRST_SALES), "grouped against the record")
-    warned = [r for r in caplog.records if "not reading the first sales record" in r.getMessage()]
-    assert len(warned) == (0 if error.unknown_table else 1), "a damaged record is logged"
+    first = store.aggregate(*FIRST_SALES)
+    grouped = len(client.asked)
+    assert grouped >= 2, "the segments, then the lines grouped"
+    again = store.aggregate(*FIRST_SALES)
+    assert again is first
+    assert len(client.asked) == grouped + 1, client.asked[grouped:]
+    assert_same(first, druid_sample_store.aggregate(*FIRST_SALES), "kept against grouped")

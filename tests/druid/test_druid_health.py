@@ -28,4 +28,3 @@ def test_health_facts(druid_sample_store: DruidStore) -> None:
     assert facts["last_ingestion_status"] == "SUCCESS"
     assert 0 < facts["round_trip_ms"] < 5000
     assert facts["data_version"] == druid_sample_store.data_version()
-    assert facts["first_sales_record"] == "current"

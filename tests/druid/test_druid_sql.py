@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from core.store import DIMENSIONS, GRAINS, MEASURES, Scope, StoreError, Window
-from core.stores import druid_first_sales, druid_sql
+from core.stores import druid_sql
 from core.stores.druid import DruidStore
 from core.stores.druid_ingest import Chunk, chunk_condition, replace_sql
 
@@ -86,15 +86,6 @@ def test_replace_statement_overwrites_whole_utc_months() -> None:
     sql = replace_sql("sales", chunks, "w1", None, keep_existing=True)
     assert sql.startswith(f'REPLACE INTO "sales" OVERWRITE WHERE {condition}')
     assert sql.endswith('PARTITIONED BY MONTH\nCLUSTERED BY "branch"')
-
-
-def test_first_sales_record_is_named_for_its_lines_and_read_by_version() -> None:
-    sql = druid_first_sales.refresh_sql("sales", "2026-12-05T01:02:03.456Z'x")
-    assert sql.startswith('REPLACE INTO "sales_first_sales" OVERWRITE ALL')
-    assert "'2026-12-05T01:02:03.456Z''x' AS \"describes\"" in sql  # quoted, never closed
-    assert 'FROM "sales" GROUP BY "customer_id"' in sql
-    read, params = druid_first_sales.read_sql("sales", HOSTILE)
-    assert HOSTILE not in read and params == [{"type": "VARCHAR", "value": HOSTILE}]
 
 
 def test_first_sales_with_druid_down_is_the_same_clear_error() -> None:

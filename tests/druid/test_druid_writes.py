@@ -20,9 +20,9 @@ from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
 from core.store import DIMENSIONS, MEASURES, Scope, StoreError, Window
-from core.stores import druid_first_sales, druid_ingest, druid_segments
+from core.stores import druid_ingest, druid_segments
 from core.stores.druid import DruidStore
-from core.stores.druid_http import DruidClient, DruidQueryError
+from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
 from ingest.renames import renames
 from tests.druid.parity import assert_same
@@ -42,8 +42,7 @@ FIRST_SALES = (Scope(), None, ("customer_id",), None, ("first_sale",))
 
 def assert_stores_equal(druid: DruidStore, embedded: EmbeddedStore, label: str) -> None:
     """Same lines: per invoice line everything stored, every export area, and every
-    customer's first sale, read from Druid's first sales record."""
-    assert druid.first_sales_recorded(), f"{label}: the write left no current record"
+    customer's first sale (as kept for the version just written)."""
     assert_same(
         druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), f"{label}: first sales"
     )
@@ -470,71 +469,48 @@ def fingerprint(druid: DruidStore) -> str | None:
     return druid_segments.listed(druid.client, druid.datasource).fingerprint
 
 
-def test_the_first_sales_record_is_read_only_while_it_describes_the_lines(
+def test_first_sales_follow_every_write_and_a_deletion_by_another_process(
     pair: tuple[DruidStore, EmbeddedStore],
 ) -> None:
+    """Every customer's first sale is kept per fingerprint of the published segments: a
+    write of this store, and a month deleted by another process (a second app, the
+    command line, an operator in Druid's console), each make the next read group again."""
     druid, embedded = pair
     for store in pair:
         store.write(hand_lines(), "append")
     truth = embedded.aggregate(*FIRST_SALES)
     assert truth.height > 1 and truth["customer_id"].null_count() == 1  # walk-ins: a null id
-
-    def record(stamp: str) -> None:
-        """A record in which every customer first bought at 22:00 UTC on 1 January 2000:
-        1 a.m. on the 2nd in Nairobi, the business's day."""
-        sql = druid_first_sales.refresh_sql(druid.datasource, stamp).replace(
-            'MIN("__time")', "TIMESTAMP '2000-01-01 22:00:00'"
-        )
-        druid_ingest.run_task(druid.client, sql, lambda _stage, _fraction: None)
-        druid_first_sales.wait_described(druid.client, druid.datasource, stamp)
-
-    record("other segments")
-    assert not druid.first_sales_recorded()
-    assert_same(druid.aggregate(*FIRST_SALES), truth, "a record of other segments")
+    assert_same(druid.aggregate(*FIRST_SALES), truth, "after the first write")
     current = fingerprint(druid)
-    assert current is not None
-    record(current)
-    assert druid.first_sales_recorded()
-    read = druid.aggregate(*FIRST_SALES)
-    assert read["customer_id"].to_list() == truth["customer_id"].to_list()  # the null id too
-    assert set(read["first_sale"].to_list()) == {date(2000, 1, 2)}
-    # A write that changes nothing publishes nothing and leaves the record as it is.
+    # A write that changes nothing publishes nothing: the kept answer stays current.
     druid.write(hand_lines().clear(), "replace", Window(date(2030, 1, 1), date(2030, 1, 31)))
     assert fingerprint(druid) == current
-    assert set(druid.aggregate(*FIRST_SALES)["first_sale"].to_list()) == {date(2000, 1, 2)}
-    # A filter changes who bought first: filtered scopes never read the record.
+    for store in pair:
+        store.write(earlier_sale(), "append")
+    moved = druid.aggregate(*FIRST_SALES)
+    assert moved["first_sale"].min() == date(2023, 6, 15), "the earlier sale is read"
+    assert_same(moved, embedded.aggregate(*FIRST_SALES), "after an earlier sale")
+    # January 2024 holds one line, the first sale of its customer: deleted behind the store.
+    months = [druid_ingest.Chunk(date(2024, 1, 1))]
+    druid_ingest.mark_unused(druid.client, druid.datasource, months)
+    druid_ingest.wait_empty(druid.client, druid.datasource, months)
+    lines = pl.concat([earlier_sale(), hand_lines()])
+    kept = lines.filter(
+        (pl.col("sold_at") < datetime(2024, 1, 1, tzinfo=UTC))
+        | (pl.col("sold_at") >= datetime(2024, 2, 1, tzinfo=UTC))
+    )
+    everything = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+    embedded.write(kept, "replace", everything)
+    assert_same(
+        druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "after the deletion"
+    )
+    # A filter changes who bought first: filtered scopes group their own lines.
     nairobi = Scope(branches=("Nairobi",))
     assert_same(
         druid.aggregate(nairobi, None, ("customer_id",), None, ("first_sale",)),
         embedded.aggregate(nairobi, None, ("customer_id",), None, ("first_sale",)),
         "first sales in one branch",
     )
-
-
-def test_months_deleted_by_another_process_leave_the_record_unread(
-    pair: tuple[DruidStore, EmbeddedStore],
-) -> None:
-    """Another process (a second app, the command line, an operator in Druid's console)
-    deletes a month: no write of this store runs, and its record must not be read."""
-    druid, embedded = pair
-    for store in pair:
-        store.write(hand_lines(), "append")
-    assert druid.first_sales_recorded()
-    # January 2024 holds one line, the first sale of its customer.
-    months = [druid_ingest.Chunk(date(2024, 1, 1))]
-    druid_ingest.mark_unused(druid.client, druid.datasource, months)
-    druid_ingest.wait_empty(druid.client, druid.datasource, months)
-    lines = hand_lines()
-    kept = lines.filter(pl.col("sold_at") >= datetime(2024, 2, 1, tzinfo=UTC))
-    everything = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-    embedded.write(kept, "replace", everything)
-    assert embedded.aggregate(*FIRST_SALES)["first_sale"].min() > date(2024, 1, 31)
-    assert not druid.first_sales_recorded()
-    assert_same(
-        druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "after the deletion"
-    )
-    druid.record_first_sales()
-    assert_stores_equal(druid, embedded, "after the next refresh")
 
 
 def earlier_sale() -> pl.DataFrame:
@@ -550,59 +526,3 @@ def earlier_sale() -> pl.DataFrame:
             ),
         )
     )
-
-
-def test_a_failed_refresh_keeps_the_write_and_reads_group_the_lines(
-    pair: tuple[DruidStore, EmbeddedStore],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    druid, embedded = pair
-    for store in pair:
-        store.write(hand_lines(), "append")
-    with monkeypatch.context() as patched:  # Druid refuses the refresh's statement
-        patched.setattr(
-            druid_first_sales, "refresh_sql", lambda lines, stamp: f"REPLACE INTO {lines} x"
-        )
-        for store in pair:
-            store.write(earlier_sale(), "append")
-    assert "could not record the first sales" in caplog.text
-    assert not druid.first_sales_recorded()
-    grouped = druid.aggregate(*FIRST_SALES)
-    assert grouped["first_sale"].min() == date(2023, 6, 15), "the earlier sale is read"
-    assert_same(grouped, embedded.aggregate(*FIRST_SALES), "grouped")
-
-
-def stamped(druid: DruidStore) -> bool:
-    """Whether the served record still reads as stamped (an unreadable one does not)."""
-    try:
-        return druid_first_sales.described(druid.client, druid.datasource) is not None
-    except DruidQueryError:
-        return False
-
-
-def test_a_damaged_record_is_passed_over_and_replaced_by_the_next_write(
-    pair: tuple[DruidStore, EmbeddedStore],
-) -> None:
-    druid, embedded = pair
-    for store in pair:
-        store.write(hand_lines(), "append")
-    # A record with a row per line and no stamp column (written by hand, or by a mistake).
-    damaged = (
-        f'REPLACE INTO "{druid_first_sales.datasource_of(druid.datasource)}" OVERWRITE ALL\n'
-        f'SELECT "__time", "customer_id" FROM "{druid.datasource}" PARTITIONED BY ALL'
-    )
-    druid_ingest.run_task(druid.client, damaged, lambda _stage, _fraction: None)
-    deadline = time.monotonic() + 120
-    while stamped(druid):
-        assert time.monotonic() < deadline, "the record without stamps was never served"
-        time.sleep(1)
-    fact = str(druid.health().facts["first_sales_record"])
-    # Before the broker's schema refresh drops the stamp column the record has no stamped
-    # row; after it, the column is unknown: either way no record is stamped.
-    assert fact.startswith("not current (no stamped record)"), fact
-    assert_same(druid.aggregate(*FIRST_SALES), embedded.aggregate(*FIRST_SALES), "damaged")
-    moved = hand_lines().head(3).with_columns(pl.col("quantity") + 1)
-    for store in pair:
-        store.write(moved, "append")
-    assert_stores_equal(druid, embedded, "after the write that replaced it")
