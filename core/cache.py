@@ -19,6 +19,7 @@ import streamlit as st
 from core.exports import area_table
 from core.filters import Filters
 from core.forecast import anomalies, projection
+from core.forecast.series import history_end
 from core.kpi import activities, customers, products, targets
 from core.kpi.panels import PANELS
 from core.kpi.view import View, resolve_view
@@ -126,10 +127,18 @@ def customer_lifetime_value(view: View, version: str) -> customers.Clv:
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def _forecast(scope: Scope, end: date, version: str, per_branch: bool) -> projection.Forecast:
+    return projection.forecast_through(get_store(), scope, end, per_branch=per_branch)
+
+
 def forecast(view: View, today: date, version: str, per_branch: bool = True) -> projection.Forecast:
     """Net sales ahead per branch and in total (or in total only), learnt up to the
-    view's end (or yesterday)."""
-    return projection.forecast(get_store(), view, today=today, per_branch=per_branch)
+    view's end (or yesterday); one fit per scope and last day learnt, whatever the
+    window's start, grain or comparison."""
+    if view.window is None:
+        return projection.empty()
+    end = history_end(view.window.end, today)
+    return _forecast(view.scope, end, version, per_branch)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -24,7 +24,7 @@ from core.forecast.series import TOTAL, daily_sales, history_end, long_enough
 from core.kpi.view import View
 from core.presets import business_today
 from core.settings import load_settings
-from core.store import SalesStore
+from core.store import SalesStore, Scope
 
 # "The next 1-6 months": the default shows the farthest, the CLI may ask fewer.
 MONTHS = 6
@@ -189,7 +189,16 @@ def forecast(
     if view.window is None:
         return empty()
     end = history_end(view.window.end, today)
-    series = daily_sales(store, view.scope, end)
+    return forecast_through(store, view.scope, end, months=months, per_branch=per_branch)
+
+
+def forecast_through(
+    store: SalesStore, scope: Scope, end: date, *, months: int = MONTHS, per_branch: bool = True
+) -> Forecast:
+    """`forecast` learnt from `scope`'s sales up to `end`: all that a view's forecast
+    depends on, so the views that share both (this month, this quarter, the last 7
+    days, all ending today) share one fit."""
+    series = daily_sales(store, scope, end)
     if not per_branch:
         series = series.filter(pl.col("unique_id") == TOTAL)
     return forecast_series(series, end, months)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from core.filters import Filters
+from core.forecast import projection
 from core.forecast.projection import forecast
 from core.forecast.series import TOTAL
 from core.kpi.view import resolve_view
@@ -34,6 +36,28 @@ def test_a_branch_shows_where_the_month_lands(
     tile = next(m for m in app.metric if m.label == "October 2026, forecast")
     assert tile.value.replace("\\", "") == fmt.kes_compact(october["forecast"])  # escaped Markdown
     assert any(m.label == "95% range" for m in app.metric)
+
+
+def test_windows_ending_on_the_same_day_share_one_fit(
+    sample_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forecast learns from the scope's sales up to the window's end: a window that
+    starts earlier, or another grain, asks for no second fit."""
+    fits: list[date] = []
+    fit = projection.forecast_through
+
+    def counted(*args: Any, **kwargs: Any) -> projection.Forecast:
+        fits.append(args[2])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "forecast_through", counted)
+    tiles = []
+    for start, grain in (("2026-10-01", "day"), ("2026-09-01", "week")):
+        app = run_page("branches", **{**WINDOW, "start": start, "grain": grain})
+        assert not page_failed(app), [e.value for e in app.error]
+        tiles.append(next(m.value for m in app.metric if m.label == "October 2026, forecast"))
+    assert tiles[0] == tiles[1]
+    assert fits == [date(2026, 10, 20)]
 
 
 def test_the_overview_lands_the_whole_business_as_branches_does(
