@@ -265,3 +265,20 @@ def asks_first_sales(
         and measures == ("first_sale",)
         and not latest
     )
+
+
+def replaced_window(lines: pl.DataFrame, window: Window | None) -> Window:
+    """The days a `replace` write makes `lines` the whole of: `window`, or the lines'
+    own span when None. Refuses a line outside it, and no window with no line."""
+    if window is None:
+        if lines.is_empty():
+            raise StoreError("replace needs a date range or at least one line")
+        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
+    outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
+    if not outside.is_empty():
+        first = outside.row(0, named=True)
+        raise StoreError(
+            f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
+            f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
+        )
+    return window

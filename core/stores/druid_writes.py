@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from core.store import Progress, Scope, StoreError, Window, WriteResult
+from core.store import Progress, Scope, StoreError, Window, WriteResult, replaced_window
 from core.stores import druid_ingest as ingest
 
 if TYPE_CHECKING:
@@ -63,17 +63,7 @@ def plan_replace(
 ) -> WritePlan:
     """Make `lines` the whole of `window` (their span when None); refuses lines outside it
     and lines of the window already stored outside it."""
-    if window is None:
-        if lines.is_empty():
-            raise StoreError("replace needs a date range or at least one line")
-        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-    outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
-    if not outside.is_empty():
-        first = outside.row(0, named=True)
-        raise StoreError(
-            f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
-            f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
-        )
+    window = replaced_window(lines, window)
     lo, hi = utc_bounds(store, window)
     lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
     incoming = ingest.to_staged(lines)

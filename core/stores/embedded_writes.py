@@ -21,7 +21,7 @@ from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from core.schema import STORED_COLUMNS
-from core.store import Scope, StoreError, Window, WriteResult
+from core.store import Scope, StoreError, Window, WriteResult, replaced_window
 from core.stores.errors import first_line
 from core.stores.invoice_heads import ORDER_FLAGS, invoice_heads_in_order
 
@@ -221,17 +221,7 @@ def _write_file(store: EmbeddedStore, part: pl.DataFrame, name: str) -> AddActio
 
 
 def replace(store: EmbeddedStore, lines: pl.DataFrame, window: Window | None) -> WriteResult:
-    if window is None:
-        if lines.is_empty():
-            raise StoreError("replace needs a date range or at least one line")
-        window = Window(lines["sale_date"].min(), lines["sale_date"].max())  # type: ignore[arg-type]
-    outside = lines.filter(~pl.col("sale_date").is_between(window.start, window.end))
-    if not outside.is_empty():
-        first = outside.row(0, named=True)
-        raise StoreError(
-            f"{len(outside)} lines fall outside the range {window.start}..{window.end} "
-            f"being replaced (first: invoice {first['invoice_id']} on {first['sale_date']})"
-        )
+    window = replaced_window(lines, window)
     table = store.delta_table()
     inside = pl.col("sale_date").is_between(window.start, window.end)
     kept = _stored_of_invoices(store, lines, table).filter(~inside)
