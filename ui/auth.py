@@ -56,7 +56,7 @@ def _cookies(settings: Settings, key: str) -> CookieController:
     run = state.get("request_id")
     made = state.get("_cookie_controller")
     if made is not None and made[0] == run and run is not None:
-        return made[1]  # type: ignore[no-any-return]
+        return made[1]
     controller = CookieController(COOKIE_NAME, key, COOKIE_DAYS, None)
     state["_cookie_controller"] = (run, controller)
     return controller

@@ -232,7 +232,7 @@ def filter_bar() -> Filters:
         start=start_value,
         end=end_value,
         grain=grain,
-        compare=compare,  # type: ignore[arg-type]
+        compare=compare,
         branches=chosen["branches"],
         product_lines=chosen["product_lines"],
         products=filters.products,

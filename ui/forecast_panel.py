@@ -47,7 +47,7 @@ def landing(state: PageState, per_branch: bool = True) -> None:
         )
         return
     first = total.row(0, named=True)
-    made = found.month_to_date.filter(pl.col("branch") == TOTAL)["net_sales"].sum()
+    made = float(found.month_to_date.filter(pl.col("branch") == TOTAL)["net_sales"].sum())
     learnt = found.history_end
     tiles = st.columns(3)
     fact_tile(
@@ -84,7 +84,7 @@ def landing(state: PageState, per_branch: bool = True) -> None:
             f"interval comes from {PATHS:,} simulated futures of its days. Accuracy: "
             "docs/forecast.md."
         )
-        data_table(found.monthly, name="forecast", filters=state.filters, window=state.view.window)
+        data_table(found.monthly, name="forecast", filters=state.filters, window=state.window)
 
 
 def anomaly_line(row: dict[str, object]) -> str:

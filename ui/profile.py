@@ -12,6 +12,7 @@ then that line's, with the line's standing in place of the line leaderboard.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import polars as pl
 import streamlit as st
@@ -105,7 +106,7 @@ def member_profile(
     data: Profile,
     name: str | None = None,
     after: Callable[[], None] | None = None,
-) -> None:
+) -> NoReturn:
     """Draw the profile of one member (`ui.page_data.profile`), and stop.
 
     `name` is how a person reads the member (a product's name), by default its key;
@@ -143,7 +144,7 @@ def member_profile(
             columns=PRODUCT_COLUMNS,
             name="top-products",
             filters=state.filters,
-            window=view.window,
+            window=state.window,
             drill_column="product_id",
         )
     st.subheader(f"Top {TOP} customers")
@@ -153,7 +154,7 @@ def member_profile(
         columns=CUSTOMER_COLUMNS,
         name="top-customers",
         filters=state.filters,
-        window=view.window,
+        window=state.window,
     )
     if after is not None:
         after()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -41,9 +43,9 @@ DRILL_TARGETS = {
 }
 
 
-def column_config(frame: pl.DataFrame) -> dict[str, st.column_config.Column]:
+def column_config(frame: pl.DataFrame) -> dict[str, Any]:
     """Column labels, formats (KES, %, counts) and tooltips; formats fit `for_display`."""
-    config: dict[str, st.column_config.Column] = {}
+    config: dict[str, Any] = {}
     for column, unit in column_units(frame).items():
         label, help_text = column_label(column), column_doc(column)
         if column.endswith("attainment_pct"):
@@ -118,24 +120,23 @@ def data_table(
     """
     shown = frame.select(columns) if columns else frame
     key = f"table_{name}_{st.session_state.get('filter_generation', 0)}"
-    options = {"on_select": "rerun", "selection_mode": "single-row"} if drill_column else {}
-    event = st.dataframe(
-        for_display(shown),
-        hide_index=True,
-        width="stretch",
-        column_config=column_config(shown),
-        key=key,
-        height=height if height is not None else "auto",
-        placeholder=MISSING,
-        **options,  # type: ignore[arg-type]
-    )
-    if drill_column:
-        st.caption(
-            f"Pick a row to focus the dashboard on that {column_label(drill_column).lower()}."
-        )
+    table: dict[str, Any] = {
+        "data": for_display(shown),
+        "hide_index": True,
+        "width": "stretch",
+        "column_config": column_config(shown),
+        "key": key,
+        "height": height if height is not None else "auto",
+        "placeholder": MISSING,
+    }
+    if drill_column is None:
+        st.dataframe(**table)
+        downloads(frame, name, filters, key, window)
+        return
+    event = st.dataframe(**table, on_select="rerun", selection_mode="single-row")
+    st.caption(f"Pick a row to focus the dashboard on that {column_label(drill_column).lower()}.")
     downloads(frame, name, filters, key, window)
-    rows = event.selection.rows if drill_column and event is not None else []
-    if rows:
+    if rows := event.selection.rows:
         value = shown[drill_column][rows[0]]
         if value is not None:
             drill(**{DRILL_TARGETS[drill_column]: (str(value),)})

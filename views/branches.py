@@ -123,13 +123,11 @@ show_chart(
     ),
 )
 
-against_target(
-    table, "branch", name="branches-targets", filters=state.filters, window=state.view.window
-)
+against_target(table, "branch", name="branches-targets", filters=state.filters, window=state.window)
 
 st.subheader("All branches")
 data_table(
-    table, name="branches", filters=state.filters, window=state.view.window, drill_column="branch"
+    table, name="branches", filters=state.filters, window=state.window, drill_column="branch"
 )
 
 forecast_panel.landing(state)

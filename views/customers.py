@@ -18,7 +18,7 @@ table = data.table
 stop_if_empty(table.is_empty(), "customers")
 segments = kpi.segment_summary(table)
 # From the table above: as a panel of its own it computed the whole RFM table again.
-split = kpi.new_and_returning(table, state.view.window)
+split = kpi.new_and_returning(table, state.window)
 concentration = kpi.concentration(table)
 lifetime = data.lifetime
 
@@ -65,9 +65,9 @@ fact_tile(
 left, right = st.columns([3, 2])
 with left:
     st.subheader("RFM segments")
-    if state.view.window.days < kpi.SHORT_RFM_DAYS:
+    if state.window.days < kpi.SHORT_RFM_DAYS:
         st.caption(
-            f"Scored over {fmt.plural(state.view.window.days, 'day')} only: recency and "
+            f"Scored over {fmt.plural(state.window.days, 'day')} only: recency and "
             "frequency have little room to differ, so a customer's segment can change from "
             f"one day to the next. A window of {kpi.SHORT_RFM_DAYS} days or more gives "
             "steadier segments."
@@ -78,11 +78,11 @@ with left:
     show_chart(charts.segment_map(segments))
 with right:
     st.subheader("New and returning")
-    data_table(split, name="new-and-returning", filters=state.filters, window=state.view.window)
+    data_table(split, name="new-and-returning", filters=state.filters, window=state.window)
     st.subheader("Concentration")
-    data_table(concentration, name="concentration", filters=state.filters, window=state.view.window)
+    data_table(concentration, name="concentration", filters=state.filters, window=state.window)
 
-data_table(segments, name="segments", filters=state.filters, window=state.view.window)
+data_table(segments, name="segments", filters=state.filters, window=state.window)
 with st.expander("How segments are assigned"):
     st.markdown(
         "Each customer gets R, F and M scores from 1 to 5 (5 = the most recent, most invoices, "
@@ -116,7 +116,7 @@ st.caption(
     "each month after."
 )
 cohorts = data.cohorts
-end = state.view.window.end
+end = state.window.end
 filling: list[tuple[str, str]] = []
 if not cohorts.is_empty() and not is_month_end(end):
     # Each cohort's last month is the window's: cut short, so still filling.
@@ -149,11 +149,11 @@ else:
             partial_note=f"still filling: {end:%b %Y} so far",
         ),
     )
-    data_table(cohorts, name="cohorts", filters=state.filters, window=state.view.window)
+    data_table(cohorts, name="cohorts", filters=state.filters, window=state.window)
 
 st.subheader("Customers")
 segment_pick = st.multiselect(
     "Segments", kpi.SEGMENT_NAMES, placeholder="All segments", key="customer_segments"
 )
 shown = table.filter(pl.col("segment").is_in(segment_pick)) if segment_pick else table
-data_table(shown, name="customers", filters=state.filters, window=state.view.window)
+data_table(shown, name="customers", filters=state.filters, window=state.window)

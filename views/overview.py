@@ -68,7 +68,7 @@ with st.expander("Exact figures"):
             "Comparison": [fmt.kpi_exact(n, headline.get(f"{n}_prev")) for n in HEADLINE_TILES],
         }
     )
-    downloads(data.totals, "overview", state.filters, key="exact_figures", window=view.window)
+    downloads(data.totals, "overview", state.filters, key="exact_figures", window=state.window)
 
 st.subheader("At a glance")
 top_row, bottom_row = st.columns(2), st.columns(2)
@@ -96,14 +96,14 @@ if lead := leaders.get("branch"):
         help=f"{fmt.pct(lead['share_of_net_sales'])} of net sales",
     )
 slipping, slipping_sales = customer_kpis.slipping_away(data.segments)
-short = view.window.days < customer_kpis.SHORT_RFM_DAYS
+short = state.window.days < customer_kpis.SHORT_RFM_DAYS
 answers[3].page_link(
     "views/customers.py",
     label=f"Customers slipping away: {slipping:,}" + (" (a short window)" if short else ""),
     icon=":material/groups:",
     help=f"{fmt.kes(slipping_sales)} of net sales in the window."
     + (
-        f" Scored over {fmt.plural(view.window.days, 'day')} only: a customer who bought a "
+        f" Scored over {fmt.plural(state.window.days, 'day')} only: a customer who bought a "
         "few days ago can already count as slipping away. A window of "
         f"{customer_kpis.SHORT_RFM_DAYS} days or more gives a steadier figure."
         if short
@@ -122,6 +122,6 @@ show_chart(
         partial=state.partial_periods,
     )
 )
-data_table(data.trend, name="trend", filters=state.filters, window=view.window)
+data_table(data.trend, name="trend", filters=state.filters, window=state.window)
 # Last: the first visit of a new view fits the model (a fraction of a second).
 forecast_panel.landing(state, per_branch=False)

@@ -108,7 +108,7 @@ with right:
             data.lost_reasons.with_columns(pl.col("lost_reason").fill_null("(not recorded)")),
             name="lost-reasons",
             filters=state.filters,
-            window=state.view.window,
+            window=state.window,
         )
 
 st.subheader("Revenue the won deals brought, by lead source")
@@ -124,7 +124,7 @@ else:
         data.influenced.with_columns(pl.col("lead_source").fill_null("(not recorded)")),
         name="influenced-revenue",
         filters=state.filters,
-        window=state.view.window,
+        window=state.window,
     )
 
 st.subheader("Activities and outcomes")
@@ -149,22 +149,20 @@ else:
         )
         show_chart(charts.win_rate_by_activity(data.activities), key="activity_win_rates")
     with right:
-        data_table(
-            data.activities, name="activities", filters=state.filters, window=state.view.window
-        )
+        data_table(data.activities, name="activities", filters=state.filters, window=state.window)
 
 st.subheader(f"Oldest open deals (up to {STUCK_LIMIT})")
 if data.stuck.is_empty():
     st.info("No deal is open on the window's last day.", icon=":material/info:")
 else:
-    data_table(data.stuck, name="stuck-deals", filters=state.filters, window=state.view.window)
+    data_table(data.stuck, name="stuck-deals", filters=state.filters, window=state.window)
 
 st.subheader("All salespeople")
 data_table(
     data.salespeople,
     name="pipeline-salespeople",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
     drill_column="salesperson",
 )
 st.subheader("Branches")
@@ -172,6 +170,6 @@ data_table(
     data.branches,
     name="pipeline-branches",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
     drill_column="branch",
 )

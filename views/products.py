@@ -33,7 +33,7 @@ fact_tile(
     fmt.count(selling.height),
     f"Products with at least one invoice in the window, of {products.height:,} in scope.",
 )
-a_count = a_class["products"].sum() if a_class.height else 0
+a_count = int(a_class["products"].sum()) if a_class.height else 0
 fact_tile(
     tiles[1],
     "A products",
@@ -45,7 +45,7 @@ fact_tile(
     tiles[2],
     "Slow movers",
     fmt.count(slow.height),
-    f"Products with no sale in the {SLOW_MOVER_DAYS} days up to {state.view.window.end:%d %b %Y}.",
+    f"Products with no sale in the {SLOW_MOVER_DAYS} days up to {state.window.end:%d %b %Y}.",
 )
 if (line := data.line) is not None:
     # One line: its own sales (the "top" line would name itself), where it stands and
@@ -86,7 +86,7 @@ else:
         lines,
         name="product-lines",
         filters=state.filters,
-        window=state.view.window,
+        window=state.window,
         drill_column="product_line",
     )
 
@@ -106,24 +106,22 @@ data_table(
     products,
     name="products",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
     drill_column="product_id",
 )
 
-st.subheader(
-    f"Slow movers (no sale in the {SLOW_MOVER_DAYS} days to {state.view.window.end:%d %b %Y})"
-)
+st.subheader(f"Slow movers (no sale in the {SLOW_MOVER_DAYS} days to {state.window.end:%d %b %Y})")
 if slow.is_empty():
     st.success(
         f"Every product in scope sold in the {SLOW_MOVER_DAYS} days up to "
-        f"{state.view.window.end:%d %b %Y}."
+        f"{state.window.end:%d %b %Y}."
     )
 else:
     data_table(
         slow.sort("days_since_last_sale", descending=True, nulls_last=False),
         name="slow-movers",
         filters=state.filters,
-        window=state.view.window,
+        window=state.window,
         columns=[
             "product_id",
             "product_name",

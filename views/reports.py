@@ -157,35 +157,36 @@ else:
     st.info("No alert rules yet.")
 
 with st.expander("Add an alert rule", icon=":material/notification_add:"):
-    kind = st.selectbox("Rule", list(KINDS), format_func=KIND_LABELS.get, key="alert_kind")
+    kind = st.selectbox("Rule", list(KINDS), format_func=KIND_LABELS.__getitem__, key="alert_kind")
+    assert kind is not None  # a select box over a non-empty list always holds one
     with st.form("alert"):
         owner = _owner_picker("alert_owner")
         email = st.text_input("Send to (e-mail address)", key="alert_email")
         allowed = user.branches
-        params: dict[str, object] = {}
+        rule_params: dict[str, object] = {}
         if kind in ("stale-feed", "net-sales"):
             branches = cache.members_of("branch", Scope(allowed_branches=allowed), version)
             options = branches if kind == "stale-feed" else ["", *branches]
-            params["branch"] = st.selectbox(
+            rule_params["branch"] = st.selectbox(
                 "Branch", options, format_func=lambda b: b or "All branches"
             )
         if kind == "stale-feed":
-            params["by"] = f"{st.time_input('By', time(14, 0), step=900):%H:%M}"
+            rule_params["by"] = f"{st.time_input('By', time(14, 0), step=900):%H:%M}"
         if kind == "gross-margin":
             lines = cache.members_of("product_line", Scope(allowed_branches=allowed), version)
-            params["line"] = st.selectbox("Product line", lines)
-            params["days"] = str(st.number_input("Over days", 1, 366, DEFAULT_MARGIN_DAYS))
+            rule_params["line"] = st.selectbox("Product line", lines)
+            rule_params["days"] = str(st.number_input("Over days", 1, 366, DEFAULT_MARGIN_DAYS))
         if kind == "net-sales":
-            params["baseline"] = st.selectbox(
-                "Against", list(BASELINES), format_func=BASELINE_LABELS.get
+            rule_params["baseline"] = st.selectbox(
+                "Against", list(BASELINES), format_func=BASELINE_LABELS.__getitem__
             )
         if kind in ("gross-margin", "net-sales"):
             default = 20.0 if kind == "gross-margin" else 70.0
             share = st.number_input("Below (%)", 0.1, 100.0, default, step=5.0)
-            params["below"] = share / 100
+            rule_params["below"] = share / 100
         if st.form_submit_button("Add rule", icon=":material/add:"):
             try:
-                rule = manage.add_alert(settings, store, user, owner, email, kind, params)
+                rule = manage.add_alert(settings, store, user, owner, email, kind, rule_params)
                 rerun_saying(f"Alert {rule.id} saved: {KINDS[rule.kind].describe(rule.params)}.")
             except manage.ManageError as exc:
                 st.error(str(exc))

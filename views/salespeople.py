@@ -112,7 +112,7 @@ against_target(
     "salesperson",
     name="salespeople-targets",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
 )
 
 beside_pipeline(
@@ -121,7 +121,7 @@ beside_pipeline(
     "salesperson",
     name="salespeople-pipeline",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
 )
 
 st.subheader("All salespeople")
@@ -129,6 +129,6 @@ data_table(
     table,
     name="salespeople",
     filters=state.filters,
-    window=state.view.window,
+    window=state.window,
     drill_column="salesperson",
 )

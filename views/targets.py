@@ -35,7 +35,7 @@ if against.is_empty():
         icon=":material/flag:",
     )
 else:
-    data_table(against, name="targets", filters=state.filters, window=state.view.window)
+    data_table(against, name="targets", filters=state.filters, window=state.window)
 
 st.subheader("All targets")
 stored = cache.visible_targets(allowed_branches(), state.version)

@@ -41,7 +41,7 @@ class Chart:
             if group.get("series_index", 0) != 0:
                 continue
             for index in group.get("data_indices", []):
-                if 0 <= index < len(self.members):
+                if isinstance(index, int) and 0 <= index < len(self.members):
                     return self.members[index]
         return None
 

@@ -14,7 +14,9 @@ HISTORY_COLOUR, FORECAST_COLOUR = "#332288", "#CC6677"
 BAND_80, BAND_95 = "rgba(204, 102, 119, 0.35)", "rgba(204, 102, 119, 0.15)"
 
 
-def _band(name: str, days: list[str], low: list[Any], high: list[Any], colour: str) -> list[dict]:
+def _band(
+    name: str, days: list[str], low: list[Any], high: list[Any], colour: str
+) -> list[dict[str, Any]]:
     """A band as ECharts draws one: its low edge (no fill), and the width stacked on it."""
     stack = f"band-{name}"
     width = [

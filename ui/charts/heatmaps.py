@@ -104,7 +104,7 @@ def heatmap(
     data: list[Any] = [
         {"value": cell, "itemStyle": PARTIAL_CELL} if cell[7] else cell for cell in cells
     ]
-    values = [row[2] for row in cells if row[2] is not None]
+    values = [float(row[2]) for row in cells if row[2] is not None]
     low, high = min(values, default=0), max(values, default=1)
     labelled = len(xs) <= LABELLED_COLUMNS
     option = {

@@ -61,7 +61,7 @@ def won_and_lost(table: pl.DataFrame, key: str, top: int = 15) -> Chart:
     rates = [fmt.pct(r) for r in shown["win_rate"].to_list()]
 
     def series(column: str, name: str, colour: str) -> dict[str, object]:
-        values = [
+        values: list[list[object]] = [
             [rounded(v), i, member, fmt.kes(v), rate]
             for i, (member, v, rate) in enumerate(
                 zip(members, shown[column].to_list(), rates, strict=True)

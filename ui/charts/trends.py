@@ -183,7 +183,7 @@ def member_lines(
     percent = value.endswith("_pct")
     x_axis, labels = _period_axis(shown["period"].to_list(), grain, partial)
     alone = len(labels) == 1  # one bucket draws no line, only its point: make that bigger
-    series = []
+    series: list[dict[str, Any]] = []
     for (member,), rows in sorted(
         shown.sort("period").partition_by(key, as_dict=True).items(), key=lambda kv: str(kv[0])
     ):
