@@ -1,4 +1,5 @@
-"""Writing to Druid: stage JSON lines, run one SQL-based ingestion task, wait until queryable.
+"""Writing sales lines to Druid: stage them as JSON lines and build the one SQL-based
+ingestion (`core.stores.druid_tasks` runs it, `core.stores.druid_chunks` waits for it).
 
 Every write is one MSQ `REPLACE` of whole time chunks (UTC months, the
 datasource's `PARTITIONED BY MONTH`): the chunks' new content is the stored
@@ -17,23 +18,18 @@ file's path (JSON-encoded, then SQL-quoted) and a generated write id.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from core.schema import TEXT_COLUMNS
-from core.store import StoreError
 from core.stores import invoice_heads as heads
+from core.stores.druid_chunks import ETERNITY, Chunk, chunk_condition, timestamp_literal
 from core.stores.druid_http import DruidClient, DruidQueryError, parameter
 from core.stores.druid_sql import quote, sql_string
 from core.stores.invoice_heads import FLAG_COLUMNS
@@ -61,82 +57,8 @@ FLAG_INPUTS: tuple[str, ...] = (*heads.INPUT_COLUMNS, *FLAG_COLUMNS)
 # What a datasource holds and how, as written by this module: bumped when that changes
 # (2: the invoice flags), so a copy kept for benchmarks is known to be out of date.
 LAYOUT_VERSION = 2
-# MSQ needs a controller and at least one worker; two tasks fit the local Indexer's 4 slots.
-MAX_NUM_TASKS = 2
-# A 10M-line load takes minutes on two cores; half an hour means it is stuck.
-TASK_TIMEOUT_SECONDS = 1800.0
-# Time for new segments to reach the broker once the task succeeded (coordinator period + load).
-LOAD_TIMEOUT_SECONDS = 300.0
-POLL_SECONDS = 1.0
-# A worker starts within a second or two on an idle Indexer: waiting this long means it never will.
-STALL_SECONDS = 30.0
-TASK_ATTEMPTS = 3
-# MSQ error codes of a worker task that went away, whatever the data.
-WORKER_LOST_ERRORS = frozenset({"WorkerRpcFailed", "WorkerFailed", "TaskStartTimeout"})
 # Invoice ids per identity look-up (a native `in` filter): bounds one request's size.
 IDENTITY_BATCH = 50_000
-ETERNITY = "1000-01-01T00:00:00.000Z/3000-01-01T00:00:00.000Z"
-
-Report = Callable[[str, float], None]
-log = logging.getLogger("core.store")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One UTC month: the datasource's time chunk (segment granularity)."""
-
-    start: date  # first day of the month, UTC
-
-    @property
-    def end(self) -> date:
-        return (self.start.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-    @property
-    def key(self) -> str:
-        return self.start.strftime("%Y-%m")
-
-    @property
-    def interval(self) -> str:
-        return f"{self.start.isoformat()}T00:00:00.000Z/{self.end.isoformat()}T00:00:00.000Z"
-
-
-def chunk_of(moment: datetime) -> Chunk:
-    utc = moment.astimezone(UTC)
-    return Chunk(date(utc.year, utc.month, 1))
-
-
-def chunks_between(first: datetime, last: datetime) -> list[Chunk]:
-    """Every chunk from `first`'s to `last`'s, inclusive."""
-    chunks = [chunk_of(first)]
-    stop = chunk_of(last)
-    while chunks[-1].start < stop.start:
-        chunks.append(Chunk(chunks[-1].end))
-    return chunks
-
-
-def chunks_of_ms(millis: Iterable[int]) -> set[Chunk]:
-    return {chunk_of(datetime.fromtimestamp(m / 1000, tz=UTC)) for m in millis}
-
-
-def _timestamp(value: date | datetime) -> str:
-    """A SQL TIMESTAMP literal (UTC: ingestion queries run with sqlTimeZone UTC)."""
-    if isinstance(value, datetime):
-        return f"TIMESTAMP '{value.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}'"
-    return f"TIMESTAMP '{value.isoformat()} 00:00:00'"
-
-
-def chunk_condition(chunks: Iterable[Chunk]) -> str:
-    """`__time` inside any of `chunks`, adjacent months merged into one range."""
-    ranges: list[tuple[date, date]] = []
-    for chunk in sorted(chunks, key=lambda c: c.start):
-        if ranges and ranges[-1][1] == chunk.start:
-            ranges[-1] = (ranges[-1][0], chunk.end)
-        else:
-            ranges.append((chunk.start, chunk.end))
-    if not ranges:
-        raise ValueError("no time chunk to write")
-    parts = [f'("__time" >= {_timestamp(a)} AND "__time" < {_timestamp(b)})' for a, b in ranges]
-    return "(" + " OR ".join(parts) + ")"
 
 
 def _extern(path: Path) -> str:
@@ -180,8 +102,8 @@ def replace_sql(
         keep = overwrite
         if drop_between is not None:
             keep += (
-                f' AND ("__time" < {_timestamp(drop_between[0])}'
-                f' OR "__time" >= {_timestamp(drop_between[1])})'
+                f' AND ("__time" < {timestamp_literal(drop_between[0])}'
+                f' OR "__time" >= {timestamp_literal(drop_between[1])})'
             )
         columns = ", ".join(quote(c) for c in data_columns)
         existing = f"SELECT {columns} FROM {quote(datasource)} WHERE {keep}"
@@ -204,21 +126,6 @@ def replace_sql(
         f"REPLACE INTO {quote(datasource)} OVERWRITE WHERE {overwrite}\n{body}\n"
         f'PARTITIONED BY MONTH\nCLUSTERED BY "branch"'
     )
-
-
-def ingestion_context() -> dict[str, Any]:
-    return {
-        "maxNumTasks": MAX_NUM_TASKS,
-        "sqlTimeZone": "UTC",  # chunk bounds above are UTC instants
-        "sqlJoinAlgorithm": "sortMerge",  # the only MSQ join that can be FULL OUTER
-        "finalizeAggregations": True,
-        "maxParseExceptions": 0,  # a line Druid cannot read fails the write, never drops silently
-    }
-
-
-def new_write_id() -> str:
-    """Sortable by time, unique per write."""
-    return f"{datetime.now(tz=UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
 
 
 class Staging:
@@ -264,206 +171,6 @@ def to_staged(lines: pl.DataFrame) -> pl.DataFrame:
         *[pl.col(c).cast(pl.String) for c in TEXT_COLUMNS],
         *[pl.col(c).cast(pl.Int64) for c in LONG_COLUMNS if c not in FLAG_COLUMNS],
         *[pl.col(c).cast(pl.Float64) for c in DOUBLE_COLUMNS],
-    )
-
-
-def _task_error(client: DruidClient, task_id: str, status: dict[str, Any]) -> str:
-    message = status.get("errorMsg")
-    try:
-        reports = client.request("GET", f"/druid/indexer/v1/task/{task_id}/reports")
-        error = reports["multiStageQuery"]["payload"]["status"]["errorReport"]["error"]
-        message = error.get("errorMessage") or message
-    except (StoreError, KeyError, TypeError):
-        pass
-    return str(message or "no reason given")
-
-
-def run_task(
-    client: DruidClient,
-    sql: str,
-    report: Report,
-    timeout: float = TASK_TIMEOUT_SECONDS,
-    attempts: int = TASK_ATTEMPTS,
-) -> str:
-    """Submit an MSQ task and wait for it to succeed; returns the task id.
-
-    A task that loses its worker (`_worker_failed`, `_stalled`) publishes
-    nothing, so it is submitted again, up to `attempts` times.
-
-    Raises
-    ------
-    StoreError
-        With Druid's reason if the statement is refused or the task fails.
-    """
-    for attempt in range(1, attempts + 1):
-        task_id = _submit(client, sql)
-        outcome = _wait_for(client, task_id, report, timeout)
-        if outcome == "succeeded":
-            return task_id
-        if outcome == "stalled":
-            client.request("POST", f"/druid/indexer/v1/task/{task_id}/shutdown", idempotent=False)
-        log.warning(
-            "Druid ingestion task %s lost its worker (%s)",
-            task_id,
-            outcome,
-            extra={"task": task_id, "attempt": attempt, "attempts": attempts},
-        )
-    tries = "once" if attempts == 1 else f"in {attempts} tries"
-    raise StoreError(
-        f"Druid's ingestion task lost its worker {tries}; "
-        "nothing was changed: check the Druid indexer's log"
-    )
-
-
-def _submit(client: DruidClient, sql: str) -> str:
-    try:
-        submitted = client.request(
-            "POST",
-            "/druid/v2/sql/task",
-            {"query": sql, "context": ingestion_context()},
-            idempotent=False,
-        )
-    except DruidQueryError as exc:
-        raise StoreError(f"Druid refused the ingestion: {exc.druid_message}") from exc
-    return str(submitted["taskId"])
-
-
-def _wait_for(client: DruidClient, task_id: str, report: Report, timeout: float) -> str:
-    """How the task ended: "succeeded", "worker failed" or "stalled"; raises if it failed.
-
-    The last two publish nothing, so the task may be submitted again.
-    """
-    started = time.monotonic()
-    waiting_since: float | None = None
-    while True:
-        status = client.request("GET", f"/druid/indexer/v1/task/{task_id}/status")["status"]
-        state = status.get("statusCode") or status.get("status")
-        if state == "SUCCESS":
-            return "succeeded"
-        if state == "FAILED":
-            if _worker_failed(client, task_id):
-                return "worker failed"
-            raise StoreError(
-                f"Druid ingestion task {task_id} failed: "
-                f"{_task_error(client, task_id, status).rstrip('. ')}. Nothing was changed."
-            )
-        elapsed = time.monotonic() - started
-        if elapsed > timeout:
-            raise StoreError(
-                f"Druid ingestion task {task_id} is still {state} after {timeout:.0f} s; "
-                "it may still finish: check the Druid console"
-            )
-        if state == "RUNNING" and _stalled(client, task_id):
-            waiting_since = waiting_since or time.monotonic()
-            if time.monotonic() - waiting_since > STALL_SECONDS:
-                return "stalled"
-        else:
-            waiting_since = None
-        report("indexing", min(0.9, 0.2 + elapsed / 120))
-        time.sleep(POLL_SECONDS)
-
-
-def _msq_status(client: DruidClient, task_id: str) -> dict[str, Any]:
-    try:
-        status = client.request("GET", f"/druid/indexer/v1/task/{task_id}/reports")[
-            "multiStageQuery"
-        ]["payload"]["status"]
-    except (StoreError, KeyError, TypeError):
-        return {}
-    return status if isinstance(status, dict) else {}
-
-
-def _worker_failed(client: DruidClient, task_id: str) -> bool:
-    """The task failed because a worker task went away, not because of the data."""
-    error = _msq_status(client, task_id).get("errorReport") or {}
-    code = (error.get("error") or {}).get("errorCode")
-    # A worker's own "Canceled" is a worker shut down; the controller's is a user's cancel.
-    by_worker = str(error.get("taskId", task_id)) != task_id
-    return code in WORKER_LOST_ERRORS or (code == "Canceled" and by_worker)
-
-
-def _stalled(client: DruidClient, task_id: str) -> bool:
-    """The controller runs but waits for a worker that is not running.
-
-    Druid 27's MSQ worker exits at once when the Overlord has not yet
-    published its controller's location (fixed in Druid 30, apache/druid
-    #16161), and without fault tolerance the controller then waits for it
-    forever.
-    """
-    status = _msq_status(client, task_id)
-    return int(status.get("pendingTasks") or 0) > 0 and int(status.get("runningTasks") or 0) <= 1
-
-
-def wait_queryable(
-    client: DruidClient,
-    datasource: str,
-    chunks: list[Chunk],
-    write_id: str,
-    expected: dict[str, int],
-    timeout: float = LOAD_TIMEOUT_SECONDS,
-) -> None:
-    """Wait until the broker answers from this write's segments in every chunk.
-
-    A chunk is switched when each of its rows carries `write_id` and, if
-    the write left rows there, there are some (a chunk the broker does not
-    know yet reads as empty). Druid switches a chunk only once its whole new
-    partition set is loaded, so this is exact, not a guess.
-    """
-    sql = (
-        "SELECT TIME_FORMAT(TIME_FLOOR(\"__time\", 'P1M'), 'yyyy-MM') AS \"chunk\", "
-        'COUNT(*) AS "rows", COUNT(*) FILTER (WHERE "write_id" = ?) AS "mine" '
-        f"FROM {quote(datasource)} WHERE {chunk_condition(chunks)} GROUP BY 1"
-    )
-    started = time.monotonic()
-    last = "no answer yet"
-    while time.monotonic() - started < timeout:
-        try:
-            _, rows = client.sql(sql, [parameter(write_id)], {"sqlTimeZone": "UTC"})
-        except DruidQueryError as exc:
-            if not exc.unknown_table:
-                raise
-            last = "datasource not visible yet"
-        else:
-            seen = {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
-            pending = [
-                c.key
-                for c in chunks
-                if seen.get(c.key, (0, 0))[0] != seen.get(c.key, (0, 0))[1]
-                or (expected.get(c.key, 0) > 0 and seen.get(c.key, (0, 0))[1] == 0)
-            ]
-            if not pending:
-                return
-            last = f"waiting for months {', '.join(pending)}"
-        time.sleep(POLL_SECONDS)
-    raise StoreError(
-        f"Druid accepted the write but its segments were not queryable after {timeout:.0f} s "
-        f"({last})"
-    )
-
-
-def wait_empty(
-    client: DruidClient, datasource: str, chunks: list[Chunk], timeout: float = LOAD_TIMEOUT_SECONDS
-) -> None:
-    """Wait until the broker no longer returns rows in `chunks` (after marking them unused)."""
-    sql = f"SELECT COUNT(*) FROM {quote(datasource)} WHERE {chunk_condition(chunks)}"
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        _, rows = client.sql(sql, [], {"sqlTimeZone": "UTC"})
-        if not rows or int(rows[0][0]) == 0:
-            return
-        time.sleep(POLL_SECONDS)
-    raise StoreError(f"Druid still serves the deleted months after {timeout:.0f} s")
-
-
-def mark_unused(client: DruidClient, datasource: str, chunks: list[Chunk]) -> None:
-    """Delete whole chunks: mark their segments unused (one metadata update per range)."""
-    first = min(c.start for c in chunks)
-    last = max(c.end for c in chunks)
-    client.request(
-        "POST",
-        f"/druid/coordinator/v1/datasources/{datasource}/markUnused",
-        {"interval": f"{first.isoformat()}T00:00:00.000Z/{last.isoformat()}T00:00:00.000Z"},
-        idempotent=False,
     )
 
 

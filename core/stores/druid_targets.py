@@ -23,6 +23,7 @@ import polars as pl
 from core.store import StoreError
 from core.stores import druid_ingest as ingest
 from core.stores import druid_segments as segments
+from core.stores import druid_tasks
 from core.stores.druid_http import DruidClient, DruidQueryError, parameter
 from core.stores.druid_sql import quote, sql_string
 from core.targets import DTYPES, KEY_COLUMNS, MEMBER_COLUMNS, STORED_COLUMNS, empty_targets
@@ -135,13 +136,13 @@ def write_all(
     if targets.is_empty():
         _delete_all(client, lines)
         return
-    write_id = ingest.new_write_id()
+    write_id = druid_tasks.new_write_id()
     with staging:
         assert staging.directory is not None
         path = staging.directory / "targets.json"
         _staged(targets).write_ndjson(path)
         os.chmod(path, 0o644)
-        ingest.run_task(
+        druid_tasks.run_task(
             client,
             replace_sql(lines, str(path), write_id),
             lambda _stage, _fraction: None,

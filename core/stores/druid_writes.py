@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from core.store import Progress, Scope, StoreError, Window, WriteResult, replaced_window
+from core.stores import druid_chunks, druid_tasks
 from core.stores import druid_ingest as ingest
 
 if TYPE_CHECKING:
@@ -47,7 +48,9 @@ def plan_append(store: DruidStore, lines: pl.DataFrame, exists: bool) -> WritePl
     staged = pl.concat([flagged, restaged])
     # Updated lines may move month: their old months are rewritten as well.
     moved_from = updated["sold_ms"]
-    chunks = ingest.chunks_of_ms(pl.concat([staged["sold_ms"], moved_from]).unique().to_list())
+    chunks = druid_chunks.chunks_of_ms(
+        pl.concat([staged["sold_ms"], moved_from]).unique().to_list()
+    )
     return WritePlan(
         chunks=sorted(chunks, key=lambda c: c.start),
         keep_existing=exists,
@@ -87,8 +90,8 @@ def plan_replace(
     flagged, restaged = ingest.with_flags(
         store.client, store.datasource, incoming, kept, store.timezone
     )
-    chunks = set(ingest.chunks_between(lo, hi - timedelta(milliseconds=1)))
-    chunks |= ingest.chunks_of_ms(restaged["sold_ms"].unique().to_list())
+    chunks = set(druid_chunks.chunks_between(lo, hi - timedelta(milliseconds=1)))
+    chunks |= druid_chunks.chunks_of_ms(restaged["sold_ms"].unique().to_list())
     replaced = store.count_lines(Scope(), window) if exists else 0
     return WritePlan(
         chunks=sorted(chunks, key=lambda c: c.start),
@@ -117,11 +120,11 @@ def run(store: DruidStore, plan: WritePlan, report: Progress) -> None:
         # Nothing stays and nothing comes: MSQ refuses an empty REPLACE, so drop the months.
         if plan.keep_existing and plan.result.replaced:
             report("deleting", 0.3)
-            ingest.mark_unused(store.client, store.datasource, plan.chunks)
+            druid_chunks.mark_unused(store.client, store.datasource, plan.chunks)
             report("loading", 0.9)
-            ingest.wait_empty(store.client, store.datasource, plan.chunks)
+            druid_chunks.wait_empty(store.client, store.datasource, plan.chunks)
         return
-    write_id = ingest.new_write_id()
+    write_id = druid_tasks.new_write_id()
     with ingest.Staging(store.staging_dir) as staging:
         staged = None
         if not plan.staged.is_empty():
@@ -136,16 +139,16 @@ def run(store: DruidStore, plan: WritePlan, report: Progress) -> None:
             drop_between=plan.drop_between,
         )
         report("indexing", 0.2)
-        ingest.run_task(store.client, sql, report)
+        druid_tasks.run_task(store.client, sql, report)
     report("loading", 0.9)
-    ingest.wait_queryable(store.client, store.datasource, plan.chunks, write_id, expected)
+    druid_chunks.wait_queryable(store.client, store.datasource, plan.chunks, write_id, expected)
 
 
 @dataclass(frozen=True)
 class WritePlan:
     """What one write will do: which months it rewrites, what it stages, what it reports."""
 
-    chunks: list[ingest.Chunk]
+    chunks: list[druid_chunks.Chunk]
     keep_existing: bool
     drop_between: tuple[datetime, datetime] | None
     result: WriteResult

@@ -30,8 +30,8 @@ from core.pipeline_datasets import KeyedDataset
 from core.store import Progress, StoreError, StoreHealth, Window, WriteMode, WriteResult
 from core.stores import druid_segments as segments
 from core.stores.druid_http import DruidClient, DruidQueryError, SqlParameter, parameter
-from core.stores.druid_ingest import LOAD_TIMEOUT_SECONDS, POLL_SECONDS, new_write_id, run_task
 from core.stores.druid_sql import query_context, quote, sql_string
+from core.stores.druid_tasks import LOAD_TIMEOUT_SECONDS, POLL_SECONDS, new_write_id, run_task
 
 
 @dataclass(frozen=True)

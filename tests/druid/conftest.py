@@ -23,8 +23,8 @@ import requests
 
 from core.stores import druid_targets
 from core.stores.druid import DruidStore
+from core.stores.druid_chunks import ETERNITY
 from core.stores.druid_http import DruidClient
-from core.stores.druid_ingest import ETERNITY
 from tests.conftest import ROOT, to_stored
 
 DRUID_LOCAL = ROOT / "scripts" / "druid" / "druid-local"

@@ -15,7 +15,8 @@ import pytest
 from core.store import DIMENSIONS, GRAINS, MEASURES, Scope, StoreError, Window
 from core.stores import druid_sql
 from core.stores.druid import DruidStore
-from core.stores.druid_ingest import Chunk, chunk_condition, replace_sql
+from core.stores.druid_chunks import Chunk, chunk_condition
+from core.stores.druid_ingest import replace_sql
 
 HOSTILE = "x' OR '1'='1\"; DROP TABLE t; --"
 

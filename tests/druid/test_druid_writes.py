@@ -20,7 +20,7 @@ from core.filters import Filters
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
 from core.store import DIMENSIONS, MEASURES, Scope, StoreError, Window
-from core.stores import druid_ingest, druid_segments
+from core.stores import druid_chunks, druid_ingest, druid_segments, druid_tasks
 from core.stores.druid import DruidStore
 from core.stores.druid_http import DruidClient
 from core.stores.embedded import EmbeddedStore
@@ -194,7 +194,7 @@ def test_failed_task_reports_druids_reason_and_changes_nothing(
     real = druid_ingest.replace_sql
 
     def short_of_a_month(
-        datasource: str, chunks: list[druid_ingest.Chunk], *args: object, **kw: object
+        datasource: str, chunks: list[druid_chunks.Chunk], *args: object, **kw: object
     ) -> str:
         return real(datasource, list(chunks)[:-1], *args, **kw)  # type: ignore[arg-type]
 
@@ -336,15 +336,15 @@ def test_a_month_written_before_the_flags_makes_orders_an_exact_count(
     druid, embedded = pair
     for store in pair:
         store.write(hand_lines(), "append")
-    february = [druid_ingest.Chunk(date(2025, 2, 1))]
-    in_february = druid_ingest.chunk_condition(february)
-    write_id = druid_ingest.new_write_id()
+    february = [druid_chunks.Chunk(date(2025, 2, 1))]
+    in_february = druid_chunks.chunk_condition(february)
+    write_id = druid_tasks.new_write_id()
     columns = [
         f'"{c}"'
         for c in druid_ingest.DATASOURCE_COLUMNS
         if c not in ("invoice_uniform", "invoice_head", "write_id")
     ]
-    druid_ingest.run_task(
+    druid_tasks.run_task(
         druid.client,
         f'REPLACE INTO "{druid.datasource}" OVERWRITE WHERE {in_february}\n'
         f'SELECT "__time", {", ".join(columns)}, 1 AS "invoice_head", '
@@ -352,7 +352,7 @@ def test_a_month_written_before_the_flags_makes_orders_an_exact_count(
         f'FROM "{druid.datasource}" WHERE {in_february}\nPARTITIONED BY MONTH',
         lambda _stage, _fraction: None,
     )
-    druid_ingest.wait_queryable(druid.client, druid.datasource, february, write_id, {"2025-02": 7})
+    druid_chunks.wait_queryable(druid.client, druid.datasource, february, write_id, {"2025-02": 7})
     heads = druid.client.sql(
         f'SELECT SUM("invoice_head"), COUNT(*), COUNT("invoice_uniform") FROM "{druid.datasource}" '
         "WHERE \"__time\" >= TIMESTAMP '2025-02-01' AND \"__time\" < TIMESTAMP '2025-03-01'"
@@ -438,7 +438,7 @@ def test_a_task_whose_worker_dies_is_submitted_again(
     """
     druid, embedded = pair
     monkeypatch.setattr(druid_ingest, "STALL_SECONDS", 5.0)
-    real_submit = druid_ingest._submit
+    real_submit = druid_tasks._submit
     stalled: list[str] = []
 
     def submit_and_kill_the_first_worker(client: DruidClient, sql: str) -> str:
@@ -491,9 +491,9 @@ def test_first_sales_follow_every_write_and_a_deletion_by_another_process(
     assert moved["first_sale"].min() == date(2023, 6, 15), "the earlier sale is read"
     assert_same(moved, embedded.aggregate(*FIRST_SALES), "after an earlier sale")
     # January 2024 holds one line, the first sale of its customer: deleted behind the store.
-    months = [druid_ingest.Chunk(date(2024, 1, 1))]
-    druid_ingest.mark_unused(druid.client, druid.datasource, months)
-    druid_ingest.wait_empty(druid.client, druid.datasource, months)
+    months = [druid_chunks.Chunk(date(2024, 1, 1))]
+    druid_chunks.mark_unused(druid.client, druid.datasource, months)
+    druid_chunks.wait_empty(druid.client, druid.datasource, months)
     lines = pl.concat([earlier_sale(), hand_lines()])
     kept = lines.filter(
         (pl.col("sold_at") < datetime(2024, 1, 1, tzinfo=UTC))
