@@ -4,28 +4,20 @@ map its columns, load it all or nothing, audited."""
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import date
 from typing import NoReturn
 
 import polars as pl
 import streamlit as st
 
-from core import activities as activity_contract
 from core import cache
-from core import opportunities as deal_contract
-from core import stages as stage_contract
-from core import targets as target_contract
 from core.exports import to_csv_bytes
-from core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from core.settings import load_settings
-from core.store import Scope, StoreError, Window
+from core.store import Scope, StoreError, Window, WriteMode
 from ingest import audit
-from ingest.activities import LOOKUP as ACTIVITY_HEADERS
 from ingest.activities import prepare_activities
 from ingest.crm import PreparedExport, write_export
 from ingest.mapping import MappingError, propose_mapping
-from ingest.numbers import Decimal, read_numbers
-from ingest.opportunities import LOOKUP as DEAL_HEADERS
+from ingest.numbers import Decimal
 from ingest.opportunities import PreparedDeals, prepare_deals
 from ingest.pipeline import (
     AmbiguousNumberFormat,
@@ -37,30 +29,27 @@ from ingest.pipeline import (
 from ingest.read import ReadError, read_table
 from ingest.rejects import rejects_frame
 from ingest.renames import renames
-from ingest.stages import LOOKUP as STAGE_HEADERS
 from ingest.stages import hubspot_stages, prepare_stages
-from ingest.targets import KNOWN_HEADERS as TARGET_HEADERS
 from ingest.targets import PreparedTargets, prepare_targets, write_targets
 from ui import format as fmt
 from ui.auth import require_admin, require_login
+from ui.upload_columns import (
+    CONTRACTS,
+    DATASETS,
+    pick_columns,
+    show_both_readings,
+    show_renames,
+)
+from ui.upload_log import local_times, record_upload, upload_history
 
-NOT_IN_FILE = "(not in the file)"
 PREVIEW_ROWS = 20
 SHOWN_FAILURES = 50
-SHOWN_RENAMES = 50
 
 user = require_login()
 require_admin(user)
 settings = load_settings()
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
-DATASETS = {
-    "sales": "Sales lines",
-    "targets": "Targets",
-    "opportunities": "CRM deals",
-    "stages": "Deal stage history",
-    "activities": "Sales activities",
-}
 # The picker's value as this rerun starts: the title names what is being uploaded.
 st.title(f"Upload {st.session_state.get('upload_dataset') or 'sales'}")
 dataset = (
@@ -98,125 +87,9 @@ st.caption(
         }.get(dataset, "")
     )
 )
-CONTRACTS = {
-    "sales": (CANONICAL_COLUMNS, REQUIRED_COLUMNS, None),
-    "targets": (
-        target_contract.CANONICAL_COLUMNS,
-        target_contract.REQUIRED_COLUMNS,
-        TARGET_HEADERS,
-    ),
-    "opportunities": (
-        deal_contract.CANONICAL_COLUMNS,
-        deal_contract.REQUIRED_COLUMNS,
-        DEAL_HEADERS,
-    ),
-    "stages": (stage_contract.CANONICAL_COLUMNS, stage_contract.REQUIRED_COLUMNS, STAGE_HEADERS),
-    "activities": (
-        activity_contract.CANONICAL_COLUMNS,
-        activity_contract.REQUIRED_COLUMNS,
-        ACTIVITY_HEADERS,
-    ),
-}
 columns_of_dataset, required_of_dataset, known_headers = CONTRACTS[dataset]
 if "upload_done" in st.session_state:
     st.success(st.session_state.pop("upload_done"), icon=":material/check_circle:")
-
-
-def record(
-    name: str,
-    data: bytes,
-    mode: str,
-    accepted: int,
-    rejected: int,
-    outcome: str,
-    seconds: float,
-    detail: str = "",
-) -> None:
-    audit.append(
-        settings.data_dir,
-        audit.UploadRecord(
-            at=audit.now_text(),
-            user=user.username,
-            file_name=name,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            mode=mode,
-            rows_accepted=accepted,
-            rows_rejected=rejected,
-            outcome=outcome,
-            seconds=round(seconds, 3),
-            detail=detail[:500],
-            dataset=dataset,
-        ),
-    )
-
-
-def audit_log() -> None:
-    st.subheader("Upload history")
-    history = audit.records(settings.data_dir)
-    if history.is_empty():
-        st.caption("No uploads yet.")
-        return
-    st.dataframe(
-        history.drop("sha256").with_columns(
-            at=_local_times(history["at"]), sha256=history["sha256"].str.slice(0, 12)
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "at": st.column_config.TextColumn(f"When ({settings.timezone})"),
-            "user": "User",
-            "file_name": "File",
-            "size_bytes": st.column_config.NumberColumn("Bytes", format="%,d"),
-            "mode": "Mode",
-            "rows_accepted": st.column_config.NumberColumn("Rows loaded", format="%,d"),
-            "rows_rejected": st.column_config.NumberColumn("Rows rejected", format="%,d"),
-            "outcome": "Outcome",
-            "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
-            "detail": "Detail",
-            "source": st.column_config.TextColumn(
-                "From",
-                help="upload: this page; cli: `python -m ingest` (user = system account); "
-                "targets page: an edit on the Targets page",
-            ),
-            "dataset": st.column_config.TextColumn(
-                "Dataset", help="sales lines, targets or opportunities (CRM deals)"
-            ),
-            "sha256": "SHA-256 (start)",
-        },
-    )
-
-
-def _local_times(instants: pl.Series) -> pl.Series:
-    """The log's UTC instants as business-time text, as every other time on the pages."""
-    parsed = instants.str.to_datetime(time_zone="UTC", strict=False)
-    local = parsed.dt.convert_time_zone(settings.timezone).dt.strftime("%Y-%m-%d %H:%M")
-    return local.fill_null(instants)
-
-
-def show_renames(changes: pl.DataFrame | str, prepared: PreparedFile) -> None:
-    """What loading the file would rename in every report, before it is loaded."""
-    if isinstance(changes, str):
-        st.info(changes)
-        return
-    if changes.is_empty():
-        return
-    counts = changes.group_by("change").len().sort("change")
-    summary = ", ".join(fmt.plural(n, kind) for kind, n in counts.iter_rows())
-    st.warning(
-        f"Loading this file renames {summary}: reports name each product and customer "
-        "as its latest line does, for all its sales. Check this is meant: a name column "
-        "mapped to the wrong header renames them all.",
-        icon=":material/edit_note:",
-    )
-    if "product_name" not in prepared.mapping.columns:
-        st.caption("The file has no product_name column, so its products take their IDs as names.")
-    st.dataframe(
-        changes.head(SHOWN_RENAMES),
-        hide_index=True,
-        width="stretch",
-        column_config={"change": "What changes", "id": "ID", "stored": "Now", "in_file": "After"},
-    )
 
 
 uploaded = st.file_uploader(
@@ -225,19 +98,30 @@ uploaded = st.file_uploader(
     key=f"upload_{dataset}_{st.session_state.get('upload_generation', 0)}",
 )
 if uploaded is None:
-    audit_log()
+    upload_history(settings)
     st.stop()
 
 data, name = uploaded.getvalue(), uploaded.name
 digest = hashlib.sha256(data).hexdigest()
+
+
+def record(
+    mode: str, accepted: int, rejected: int, outcome: str, seconds: float, detail: str = ""
+) -> None:
+    """Audit this attempt on the uploaded file."""
+    record_upload(
+        settings, user, dataset, (name, data), mode, (accepted, rejected), outcome, seconds, detail
+    )
+
+
 try:
     raw = read_table(data, name)
 except ReadError as exc:
     st.error(f"Cannot read {name}: {exc}")
     if st.session_state.get("read_error_logged") != digest:
-        record(name, data, "-", 0, 0, "failed", 0.0, str(exc))
+        record("-", 0, 0, "failed", 0.0, str(exc))
         st.session_state["read_error_logged"] = digest
-    audit_log()
+    upload_history(settings)
     st.stop()
 
 headers = raw.frame.columns
@@ -275,31 +159,11 @@ try:
 except MappingError as exc:
     st.warning(f"{fmt.plain(exc)}. Pick the right header below.")
     proposed = {}
-chosen: dict[str, str] = {}
-grid = st.columns(4)
-for index, column in enumerate(columns_of_dataset):
-    options = [NOT_IN_FILE, *headers]
-    default = proposed.get(column)
-    label = f"{column} *" if column in required_of_dataset else column
-    pick = grid[index % 4].selectbox(
-        label,
-        options,
-        index=options.index(default) if default else 0,
-        key=f"map_{dataset}_{digest[:12]}_{column}",
-    )
-    if pick != NOT_IN_FILE:
-        chosen[column] = pick
-missing = [c for c in required_of_dataset if c not in chosen]
-repeated = sorted({h for h in chosen.values() if list(chosen.values()).count(h) > 1})
-if missing:
-    st.warning(f"Required column(s) still unmapped: {', '.join(missing)}.")
-if repeated:
-    st.warning(
-        f"Each header can feed one column only: {', '.join(map(fmt.plain, repeated))} "
-        "is picked twice."
-    )
-if missing or repeated:
-    audit_log()
+chosen = pick_columns(
+    headers, columns_of_dataset, required_of_dataset, proposed, f"map_{dataset}_{digest[:12]}"
+)
+if chosen is None:
+    upload_history(settings)
     st.stop()
 explicit = {header: column for column, header in chosen.items()}
 
@@ -308,26 +172,6 @@ DECIMAL_CHOICES: dict[str, Decimal | None] = {
     "Dot: 1,234.50": ".",
     "Comma: 1.234,50": ",",
 }
-
-
-def show_both_readings(exc: AmbiguousNumberFormat) -> None:
-    """The ambiguous column's values read with each mark, for the person to choose."""
-    header = explicit_headers[exc.column]
-    values = raw.frame[header].cast(pl.String).drop_nulls().unique(maintain_order=True).head(10)
-    readings = pl.DataFrame(
-        {
-            "In the file": values,
-            "Read with a decimal dot": read_numbers(values, exc.column, ".").values,
-            "Read with a decimal comma": read_numbers(values, exc.column, ",").values,
-        }
-    )
-    st.warning(
-        f"The numbers in **{header}** ({exc.column}) read two ways: is "
-        f"{exc.examples[0]} a decimal or thousands? Pick the decimal mark above and "
-        "check again.",
-        icon=":material/help:",
-    )
-    st.dataframe(readings, hide_index=True, width="content")
 
 
 st.subheader("3. Check")
@@ -346,7 +190,10 @@ if st.button("Check the file", type="primary"):
     started = time.perf_counter()
     bar = st.progress(0.0, text="Reading")
     try:
-        progress = lambda stage, f: bar.progress(min(f / 0.6, 1.0), text=stage.capitalize())  # noqa: E731
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(fraction / 0.6, 1.0), text=stage.capitalize())
+
         prepared: PreparedFile | PreparedTargets = (
             prepare_targets(data, name, explicit, decimal)
             if is_targets
@@ -367,14 +214,14 @@ if st.button("Check the file", type="primary"):
         )
     except AmbiguousNumberFormat as exc:
         bar.empty()
-        show_both_readings(exc)
-        audit_log()
+        show_both_readings(raw.frame, explicit_headers[exc.column], exc)
+        upload_history(settings)
         st.stop()
     except IngestError as exc:
         bar.empty()
         st.error(str(exc))
-        record(name, data, "-", 0, 0, "failed", time.perf_counter() - started, str(exc))
-        audit_log()
+        record("-", 0, 0, "failed", time.perf_counter() - started, str(exc))
+        upload_history(settings)
         st.stop()
     bar.empty()
     changes: pl.DataFrame | str = pl.DataFrame()
@@ -387,8 +234,6 @@ if st.button("Check the file", type="primary"):
     st.session_state["checked"] = (check_key, prepared, changes)
     if not prepared.ok:
         record(
-            name,
-            data,
             "-",
             0,
             prepared.rejected_rows,
@@ -399,7 +244,7 @@ if st.button("Check the file", type="primary"):
 
 checked = st.session_state.get("checked")
 if not checked or checked[0] != check_key:
-    audit_log()
+    upload_history(settings)
     st.stop()
 prepared = checked[1]
 changes = checked[2]
@@ -423,7 +268,7 @@ if not prepared.ok:
         mime="text/csv",
         icon=":material/download:",
     )
-    audit_log()
+    upload_history(settings)
     st.stop()
 
 valid = "The file's one row is" if prepared.rows == 1 else f"All {prepared.rows:,} rows are"
@@ -450,7 +295,7 @@ confirmed = True
 if earlier:
     st.warning(
         f"This exact file was already loaded on "
-        f"{_local_times(pl.Series([earlier['at']]))[0]} by {earlier['user']}. "
+        f"{local_times(pl.Series([earlier['at']]), settings.timezone)[0]} by {earlier['user']}. "
         "Loading it again changes nothing for lines already stored (same invoice and "
         "line number), but check it is not a mistake."
     )
@@ -474,16 +319,16 @@ def load_whole_file(
             summary = write(how)
         except (StoreError, IngestError) as exc:
             st.error(f"Nothing was loaded: {exc}")
-            record(name, data, how, 0, 0, "failed", time.perf_counter() - started, str(exc))
-            audit_log()
+            record(how, 0, 0, "failed", time.perf_counter() - started, str(exc))
+            upload_history(settings)
             st.stop()
         seconds = time.perf_counter() - started
-        record(name, data, how, prepared.rows, 0, "loaded", seconds, summary)
+        record(how, prepared.rows, 0, "loaded", seconds, summary)
         st.session_state.pop("checked", None)
         st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
         st.session_state["upload_done"] = f"Loaded {name}: {done.format(summary=summary)}"
         st.rerun()
-    audit_log()
+    upload_history(settings)
     st.stop()
 
 
@@ -532,9 +377,9 @@ if isinstance(prepared, PreparedExport):
 assert isinstance(prepared, PreparedFile)
 span = prepared.date_range()
 assert span is not None
-mode = st.radio(
+mode: WriteMode = st.radio(
     "How",
-    ["append", "replace"],
+    ("append", "replace"),
     horizontal=True,
     format_func={
         "append": "Append (new lines added, re-sent lines updated)",
@@ -544,8 +389,8 @@ mode = st.radio(
 window: Window | None = None
 if mode == "replace":
     left, right = st.columns(2)
-    start: date = left.date_input("From", value=span.start, max_value=span.start)  # type: ignore[assignment]
-    end: date = right.date_input("To", value=span.end, min_value=span.end)  # type: ignore[assignment]
+    start = left.date_input("From", value=span.start, max_value=span.start)
+    end = right.date_input("To", value=span.end, min_value=span.end)
     window = Window(start, end)
     existing = store.count_lines(Scope(), window)
     st.warning(
@@ -556,24 +401,20 @@ if st.button(f"Load {fmt.plural(prepared.rows, 'row')}", type="primary", disable
     started = time.perf_counter()
     bar = st.progress(0.0, text="Writing")
     try:
-        written = write_prepared(
-            prepared,
-            store,
-            mode,
-            window,  # type: ignore[arg-type]
-            lambda stage, f: bar.progress(min(max(f, 0.0), 1.0), text=stage.capitalize()),
-        )
+
+        def writing(stage: str, fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=stage.capitalize())
+
+        written = write_prepared(prepared, store, mode, window, writing)
     except (StoreError, IngestError) as exc:
         bar.empty()
         st.error(f"Nothing was loaded: {exc}")
-        record(name, data, mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
-        audit_log()
+        record(mode, 0, 0, "failed", time.perf_counter() - started, str(exc))
+        upload_history(settings)
         st.stop()
     seconds = time.perf_counter() - started
     bar.empty()
     record(
-        name,
-        data,
         mode,
         prepared.rows,
         0,
@@ -590,4 +431,4 @@ if st.button(f"Load {fmt.plural(prepared.rows, 'row')}", type="primary", disable
     )
     st.rerun()
 
-audit_log()
+upload_history(settings)
