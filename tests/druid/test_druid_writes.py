@@ -437,7 +437,7 @@ def test_a_task_whose_worker_dies_is_submitted_again(
     through the Overlord as soon as it runs.
     """
     druid, embedded = pair
-    monkeypatch.setattr(druid_ingest, "STALL_SECONDS", 5.0)
+    monkeypatch.setattr(druid_tasks, "STALL_SECONDS", 5.0)
     real_submit = druid_tasks._submit
     stalled: list[str] = []
 
@@ -455,7 +455,7 @@ def test_a_task_whose_worker_dies_is_submitted_again(
             client.request("POST", f"/druid/indexer/v1/task/{worker}/shutdown", idempotent=False)
         return task_id
 
-    monkeypatch.setattr(druid_ingest, "_submit", submit_and_kill_the_first_worker)
+    monkeypatch.setattr(druid_tasks, "_submit", submit_and_kill_the_first_worker)
     lines = hand_lines()
     druid.write(lines, "append")
     embedded.write(lines, "append")
