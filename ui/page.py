@@ -55,13 +55,18 @@ class PageState:
     view: View
     version: str
     allowed: tuple[str, ...] | None  # the user's branches; None: every branch
-    window: Window  # the view's window: a page stops before it draws a view without one
     # False when the comparison window lies wholly outside the recorded sales (the
     # default all-data view compares with the years before the first sale): growth is
     # then undefined, not a fall to nothing, and pages say so instead of drawing zeros.
     comparison_has_data: bool = True
     # Trend buckets only partly inside the window (a short first or last month): shaded.
     partial_periods: tuple[date, ...] = ()
+
+    @property
+    def window(self) -> Window:
+        """The view's window: `begin` stops a page before it draws a view without one."""
+        assert self.view.window is not None
+        return self.view.window
 
 
 def begin(title: str, question: str) -> PageState:
@@ -91,7 +96,7 @@ def begin(title: str, question: str) -> PageState:
         caption += f"  \nYour access: {', '.join(fmt.plain(b) for b in allowed) or 'no branch'}"
     st.caption(caption)
     partial = tuple(partial_periods(view.window, view.grain, today))
-    return PageState(filters, view, version, allowed, view.window, comparison_has_data, partial)
+    return PageState(filters, view, version, allowed, comparison_has_data, partial)
 
 
 def window_caption(

@@ -81,7 +81,7 @@ def warm_page(page: str, filters: Filters, allowed: tuple[str, ...] | None, vers
         cache.product_names(filters.products[:3], allowed, version)
     # As `ui.page.window_caption` reads it: no comparison, or one that holds sales.
     has_data = view.comparison is None or view.comparison.overlaps(recorded)
-    state = PageState(filters, view, version, allowed, view.window, comparison_has_data=has_data)
+    state = PageState(filters, view, version, allowed, comparison_has_data=has_data)
     for ask in PAGES[page]:
         ask(state)
     return True
