@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 
 import polars as pl
 import streamlit as st
@@ -12,29 +12,36 @@ from core.users import User
 from ingest import audit
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """What the audit names of a file: its name, size and SHA-256 (hex)."""
+
+    name: str
+    size_bytes: int
+    sha256: str
+
+
 def record_upload(
     settings: Settings,
     user: User,
     dataset: str,
-    upload: tuple[str, bytes],
+    upload: UploadedFile,
     mode: str,
-    counts: tuple[int, int],
+    accepted: int,
+    rejected: int,
     outcome: str,
     seconds: float,
     detail: str = "",
 ) -> None:
-    """Audit one attempt on `upload` (its name and bytes): `counts` are the rows
-    accepted and rejected."""
-    name, data = upload
-    accepted, rejected = counts
+    """Audit one attempt to load `upload`."""
     audit.append(
         settings.data_dir,
         audit.UploadRecord(
             at=audit.now_text(),
             user=user.username,
-            file_name=name,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            file_name=upload.name,
+            size_bytes=upload.size_bytes,
+            sha256=upload.sha256,
             mode=mode,
             rows_accepted=accepted,
             rows_rejected=rejected,

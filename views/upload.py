@@ -40,7 +40,7 @@ from ui.upload_columns import (
     show_both_readings,
     show_renames,
 )
-from ui.upload_log import local_times, record_upload, upload_history
+from ui.upload_log import UploadedFile, local_times, record_upload, upload_history
 
 PREVIEW_ROWS = 20
 SHOWN_FAILURES = 50
@@ -109,9 +109,8 @@ def record(
     mode: str, accepted: int, rejected: int, outcome: str, seconds: float, detail: str = ""
 ) -> None:
     """Audit this attempt on the uploaded file."""
-    record_upload(
-        settings, user, dataset, (name, data), mode, (accepted, rejected), outcome, seconds, detail
-    )
+    file = UploadedFile(name, len(data), digest)
+    record_upload(settings, user, dataset, file, mode, accepted, rejected, outcome, seconds, detail)
 
 
 try:
