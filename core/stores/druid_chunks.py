@@ -36,7 +36,12 @@ class Chunk:
 
     @property
     def interval(self) -> str:
-        return f"{self.start.isoformat()}T00:00:00.000Z/{self.end.isoformat()}T00:00:00.000Z"
+        return utc_interval(self.start, self.end)
+
+
+def utc_interval(start: date, end: date) -> str:
+    """Druid's interval from `start`'s midnight to `end`'s, UTC (the end excluded)."""
+    return f"{start.isoformat()}T00:00:00.000Z/{end.isoformat()}T00:00:00.000Z"
 
 
 def chunk_of(moment: datetime) -> Chunk:
@@ -149,6 +154,6 @@ def mark_unused(client: DruidClient, datasource: str, chunks: list[Chunk]) -> No
     client.request(
         "POST",
         f"/druid/coordinator/v1/datasources/{datasource}/markUnused",
-        {"interval": f"{first.isoformat()}T00:00:00.000Z/{last.isoformat()}T00:00:00.000Z"},
+        {"interval": utc_interval(first, last)},
         idempotent=False,
     )

@@ -36,7 +36,7 @@ Report = Callable[[str, float], None]
 def ingestion_context() -> dict[str, Any]:
     return {
         "maxNumTasks": MAX_NUM_TASKS,
-        "sqlTimeZone": "UTC",  # chunk bounds above are UTC instants
+        "sqlTimeZone": "UTC",  # chunk bounds (core.stores.druid_chunks) are UTC instants
         "sqlJoinAlgorithm": "sortMerge",  # the only MSQ join that can be FULL OUTER
         "finalizeAggregations": True,
         "maxParseExceptions": 0,  # a line Druid cannot read fails the write, never drops silently
