@@ -326,8 +326,7 @@ def test_admin_loads_a_crm_export_and_the_pipeline_page_shows_it(
     expect_settled_heading(page, "Upload sales")
     page.get_by_text("CRM deals", exact=True).click()
     expect_settled_heading(page, "Upload opportunities")
-    # The sales uploader goes once the run for the new dataset has ended.
-    expect(page.locator("input[type=file]")).to_have_count(1, timeout=LOAD_MS)
+    expect_crm_uploader(page)
     bad = tmp_path / "hubspot-deals.csv"
     bad.write_text(
         HUBSPOT_HEADER + HUBSPOT_ROWS[0].replace("2026-09-21 15:00", "") + "".join(HUBSPOT_ROWS[1:])
@@ -388,6 +387,15 @@ HUBSPOT_ACTIVITIES = (
 )
 
 
+def expect_crm_uploader(page: Page) -> None:
+    """Wait until the CRM export's uploader is the only one. The title names the new
+    dataset as its run starts, while the sales uploader stays until that run ends: a
+    file set on that one is lost with it."""
+    page.wait_for_function(IDLE, timeout=LOAD_MS)
+    expect(page.locator("input[type=file]")).to_have_count(1, timeout=LOAD_MS)
+    expect(page.get_by_test_id("stFileUploader")).to_contain_text("CRM export")
+
+
 def load_crm_file(
     page: Page, url: str, dataset: str, path: Path, text: str, button: str, done: str
 ) -> None:
@@ -397,8 +405,7 @@ def load_crm_file(
     expect_settled_heading(page, "Upload sales")
     page.get_by_text(dataset, exact=True).click()
     expect_settled_heading(page, f"Upload {path.stem.split('-')[-1]}")
-    # The sales uploader goes once the run for the new dataset has ended.
-    expect(page.locator("input[type=file]")).to_have_count(1, timeout=LOAD_MS)
+    expect_crm_uploader(page)
     path.write_text(text)
     upload(page, path)
     page.get_by_role("button", name="Check the file").click()
