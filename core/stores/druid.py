@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +57,6 @@ from core.targets import StoredTarget, merged
 # Columns of few members whose distinct customers Druid counts from masks (the members
 # are listed first, which for a column of many, a customer's name, would cost more).
 MASKED_COLUMNS = ("branch", "salesperson", "product_line", "customer_type", "payment_method")
-# Customer or invoice ids one query filters on at most (`DruidStore._in_chunks`).
-MAX_IN_VALUES = 1_000
 
 log = logging.getLogger("core.store")
 
@@ -158,9 +155,6 @@ class DruidStore:
         measures: tuple[str, ...] = MEASURES,
         latest: tuple[str, ...] = (),
     ) -> pl.DataFrame:
-        chunked = self._in_chunks(scope, window, by, grain, measures, latest)
-        if chunked is not None:
-            return chunked
         if asks_first_sales(scope, window, by, grain, measures, latest):
             # Kept per fingerprint of the published segments: any write, by any process,
             # changes it. Grouped after the fingerprint is taken, so what is kept is never
@@ -217,41 +211,6 @@ class DruidStore:
                 pl.col(m).fill_null(0) for m in measures if MEASURE_DTYPES[m].is_numeric()
             )
         return frame.sort(keys, nulls_last=True)
-
-    def _in_chunks(
-        self,
-        scope: Scope,
-        window: Window | None,
-        by: tuple[str, ...],
-        grain: Grain | None,
-        measures: tuple[str, ...],
-        latest: tuple[str, ...],
-    ) -> pl.DataFrame | None:
-        """The answer as one query per `MAX_IN_VALUES` customers or invoices of `scope`,
-        or None when no such list is longer.
-
-        Druid 27 plans `IN (...)` in time growing faster than the list: 0.7 s for
-        1,000 customer ids, 2.0 s for 2,000, 6 s for 4,000. Split by a column the
-        query groups by, the chunks' groups are disjoint, so their rows together
-        are the answer, whatever the measures.
-        """
-        for column, field in (("customer_id", "customers"), ("invoice_id", "invoices")):
-            values: tuple[str, ...] = getattr(scope, field)
-            if len(values) > MAX_IN_VALUES and column in by:
-                parts = [
-                    self.aggregate(
-                        replace(scope, **{field: values[i : i + MAX_IN_VALUES]}),
-                        window,
-                        by,
-                        grain,
-                        measures,
-                        latest,
-                    )
-                    for i in range(0, len(values), MAX_IN_VALUES)
-                ]
-                keys = [*by, "period"] if grain is not None else list(by)
-                return pl.concat(parts).sort(keys, nulls_last=True)
-        return None
 
     def _run_parts(
         self,

@@ -1,6 +1,7 @@
 """The influenced revenue read from a real Druid: the hand-computed figures
 (tests/fixtures/influence_fixture.py), with the won deals' customers and invoices
-in one query each and split into a query per id."""
+filtered on as Druid plans a short `IN` list (OR terms) and a long one (a join
+with the values inline)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from core.filters import Filters
 from core.kpi import influence
 from core.kpi.view import resolve_view
 from core.schema import with_derived_measures
-from core.stores import druid
+from core.stores import druid_sql
 from core.stores.druid import DruidStore
 from core.stores.pipeline_embedded import EmbeddedPipelineStore
 from tests.fixtures.hand_fixture import canonical_frame
@@ -33,14 +34,14 @@ def stores(
     return sales, deals
 
 
-@pytest.mark.parametrize("ids_per_query", [druid.MAX_IN_VALUES, 1], ids=["one-query", "per-id"])
+@pytest.mark.parametrize("join_above", [druid_sql.IN_LIST_AS_JOIN, 1], ids=["or-terms", "join"])
 def test_druid_gives_the_hand_computed_influenced_revenue(
     stores: tuple[DruidStore, EmbeddedPipelineStore],
-    ids_per_query: int,
+    join_above: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sales, deals = stores
-    monkeypatch.setattr(druid, "MAX_IN_VALUES", ids_per_query)
+    monkeypatch.setattr(druid_sql, "IN_LIST_AS_JOIN", join_above)
     every = resolve_view(sales, Filters(Q1.start, Q1.end))
     assert influence.by_lead_source(sales, deals, every).rows() == BY_SOURCE
     mombasa = resolve_view(sales, Filters(Q1.start, Q1.end), ("Mombasa",))
