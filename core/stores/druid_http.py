@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import polars as pl
 import requests
 
 from core.store import StoreError
@@ -145,6 +146,25 @@ class DruidClient:
     ) -> Any:
         """Call `path` and return the decoded JSON (None for an empty body).
 
+        Raises as `respond` does.
+        """
+        response = self.respond(
+            method, path, body, timeout=timeout, idempotent=idempotent, base=base
+        )
+        return response.json() if response.content else None
+
+    def respond(
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool = True,
+        base: str | None = None,
+    ) -> requests.Response:
+        """Call `path` and return Druid's successful answer.
+
         Raises
         ------
         DruidUnavailable
@@ -194,14 +214,29 @@ class DruidClient:
                 raise DruidQueryError(
                     f"Druid refused the request: {message}", message, response.status_code
                 )
-            if not response.content:
-                return None
-            return response.json()
+            return response
         if isinstance(last, DruidQueryError):
             raise last
         raise DruidUnavailable(
             f"Druid is not reachable at {self.url}: start it (make druid-up) or check DRUID_URL"
         ) from last
+
+    def _sql_body(
+        self,
+        query: str,
+        parameters: Sequence[SqlParameter],
+        context: Mapping[str, Any] | None,
+        timeout: float | None,
+        result_format: str,
+    ) -> dict[str, Any]:
+        return {
+            "query": query,
+            "resultFormat": result_format,
+            "header": True,
+            "parameters": list(parameters),
+            # Druid cancels the query when this client stops waiting for it.
+            "context": {"timeout": int((timeout or self.read_timeout) * 1000), **(context or {})},
+        }
 
     def sql(
         self,
@@ -211,15 +246,34 @@ class DruidClient:
         timeout: float | None = None,
     ) -> tuple[list[str], list[list[Any]]]:
         """Run a Druid SQL query; returns (column names, rows)."""
-        body: dict[str, Any] = {
-            "query": query,
-            "resultFormat": "array",
-            "header": True,
-            "parameters": list(parameters),
-            # Druid cancels the query when this client stops waiting for it.
-            "context": {"timeout": int((timeout or self.read_timeout) * 1000), **(context or {})},
-        }
+        body = self._sql_body(query, parameters, context, timeout, "array")
         rows = self.request("POST", "/druid/v2/sql", body, timeout=timeout)
         if not rows:
             return [], []
         return [str(c) for c in rows[0]], rows[1:]
+
+    def sql_frame(
+        self,
+        query: str,
+        schema: Mapping[str, pl.DataType],
+        parameters: Sequence[SqlParameter] = (),
+        context: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> pl.DataFrame:
+        """Run a Druid SQL query whose columns are `schema`'s, in order, as a frame.
+
+        The answer travels as CSV and is parsed by Polars: for a million rows
+        that is seconds less than JSON arrays turned into Python lists. An
+        empty text reads as null, as Druid itself stores it.
+        """
+        body = self._sql_body(query, parameters, context, timeout, "csv")
+        text = self.respond("POST", "/druid/v2/sql", body, timeout=timeout).content
+        # Druid ends a complete answer with an empty line; a cut-off one lacks it.
+        if not text.endswith(b"\n\n"):
+            raise StoreError("Druid's answer ended before its last row: try again")
+        return pl.read_csv(
+            text[:-1],
+            has_header=True,
+            new_columns=list(schema),
+            schema_overrides=dict(schema),
+        )

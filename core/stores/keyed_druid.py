@@ -124,6 +124,18 @@ class KeyedDatasource:
             raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
         return rows
 
+    def frame(
+        self, sql: str, schema: dict[str, pl.DataType], params: list[SqlParameter]
+    ) -> pl.DataFrame:
+        """A query's rows as a frame of `schema` (`DruidClient.sql_frame`): for reads of
+        many rows. Empty while the datasource does not exist yet."""
+        try:
+            return self.client.sql_frame(sql, schema, params, query_context(self.timezone))
+        except DruidQueryError as exc:
+            if exc.unknown_table:
+                return pl.DataFrame(schema=schema)
+            raise StoreError(f"Druid could not answer: {exc.druid_message}") from exc
+
     def count(self) -> int:
         rows = self.rows(f"SELECT COUNT(*) FROM {quote(self.datasource)}", [])
         return int(rows[0][0]) if rows else 0

@@ -190,6 +190,18 @@ class DruidPipelineStore:
             return []  # an empty branch restriction matches nothing (Druid cannot plan FALSE)
         return self.deals.rows(sql, params)
 
+    def _frame(
+        self,
+        sql: str,
+        schema: dict[str, pl.DataType],
+        params: list[SqlParameter],
+        scope: Scope | None = None,
+    ) -> pl.DataFrame:
+        """`_rows` as a frame of `schema`, for reads of many rows."""
+        if scope is not None and any(not values for _, values in scope.member_filters()):
+            return pl.DataFrame(schema=schema)
+        return self.deals.frame(sql, schema, params)
+
     def facts(self, scope: Scope, window: Window, by: tuple[str, ...] = ()) -> pl.DataFrame:
         check_by(by)
         start, end = epoch_day(window.start), epoch_day(window.end)
@@ -233,21 +245,22 @@ class DruidPipelineStore:
         conditions = [*members, '"created_day" >= ? AND "created_day" <= ?']
         params += [parameter(epoch_day(window.start)), parameter(epoch_day(window.end))]
         created = f"FROM {quote(self.datasource)}{_where(conditions)}"
-        deal_rows = self._rows(
-            f'SELECT "opportunity_id", "status", "stage" {created}', params, scope
+        text = pl.String()
+        deals = self._frame(
+            f'SELECT "opportunity_id", "status", "stage" {created}',
+            {"opportunity_id": text, "status": text, "stage": text},
+            params,
+            scope,
         )
-        deals = pl.DataFrame(
-            deal_rows, schema=["opportunity_id", "status", "stage"], orient="row"
-        ).cast(pl.String)
         # Only the rows of the window's deals leave Druid.
         sql = (
             'SELECT "opportunity_id", "stage", MIN("entered_ms") '
             f"FROM {quote(self.stages.datasource)} "
             f'WHERE "opportunity_id" IN (SELECT "opportunity_id" {created}) GROUP BY 1, 2'
         )
-        schema = {"opportunity_id": pl.String(), "stage": pl.String(), "entered_ms": pl.Int64()}
-        entries = pl.DataFrame(
-            self._rows(sql, params, scope) if deal_rows else [], schema=schema, orient="row"
+        schema = {"opportunity_id": text, "stage": text, "entered_ms": pl.Int64()}
+        entries = (
+            self._frame(sql, schema, params, scope) if len(deals) else pl.DataFrame(schema=schema)
         ).select("opportunity_id", "stage", entered_at=_instant(pl.col("entered_ms")))
         return stage_history(deals.lazy(), entries.lazy()).collect()
 
@@ -264,8 +277,7 @@ class DruidPipelineStore:
             "closed_at": pl.Int64(),
             "closed_date": pl.Int64(),
         }
-        deals = pl.DataFrame(self._rows(deal_sql, []), schema=deal_schema, orient="row")
-        deals = deals.with_columns(
+        deals = self._frame(deal_sql, deal_schema, []).with_columns(
             created_at=_instant(pl.col("created_at")),
             closed_at=_instant(pl.col("closed_at")),
             closed_date=_day(pl.col("closed_date")),
@@ -276,10 +288,11 @@ class DruidPipelineStore:
         )
         activity_schema: dict[str, pl.DataType] = {c: pl.String() for c in ACTIVITY_LINK_COLUMNS}
         activity_schema |= {"done_at": pl.Int64(), "done_date": pl.Int64()}
-        rows = self._rows(activity_sql, []) if len(deals) else []
-        done = pl.DataFrame(rows, schema=activity_schema, orient="row").with_columns(
-            done_at=_instant(pl.col("done_at")), done_date=_day(pl.col("done_date"))
-        )
+        done = (
+            self._frame(activity_sql, activity_schema, [])
+            if len(deals)
+            else pl.DataFrame(schema=activity_schema)
+        ).with_columns(done_at=_instant(pl.col("done_at")), done_date=_day(pl.col("done_date")))
         return activity_links(deals, done)
 
     def open_deals(self, scope: Scope, as_of: date, limit: int) -> pl.DataFrame:
