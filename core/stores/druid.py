@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -59,6 +59,7 @@ from core.targets import StoredTarget, merged
 MASKED_COLUMNS = ("branch", "salesperson", "product_line", "customer_type", "payment_method")
 
 log = logging.getLogger("core.store")
+_Answer = TypeVar("_Answer")
 
 
 def _parse_day(value: object) -> date | None:
@@ -101,8 +102,24 @@ class DruidStore:
         """Rows of a read, or None when nothing can match (no datasource yet, or a void scope)."""
         if scope is not None and druid_sql.matches_nothing(scope):
             return None
+        context = context or druid_sql.query_context(self.timezone)
+        return self._answer(lambda: self.client.sql(sql, params, context))
+
+    def query_frame(
+        self, sql: str, params: list[dict[str, Any]], schema: dict[str, pl.DataType], scope: Scope
+    ) -> pl.DataFrame:
+        """`query`'s rows as a frame of `schema` (`DruidClient.sql_frame`), empty when
+        nothing can match: for reads of many rows."""
+        if druid_sql.matches_nothing(scope):
+            return pl.DataFrame(schema=schema)
+        context = druid_sql.query_context(self.timezone)
+        frame = self._answer(lambda: self.client.sql_frame(sql, schema, params, context))
+        return pl.DataFrame(schema=schema) if frame is None else frame
+
+    def _answer(self, ask: Callable[[], _Answer]) -> _Answer | None:
+        """What `ask` returns, None when the datasource does not exist yet."""
         try:
-            return self.client.sql(sql, params, context or druid_sql.query_context(self.timezone))
+            return ask()
         except DruidTimeout:
             raise
         except DruidQueryError as exc:
@@ -122,7 +139,7 @@ class DruidStore:
         orders_head: str | None = None,
     ) -> pl.DataFrame:
         """One query's rows as a typed frame (dates parsed)."""
-        # A void scope is answered without a query (see _query); the SQL is built without it.
+        # A void scope is answered without a query (see query_frame); the SQL is built without it.
         buildable = Scope() if druid_sql.matches_nothing(scope) else scope
         sql, params = druid_sql.aggregate(
             self.datasource, buildable, window, by, grain, measures, orders_head
@@ -133,10 +150,8 @@ class DruidStore:
         schema.update({m: MEASURE_DTYPES[m] for m in measures})
         if orders_head is not None:
             schema[druid_sql.UNSURE] = pl.Int64()
-        answer = self.query(sql, params, scope=scope)
-        rows = answer[1] if answer else []
         raw = {name: _wire_type(dtype) for name, dtype in schema.items()}
-        frame = pl.DataFrame(rows, schema=raw, orient="row")
+        frame = self.query_frame(sql, params, raw, scope)
         return frame.with_columns(
             *(druid_sql.day_of(pl.col(c)) for c, t in schema.items() if t == pl.Date()),
             *(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import polars as pl
 import pytest
 
 from core import cache
@@ -125,6 +126,10 @@ class Counting(DruidClient):
     def sql(self, query: str, *args: Any, **kwargs: Any) -> tuple[list[str], list[list[Any]]]:
         self.asked.append(query)
         return super().sql(query, *args, **kwargs)
+
+    def sql_frame(self, query: str, *args: Any, **kwargs: Any) -> pl.DataFrame:
+        self.asked.append(query)
+        return super().sql_frame(query, *args, **kwargs)
 
 
 FIRST_SALES = (Scope(), None, ("customer_id",), None, ("first_sale",))
